@@ -1,0 +1,235 @@
+//! Account input parsed at the edge: once a value has one of these types, it has
+//! been checked.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Why a piece of input was refused, in words the user can act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidInput(pub String);
+
+impl fmt::Display for InvalidInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A lower-cased, trimmed email address of a plausible shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub const MAX_LEN: usize = 254;
+
+    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
+        let email = raw.trim().to_lowercase();
+        let invalid = || InvalidInput("Enter a valid email address".into());
+        if email.is_empty() || email.len() > Self::MAX_LEN {
+            return Err(invalid());
+        }
+        if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(invalid());
+        }
+        let (local, domain) = email.split_once('@').ok_or_else(invalid)?;
+        let domain_ok = domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains('@');
+        if local.is_empty() || !domain_ok {
+            return Err(invalid());
+        }
+        Ok(Email(email))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A password that meets the length policy. Deliberately has no `Debug` output of
+/// its contents, so it cannot end up in a log by accident.
+#[derive(Clone)]
+pub struct Password(String);
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+impl Password {
+    pub const MIN_CHARS: usize = 12;
+    /// Bounds the work a single sign-in can ask of the password hasher.
+    pub const MAX_CHARS: usize = 1024;
+
+    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
+        let chars = raw.chars().count();
+        if chars < Self::MIN_CHARS {
+            return Err(InvalidInput(format!(
+                "Password must be at least {} characters long",
+                Self::MIN_CHARS
+            )));
+        }
+        if chars > Self::MAX_CHARS {
+            return Err(InvalidInput(format!(
+                "Password must be at most {} characters long",
+                Self::MAX_CHARS
+            )));
+        }
+        Ok(Password(raw.to_string()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Parses a human-readable name: trimmed, at most `max_chars` characters, no control
+/// characters. `None` when nothing is left after trimming.
+pub fn parse_label(
+    raw: &str,
+    what: &str,
+    max_chars: usize,
+) -> Result<Option<String>, InvalidInput> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Ok(None);
+    }
+    if trimmed.chars().count() > max_chars {
+        return Err(InvalidInput(format!(
+            "{what} must be at most {max_chars} characters"
+        )));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(InvalidInput(format!(
+            "{what} must not contain control characters"
+        )));
+    }
+    Ok(Some(trimmed.to_string()))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrganizationName(String);
+
+impl OrganizationName {
+    pub const MAX_CHARS: usize = 255;
+
+    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
+        parse_label(raw, "Organization name", Self::MAX_CHARS)?
+            .map(OrganizationName)
+            .ok_or_else(|| InvalidInput("Organization name must not be empty".into()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Owner,
+    Admin,
+    Member,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Member => "member",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
+        match raw {
+            "owner" => Ok(Role::Owner),
+            "admin" => Ok(Role::Admin),
+            "member" => Ok(Role::Member),
+            _ => Err(InvalidInput(
+                "Role must be one of owner, admin, member".into(),
+            )),
+        }
+    }
+
+    /// The roles an owner may hand out: there is exactly one owner per organization.
+    pub fn parse_invitable(raw: &str) -> Result<Self, InvalidInput> {
+        match Role::parse(raw)? {
+            Role::Owner => Err(InvalidInput(
+                "Role must be admin or member: an organization has exactly one owner".into(),
+            )),
+            role => Ok(role),
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_is_trimmed_and_lowercased() {
+        let email = Email::parse("  Ana@Example.COM ").unwrap();
+        assert_eq!(email.as_str(), "ana@example.com");
+    }
+
+    #[test]
+    fn email_rejects_implausible_shapes() {
+        for bad in [
+            "",
+            "ana",
+            "ana@",
+            "@example.com",
+            "ana@example",
+            "a na@example.com",
+            "ana@example.com.",
+            "a@b@c.com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+        let too_long = format!("{}@example.com", "a".repeat(250));
+        assert!(Email::parse(&too_long).is_err());
+    }
+
+    #[test]
+    fn password_needs_twelve_characters_counted_as_characters() {
+        assert!(Password::parse("elevenchars").is_err());
+        assert!(Password::parse("twelve chars").is_ok());
+        // 12 multi-byte characters are 12 characters, not 24 bytes.
+        assert!(Password::parse("ăăăăăăăăăăăă").is_ok());
+        assert!(Password::parse(&"x".repeat(1025)).is_err());
+    }
+
+    #[test]
+    fn password_debug_does_not_reveal_it() {
+        let password = Password::parse("correct horse battery").unwrap();
+        assert!(!format!("{password:?}").contains("horse"));
+    }
+
+    #[test]
+    fn organization_name_is_trimmed_and_required() {
+        assert_eq!(
+            OrganizationName::parse("  Acme  ").unwrap().as_str(),
+            "Acme"
+        );
+        assert!(OrganizationName::parse("   ").is_err());
+        assert!(OrganizationName::parse("bad\u{7}name").is_err());
+        assert!(OrganizationName::parse(&"x".repeat(256)).is_err());
+        assert!(OrganizationName::parse(&"x".repeat(255)).is_ok());
+    }
+
+    #[test]
+    fn roles_parse_and_owner_cannot_be_invited() {
+        assert_eq!(Role::parse("admin").unwrap(), Role::Admin);
+        assert!(Role::parse("Owner").is_err());
+        assert!(Role::parse_invitable("owner").is_err());
+        assert_eq!(Role::parse_invitable("member").unwrap(), Role::Member);
+    }
+}

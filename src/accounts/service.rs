@@ -1,0 +1,445 @@
+//! Users, passwords, API tokens, organizations and memberships. The only code that
+//! reads or writes those tables.
+
+use super::domain::{Email, OrganizationName, Password, Role};
+use super::{MemberDto, OrganizationDto};
+use crate::clock;
+use crate::error::AppError;
+use crate::secrets::{random_bytes, Pepper};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use sqlx::AnyPool;
+use std::sync::OnceLock;
+use std::time::Duration;
+use uuid::Uuid;
+
+const TOKEN_PURPOSE: &str = "api-token";
+/// Bearer tokens carry a prefix so that a leaked one is easy to recognise in a scan.
+const TOKEN_PREFIX: &str = "stl_";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+}
+
+/// Proof that a user belongs to an organization with a role: only this service
+/// makes one, after checking the membership in the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    user_id: Uuid,
+    organization_id: Uuid,
+    organization_name: String,
+    role: Role,
+    plan: String,
+}
+
+impl Membership {
+    pub fn user_id(&self) -> Uuid {
+        self.user_id
+    }
+    pub fn organization_id(&self) -> Uuid {
+        self.organization_id
+    }
+    pub fn organization_name(&self) -> &str {
+        &self.organization_name
+    }
+    pub fn role(&self) -> Role {
+        self.role
+    }
+    pub fn is_owner(&self) -> bool {
+        self.role == Role::Owner
+    }
+
+    pub fn to_dto(&self) -> OrganizationDto {
+        OrganizationDto {
+            id: self.organization_id.to_string(),
+            name: self.organization_name.clone(),
+            role: self.role,
+            plan: self.plan.clone(),
+        }
+    }
+}
+
+/// A bearer token in plain text, returned once to the client that asked for it.
+pub struct IssuedToken {
+    pub token: String,
+    pub expires_at: i64,
+}
+
+/// Who made an API call: the user behind a live token, and which token it was.
+#[derive(Debug, Clone)]
+pub struct TokenHolder {
+    pub user: User,
+    pub token_id: Uuid,
+}
+
+#[derive(Clone)]
+pub struct AccountsService {
+    pool: AnyPool,
+    pepper: Pepper,
+    token_ttl: Duration,
+}
+
+#[derive(sqlx::FromRow)]
+struct MembershipRow {
+    organization_id: String,
+    name: String,
+    role: String,
+    plan: String,
+}
+
+impl AccountsService {
+    pub fn new(pool: AnyPool, pepper: Pepper, token_ttl: Duration) -> Self {
+        AccountsService {
+            pool,
+            pepper,
+            token_ttl,
+        }
+    }
+
+    /// Creates a user, a new organization and the owner membership, all or nothing.
+    pub async fn register(
+        &self,
+        email: Email,
+        password: Password,
+        organization_name: OrganizationName,
+    ) -> Result<(User, Membership), AppError> {
+        let password_hash = hash_password(password).await?;
+        let user = User {
+            id: Uuid::now_v7(),
+            email: email.as_str().to_string(),
+        };
+        let now = clock::now();
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(user.id.to_string())
+        .bind(&user.email)
+        .bind(password_hash)
+        .bind(now)
+        .execute(&mut *tx)
+        .await;
+        if let Err(error) = inserted {
+            return Err(if is_unique_violation(&error) {
+                AppError::EmailTaken
+            } else {
+                error.into()
+            });
+        }
+        let membership =
+            insert_owned_organization(&mut tx, user.id, &organization_name, now).await?;
+        tx.commit().await?;
+        tracing::info!(user_id = %user.id, organization_id = %membership.organization_id, "user registered");
+        Ok((user, membership))
+    }
+
+    /// Checks an email and password. Unknown emails cost the same hashing work as
+    /// known ones, so the answer's timing does not reveal which emails exist.
+    pub async fn authenticate(&self, email: &str, password: &str) -> Result<User, AppError> {
+        let row: Option<(String, String, String)> = match Email::parse(email) {
+            Ok(email) => {
+                sqlx::query_as("SELECT id, email, password_hash FROM users WHERE email = $1")
+                    .bind(email.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?
+            }
+            Err(_) => None,
+        };
+        let stored_hash = row.as_ref().map(|(_, _, hash)| hash.clone());
+        let matches = verify_password(password.to_string(), stored_hash).await?;
+        match row {
+            Some((id, email, _)) if matches => Ok(User {
+                id: parse_id(&id)?,
+                email,
+            }),
+            _ => Err(AppError::InvalidCredentials),
+        }
+    }
+
+    pub async fn issue_token(&self, user: &User) -> Result<IssuedToken, AppError> {
+        let token = format!("{TOKEN_PREFIX}{}", hex::encode(random_bytes::<32>()));
+        let now = clock::now();
+        let expires_at = now + self.token_ttl.as_secs() as i64;
+        sqlx::query(
+            "INSERT INTO api_tokens (id, user_id, token_hash, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(Uuid::now_v7().to_string())
+        .bind(user.id.to_string())
+        .bind(self.pepper.digest(TOKEN_PURPOSE, &token))
+        .bind(now)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        tracing::info!(user_id = %user.id, "api token issued");
+        Ok(IssuedToken { token, expires_at })
+    }
+
+    /// The holder of a live (known, unrevoked, unexpired) token.
+    pub async fn token_holder(&self, token: &str) -> Result<TokenHolder, AppError> {
+        let row: Option<(String, String, String)> = sqlx::query_as(
+            "SELECT t.id, u.id, u.email FROM api_tokens t JOIN users u ON u.id = t.user_id \
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2",
+        )
+        .bind(self.pepper.digest(TOKEN_PURPOSE, token))
+        .bind(clock::now())
+        .fetch_optional(&self.pool)
+        .await?;
+        let (token_id, user_id, email) = row.ok_or(AppError::Unauthorized)?;
+        Ok(TokenHolder {
+            token_id: parse_id(&token_id)?,
+            user: User {
+                id: parse_id(&user_id)?,
+                email,
+            },
+        })
+    }
+
+    pub async fn revoke_token(&self, holder: &TokenHolder) -> Result<(), AppError> {
+        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(clock::now())
+            .bind(holder.token_id.to_string())
+            .execute(&self.pool)
+            .await?;
+        tracing::info!(user_id = %holder.user.id, token_id = %holder.token_id, "api token revoked");
+        Ok(())
+    }
+
+    pub async fn user(&self, id: Uuid) -> Result<Option<User>, AppError> {
+        let row: Option<(String,)> = sqlx::query_as("SELECT email FROM users WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|(email,)| User { id, email }))
+    }
+
+    /// Every organization the user belongs to, in the order they joined them.
+    pub async fn memberships(&self, user: &User) -> Result<Vec<Membership>, AppError> {
+        let rows: Vec<MembershipRow> = sqlx::query_as(
+            "SELECT o.id AS organization_id, o.name, m.role, o.plan \
+             FROM memberships m JOIN organizations o ON o.id = m.organization_id \
+             WHERE m.user_id = $1 ORDER BY m.id",
+        )
+        .bind(user.id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|row| membership_from_row(user.id, row))
+            .collect()
+    }
+
+    /// The organization a request acts on: the one asked for, which must be one of
+    /// the user's (else 404, so its existence is not revealed), or the default: the
+    /// one they own if they own exactly one, otherwise the one they joined first.
+    pub async fn membership(
+        &self,
+        user: &User,
+        requested: Option<Uuid>,
+    ) -> Result<Membership, AppError> {
+        if let Some(organization_id) = requested {
+            let row: Option<MembershipRow> = sqlx::query_as(
+                "SELECT o.id AS organization_id, o.name, m.role, o.plan \
+                 FROM memberships m JOIN organizations o ON o.id = m.organization_id \
+                 WHERE m.user_id = $1 AND m.organization_id = $2",
+            )
+            .bind(user.id.to_string())
+            .bind(organization_id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+            let row = row.ok_or(AppError::OrganizationNotFound)?;
+            return membership_from_row(user.id, row);
+        }
+        let all = self.memberships(user).await?;
+        let mut owned = all.iter().filter(|m| m.is_owner());
+        let default = match (owned.next(), owned.next()) {
+            (Some(only_owned), None) => Some(only_owned.clone()),
+            _ => all.first().cloned(),
+        };
+        default.ok_or(AppError::OrganizationNotFound)
+    }
+
+    pub async fn create_organization(
+        &self,
+        user: &User,
+        name: OrganizationName,
+    ) -> Result<Membership, AppError> {
+        let mut tx = self.pool.begin().await?;
+        let membership = insert_owned_organization(&mut tx, user.id, &name, clock::now()).await?;
+        tx.commit().await?;
+        tracing::info!(user_id = %user.id, organization_id = %membership.organization_id, "organization created");
+        Ok(membership)
+    }
+
+    /// Adds an existing user to the actor's organization. Owner only.
+    pub async fn add_member(
+        &self,
+        actor: &Membership,
+        email: &Email,
+        role: Role,
+    ) -> Result<MemberDto, AppError> {
+        if !actor.is_owner() {
+            return Err(AppError::Forbidden(
+                "Only the organization owner can add members",
+            ));
+        }
+        if role == Role::Owner {
+            return Err(AppError::Validation(
+                "Role must be admin or member: an organization has exactly one owner".into(),
+            ));
+        }
+        let user: Option<(String,)> = sqlx::query_as("SELECT id FROM users WHERE email = $1")
+            .bind(email.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        let (user_id,) = user.ok_or(AppError::UserNotFound)?;
+        let inserted = sqlx::query(
+            "INSERT INTO memberships (id, organization_id, user_id, role, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(Uuid::now_v7().to_string())
+        .bind(actor.organization_id.to_string())
+        .bind(&user_id)
+        .bind(role.as_str())
+        .bind(clock::now())
+        .execute(&self.pool)
+        .await;
+        match inserted {
+            Ok(_) => {
+                tracing::info!(organization_id = %actor.organization_id, member_id = %user_id, %role, "member added");
+                Ok(MemberDto {
+                    user_id,
+                    email: email.as_str().to_string(),
+                    role,
+                })
+            }
+            Err(error) if is_unique_violation(&error) => Err(AppError::AlreadyMember),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// The members of the actor's organization, owner first.
+    pub async fn members(&self, actor: &Membership) -> Result<Vec<MemberDto>, AppError> {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT u.id, u.email, m.role FROM memberships m JOIN users u ON u.id = m.user_id \
+             WHERE m.organization_id = $1 \
+             ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, u.email",
+        )
+        .bind(actor.organization_id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(user_id, email, role)| {
+                Ok(MemberDto {
+                    user_id,
+                    email,
+                    role: parse_role(&role)?,
+                })
+            })
+            .collect()
+    }
+}
+
+async fn insert_owned_organization(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    owner: Uuid,
+    name: &OrganizationName,
+    now: i64,
+) -> Result<Membership, AppError> {
+    let organization_id = Uuid::now_v7();
+    sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)")
+        .bind(organization_id.to_string())
+        .bind(name.as_str())
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO memberships (id, organization_id, user_id, role, created_at) \
+         VALUES ($1, $2, $3, 'owner', $4)",
+    )
+    .bind(Uuid::now_v7().to_string())
+    .bind(organization_id.to_string())
+    .bind(owner.to_string())
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(Membership {
+        user_id: owner,
+        organization_id,
+        organization_name: name.as_str().to_string(),
+        role: Role::Owner,
+        plan: "community".into(),
+    })
+}
+
+fn membership_from_row(user_id: Uuid, row: MembershipRow) -> Result<Membership, AppError> {
+    Ok(Membership {
+        user_id,
+        organization_id: parse_id(&row.organization_id)?,
+        organization_name: row.name,
+        role: parse_role(&row.role)?,
+        plan: row.plan,
+    })
+}
+
+fn parse_role(raw: &str) -> Result<Role, AppError> {
+    Role::parse(raw).map_err(|_| AppError::Internal(format!("unknown role {raw:?} in database")))
+}
+
+pub(crate) fn parse_id(raw: &str) -> Result<Uuid, AppError> {
+    Uuid::parse_str(raw)
+        .map_err(|_| AppError::Internal(format!("malformed id {raw:?} in database")))
+}
+
+pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// Argon2id with OWASP's recommended parameters (19 MiB, 2 passes, 1 lane).
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(19 * 1024, 2, 1, None).expect("static Argon2 parameters are valid");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+async fn hash_password(password: Password) -> Result<String, AppError> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::encode_b64(&random_bytes::<16>())
+            .map_err(|e| AppError::Internal(format!("salt: {e}")))?;
+        argon2()
+            .hash_password(password.expose().as_bytes(), &salt)
+            .map(|hash| hash.to_string())
+            .map_err(|e| AppError::Internal(format!("password hashing: {e}")))
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("password hashing task: {e}")))?
+}
+
+/// Without a stored hash (unknown email) the password is checked against a dummy
+/// hash, and the answer is always "no".
+async fn verify_password(password: String, stored_hash: Option<String>) -> Result<bool, AppError> {
+    tokio::task::spawn_blocking(move || {
+        let known = stored_hash.is_some();
+        let stored_hash = stored_hash.unwrap_or_else(|| dummy_password_hash().to_string());
+        let parsed = PasswordHash::new(&stored_hash)
+            .map_err(|e| AppError::Internal(format!("stored password hash: {e}")))?;
+        Ok(argon2()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+            && known)
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("password verification task: {e}")))?
+}
+
+/// A real hash of a random password, verified against when the email is unknown.
+fn dummy_password_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| {
+        let salt = SaltString::encode_b64(&random_bytes::<16>()).expect("16 bytes is a valid salt");
+        argon2()
+            .hash_password(&random_bytes::<32>(), &salt)
+            .expect("hashing a random password succeeds")
+            .to_string()
+    })
+}

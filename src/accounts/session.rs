@@ -1,0 +1,106 @@
+//! Who is signed in to the browser session, and which organization they act on.
+//! Server functions use these; the JSON API never reads the session.
+
+use super::service::{Membership, User};
+use crate::error::AppError;
+use crate::http::AppState;
+use tower_sessions::Session;
+use uuid::Uuid;
+
+const USER_ID: &str = "user_id";
+const ORGANIZATION_ID: &str = "organization_id";
+
+fn session_error(error: tower_sessions::session::Error) -> AppError {
+    AppError::Internal(format!("session store: {error}"))
+}
+
+/// Everything a signed-in page request acts with.
+pub struct PageActor {
+    pub state: AppState,
+    pub session: Session,
+    pub user: User,
+    pub membership: Membership,
+}
+
+pub async fn current_session() -> Result<Session, AppError> {
+    leptos_axum::extract::<Session>()
+        .await
+        .map_err(|e| AppError::Internal(format!("no session layer: {e}")))
+}
+
+pub async fn signed_in_user(state: &AppState, session: &Session) -> Result<Option<User>, AppError> {
+    let Some(user_id) = session.get::<Uuid>(USER_ID).await.map_err(session_error)? else {
+        return Ok(None);
+    };
+    let user = state.accounts.user(user_id).await?;
+    if user.is_none() {
+        session.flush().await.map_err(session_error)?;
+    }
+    Ok(user)
+}
+
+/// The organization chosen in the switcher while it is still one of the user's,
+/// otherwise the default one.
+pub async fn current_membership(
+    state: &AppState,
+    session: &Session,
+    user: &User,
+) -> Result<Membership, AppError> {
+    let chosen = session
+        .get::<Uuid>(ORGANIZATION_ID)
+        .await
+        .map_err(session_error)?;
+    if let Some(organization_id) = chosen {
+        match state.accounts.membership(user, Some(organization_id)).await {
+            Err(AppError::OrganizationNotFound) => {
+                session
+                    .remove::<Uuid>(ORGANIZATION_ID)
+                    .await
+                    .map_err(session_error)?;
+            }
+            result => return result,
+        }
+    }
+    state.accounts.membership(user, None).await
+}
+
+/// The signed-in user in their current organization, or `SignedOut`.
+pub async fn page_actor() -> Result<PageActor, AppError> {
+    let state = AppState::from_context()?;
+    let session = current_session().await?;
+    let user = signed_in_user(&state, &session)
+        .await?
+        .ok_or(AppError::SignedOut)?;
+    let membership = current_membership(&state, &session, &user).await?;
+    Ok(PageActor {
+        state,
+        session,
+        user,
+        membership,
+    })
+}
+
+/// Starts a signed-in session under a fresh id (no session fixation).
+pub async fn sign_in(session: &Session, user: &User) -> Result<(), AppError> {
+    session.cycle_id().await.map_err(session_error)?;
+    session.clear().await;
+    session
+        .insert(USER_ID, user.id)
+        .await
+        .map_err(session_error)
+}
+
+pub async fn choose_organization(
+    session: &Session,
+    membership: &Membership,
+) -> Result<(), AppError> {
+    session
+        .insert(ORGANIZATION_ID, membership.organization_id())
+        .await
+        .map_err(session_error)
+}
+
+/// Ends the session on the server: the cookie is worthless afterwards.
+pub async fn sign_out(session: &Session) -> Result<(), AppError> {
+    session.flush().await.map_err(session_error)
+}

@@ -1,0 +1,75 @@
+//! The root component, the HTML shell and the routes.
+
+use crate::accounts::pages::{
+    AccountBar, AccountContext, HomePage, OrganizationPage, SignInPage, SignUpPage,
+};
+use crate::licensing::pages::LicenseKeysPage;
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes, A};
+use leptos_router::{path, SsrMode};
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    AccountContext::provide();
+    // End-to-end tests wait for this marker before they click anything.
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+    view! {
+        <Stylesheet id="leptos" href="/pkg/storno-licensing.css"/>
+        <Title text="Storno Licensing"/>
+        <Router>
+            <header class="topbar">
+                <A href="/" attr:class="brand">"Storno Licensing"</A>
+                <AccountBar/>
+            </header>
+            <main>
+                // Async rendering lets a signed-out visitor get a real redirect.
+                <Routes fallback=|| view! { <NotFound/> }>
+                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/sign-up") view=SignUpPage/>
+                    <Route path=path!("/sign-in") view=SignInPage/>
+                    <Route path=path!("/keys") view=LicenseKeysPage ssr=SsrMode::Async/>
+                    <Route path=path!("/organization") view=OrganizationPage ssr=SsrMode::Async/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Title text="Not found · Storno Licensing"/>
+        <section class="card narrow">
+            <h1>"Page not found"</h1>
+            <p><A href="/">"Go to the start page"</A></p>
+        </section>
+    }
+}

@@ -1,0 +1,79 @@
+//! Typed settings, read once from the environment at start-up.
+
+use leptos::config::LeptosOptions;
+use std::time::Duration;
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/storno-licensing.db";
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// `sqlite://...` (the default, a file under `./data/`) or `postgres://...`.
+    pub database_url: String,
+    /// `LICENSING_KEY_PEPPER`; when unset with SQLite, a pepper is kept beside the
+    /// database file.
+    pub pepper: Option<Vec<u8>>,
+    /// `STORNO_PUBLIC_URL`, e.g. `https://licensing.example.com`: the origin browsers
+    /// use. It makes session cookies `Secure` when it is https. When unset, the
+    /// request's own `Host` is the trusted origin.
+    pub public_url: Option<String>,
+    pub token_ttl: Duration,
+    pub session_idle_timeout: Duration,
+    pub leptos: LeptosOptions,
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, String> {
+        let mut leptos = leptos::config::get_configuration(None)
+            .map_err(|e| format!("leptos configuration: {e}"))?
+            .leptos_options;
+        if leptos.output_name.is_empty() {
+            // Outside cargo-leptos (tests, a bare `cargo run`) the name is not baked in.
+            leptos.output_name = env!("CARGO_PKG_NAME").into();
+        }
+        let pepper = match std::env::var("LICENSING_KEY_PEPPER") {
+            Ok(value) if !value.trim().is_empty() => Some(decode_pepper(value.trim())),
+            _ => None,
+        };
+        Ok(Settings {
+            database_url: env_or("DATABASE_URL", DEFAULT_DATABASE_URL),
+            pepper,
+            public_url: std::env::var("STORNO_PUBLIC_URL")
+                .ok()
+                .map(|url| url.trim_end_matches('/').to_string())
+                .filter(|url| !url.is_empty()),
+            token_ttl: Duration::from_secs(60 * 60 * 24 * parse_env("TOKEN_TTL_DAYS", 30)?),
+            session_idle_timeout: Duration::from_secs(
+                60 * parse_env("SESSION_IDLE_TIMEOUT_MINUTES", 12 * 60)?,
+            ),
+            leptos,
+        })
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|url| url.starts_with("https://"))
+    }
+}
+
+/// A pepper given as hex is used as the bytes it spells; anything else as its UTF-8.
+fn decode_pepper(value: &str) -> Vec<u8> {
+    hex::decode(value).unwrap_or_else(|_| value.as_bytes().to_vec())
+}
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.trim().is_empty())
+        .unwrap_or_else(|| default.to_string())
+}
+
+fn parse_env(name: &str, default: u64) -> Result<u64, String> {
+    match std::env::var(name) {
+        Ok(value) => value
+            .trim()
+            .parse()
+            .map_err(|_| format!("{name} must be a whole number, got {value:?}")),
+        Err(_) => Ok(default),
+    }
+}

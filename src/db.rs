@@ -1,0 +1,117 @@
+//! The connection pool for SQLite or PostgreSQL, chosen by the URL, and the
+//! migrations applied at start-up. The rest of the code sees one `AnyPool` and
+//! writes SQL that both engines accept.
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    pub fn of(url: &str) -> Result<Self, String> {
+        if url.starts_with("sqlite:") {
+            Ok(Engine::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Engine::Postgres)
+        } else {
+            Err("DATABASE_URL must start with sqlite:// or postgres://".into())
+        }
+    }
+}
+
+/// Where a SQLite URL keeps its file, when it names one.
+pub fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = path.split('?').next().unwrap_or_default();
+    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+}
+
+/// SQLite creates its file on first run (`mode=rwc`) unless the URL says otherwise.
+fn with_create_mode(url: &str) -> String {
+    if url.contains("mode=") {
+        url.to_string()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    }
+}
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub engine: Engine,
+    /// The URL as the engine's own driver should open it (for the session store).
+    pub url: String,
+}
+
+impl Db {
+    pub async fn connect(url: &str) -> Result<Db, String> {
+        sqlx::any::install_default_drivers();
+        let engine = Engine::of(url)?;
+        let url = match engine {
+            Engine::Sqlite => {
+                if let Some(parent) = sqlite_file(url).as_deref().and_then(|p| p.parent()) {
+                    if !parent.as_os_str().is_empty() {
+                        std::fs::create_dir_all(parent)
+                            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+                    }
+                }
+                with_create_mode(url)
+            }
+            Engine::Postgres => url.to_string(),
+        };
+        let options = AnyConnectOptions::from_str(&url).map_err(|e| e.to_string())?;
+        let pool = match engine {
+            Engine::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            // Durability first: a 201 means the row is on disk.
+                            conn.execute(
+                                "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
+                                 PRAGMA synchronous = FULL;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await
+            }
+            Engine::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await
+            }
+        }
+        .map_err(|e| format!("cannot open the database: {e}"))?;
+        if engine == Engine::Sqlite {
+            pool.execute("PRAGMA journal_mode = WAL;")
+                .await
+                .map_err(|e| format!("cannot enable WAL: {e}"))?;
+        }
+        Ok(Db { pool, engine, url })
+    }
+
+    pub async fn migrate(&self) -> Result<(), String> {
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|e| format!("migrations failed: {e}"))
+    }
+}

@@ -1,0 +1,176 @@
+//! One error type for the whole server, mapped once to HTTP (JSON API) and once to
+//! server-function errors (pages). Internal errors are logged; clients only see a
+//! generic message.
+
+use serde::{Deserialize, Serialize};
+
+/// The error a page receives from a server function: a stable machine code and a
+/// message that is safe to show to the person using the page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+pub struct PageError {
+    pub code: String,
+    pub message: String,
+}
+
+impl server_fn::error::FromServerFnError for PageError {
+    type Encoder = server_fn::codec::JsonEncoding;
+
+    fn from_server_fn_error(value: server_fn::error::ServerFnErrorErr) -> Self {
+        use server_fn::error::ServerFnErrorErr;
+        let message = match value {
+            ServerFnErrorErr::Request(_) => "The server could not be reached. Please try again.",
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => {
+                "The form was incomplete or malformed."
+            }
+            _ => "Something went wrong. Please try again.",
+        };
+        PageError {
+            code: "request_failed".into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub use server::AppError;
+
+#[cfg(feature = "ssr")]
+mod server {
+    use super::PageError;
+    use axum::http::{header, HeaderValue, StatusCode};
+    use axum::response::{IntoResponse, Response};
+    use axum::Json;
+    use serde_json::json;
+
+    #[derive(Debug, thiserror::Error)]
+    pub enum AppError {
+        /// No credentials, or credentials that are malformed, unknown, revoked or expired.
+        #[error("Missing or invalid token")]
+        Unauthorized,
+        #[error("Wrong email or password")]
+        InvalidCredentials,
+        #[error("You need to sign in first")]
+        SignedOut,
+        #[error("{0}")]
+        Forbidden(&'static str),
+        #[error("Organization not found")]
+        OrganizationNotFound,
+        #[error("User not found")]
+        UserNotFound,
+        #[error("An account with this email already exists")]
+        EmailTaken,
+        #[error("This user is already a member of the organization")]
+        AlreadyMember,
+        /// Well-formed input that breaks a rule (too short, too long, ...).
+        #[error("{0}")]
+        Validation(String),
+        /// Input that could not be read at all (bad JSON, wrong shape).
+        #[error("{0}")]
+        BadRequest(String),
+        #[error("Request body must be JSON (Content-Type: application/json)")]
+        UnsupportedMediaType,
+        #[error("Request body is too large")]
+        PayloadTooLarge,
+        #[error("Not found")]
+        RouteNotFound,
+        #[error("This request did not come from this site")]
+        CrossSiteRequest,
+        #[error("internal error: {0}")]
+        Internal(String),
+    }
+
+    impl From<sqlx::Error> for AppError {
+        fn from(error: sqlx::Error) -> Self {
+            AppError::Internal(format!("database: {error}"))
+        }
+    }
+
+    impl AppError {
+        pub fn status(&self) -> StatusCode {
+            match self {
+                AppError::Unauthorized | AppError::InvalidCredentials | AppError::SignedOut => {
+                    StatusCode::UNAUTHORIZED
+                }
+                AppError::Forbidden(_) | AppError::CrossSiteRequest => StatusCode::FORBIDDEN,
+                AppError::OrganizationNotFound
+                | AppError::UserNotFound
+                | AppError::RouteNotFound => StatusCode::NOT_FOUND,
+                AppError::EmailTaken | AppError::AlreadyMember => StatusCode::CONFLICT,
+                AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+                AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+                AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            }
+        }
+
+        pub fn code(&self) -> &'static str {
+            match self {
+                AppError::Unauthorized => "unauthorized",
+                AppError::InvalidCredentials => "invalid_credentials",
+                AppError::SignedOut => "signed_out",
+                AppError::Forbidden(_) => "forbidden",
+                AppError::OrganizationNotFound => "organization_not_found",
+                AppError::UserNotFound => "user_not_found",
+                AppError::EmailTaken => "email_taken",
+                AppError::AlreadyMember => "already_member",
+                AppError::Validation(_) => "validation_failed",
+                AppError::BadRequest(_) => "invalid_request",
+                AppError::UnsupportedMediaType => "unsupported_media_type",
+                AppError::PayloadTooLarge => "payload_too_large",
+                AppError::RouteNotFound => "not_found",
+                AppError::CrossSiteRequest => "cross_site_request",
+                AppError::Internal(_) => "internal_error",
+            }
+        }
+
+        /// The message a client may see: internal details stay in the log.
+        pub fn public_message(&self) -> String {
+            match self {
+                AppError::Internal(detail) => {
+                    tracing::error!(%detail, "internal error");
+                    "Internal server error".to_string()
+                }
+                other => other.to_string(),
+            }
+        }
+    }
+
+    impl IntoResponse for AppError {
+        fn into_response(self) -> Response {
+            let status = self.status();
+            let body = json!({ "error": self.public_message(), "code": self.code() });
+            let mut response = (status, Json(body)).into_response();
+            if status == StatusCode::UNAUTHORIZED {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"storno-licensing\""),
+                );
+            }
+            response
+        }
+    }
+
+    /// Server functions report errors through this conversion, so the page gets a
+    /// readable message and the HTTP response carries the matching status (instead of
+    /// server_fn's blanket 500).
+    impl From<AppError> for PageError {
+        fn from(error: AppError) -> Self {
+            if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+                response.set_status(error.status());
+            }
+            PageError {
+                code: error.code().to_string(),
+                message: error.public_message(),
+            }
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<crate::accounts::domain::InvalidInput> for AppError {
+    fn from(error: crate::accounts::domain::InvalidInput) -> Self {
+        AppError::Validation(error.0)
+    }
+}

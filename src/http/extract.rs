@@ -1,0 +1,133 @@
+//! Extractors for the JSON API: who is calling (Bearer token only, never the
+//! session cookie), which organization they act on, and a JSON body whose every
+//! failure is a JSON error.
+
+use super::AppState;
+use crate::accounts::service::{Membership, TokenHolder};
+use crate::error::AppError;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+/// Requests larger than this are refused with `413`.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// The caller of an API endpoint, proven by a live Bearer token.
+pub struct ApiCaller(pub TokenHolder);
+
+impl FromRequestParts<AppState> for ApiCaller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let token = bearer_token(parts).ok_or(AppError::Unauthorized)?;
+        Ok(ApiCaller(state.accounts.token_holder(token).await?))
+    }
+}
+
+fn bearer_token(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// The organization named by `X-Organization`, if any. A value that is not a UUID
+/// names no organization: `404`, like any organization the caller cannot see.
+pub fn requested_organization(parts: &Parts) -> Result<Option<Uuid>, AppError> {
+    match parts.headers.get("x-organization") {
+        None => Ok(None),
+        Some(value) => value
+            .to_str()
+            .ok()
+            .and_then(|text| Uuid::parse_str(text.trim()).ok())
+            .map(Some)
+            .ok_or(AppError::OrganizationNotFound),
+    }
+}
+
+/// A token holder acting in their current organization (`X-Organization` or the
+/// default one).
+pub struct ApiMember(pub Membership);
+
+impl FromRequestParts<AppState> for ApiMember {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let ApiCaller(holder) = ApiCaller::from_request_parts(parts, state).await?;
+        let requested = requested_organization(parts)?;
+        Ok(ApiMember(
+            state.accounts.membership(&holder.user, requested).await?,
+        ))
+    }
+}
+
+/// A JSON body. An empty body reads as `{}`, so endpoints whose fields are all
+/// optional accept no body at all. Syntax errors are `400`, well-formed JSON of
+/// the wrong shape `422`, another content type `415`, more than 16 KiB `413`.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
+        let is_json = request
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .map(|value| {
+                let essence = value.split(';').next().unwrap_or_default().trim();
+                essence.eq_ignore_ascii_case("application/json")
+                    || (essence.starts_with("application/") && essence.ends_with("+json"))
+            });
+        let body =
+            Bytes::from_request(request, state)
+                .await
+                .map_err(|rejection| match rejection {
+                    BytesRejection::FailedToBufferBody(_) => AppError::PayloadTooLarge,
+                    other => AppError::BadRequest(format!("Unreadable request body: {other}")),
+                })?;
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return parse_json(b"{}");
+        }
+        if is_json != Some(true) {
+            return Err(AppError::UnsupportedMediaType);
+        }
+        parse_json(&body)
+    }
+}
+
+/// Syntax first (`400`), then shape (`422`): the body must be a JSON object whose
+/// fields fit `T`.
+fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<ApiJson<T>, AppError> {
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|error| {
+        AppError::BadRequest(format!("Request body is not valid JSON: {error}"))
+    })?;
+    if !value.is_object() {
+        return Err(AppError::Validation(
+            "Request body must be a JSON object".into(),
+        ));
+    }
+    T::deserialize(value)
+        .map(ApiJson)
+        .map_err(|error| AppError::Validation(describe_data_error(&error)))
+}
+
+/// serde's message, minus any echoed value: a wrong-typed field may hold a secret.
+fn describe_data_error(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    let text = text.split(" at line ").next().unwrap_or_default();
+    if ["unknown field", "missing field", "duplicate field"]
+        .iter()
+        .any(|prefix| text.starts_with(prefix))
+    {
+        format!("Invalid request body: {text}")
+    } else if let Some((_, expected)) = text.split_once(", expected ") {
+        format!("Invalid request body: a value has the wrong type (expected {expected})")
+    } else {
+        "Invalid request body".to_string()
+    }
+}

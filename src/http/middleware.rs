@@ -1,0 +1,150 @@
+//! Cross-cutting protections applied to every response or every cookie-authenticated
+//! mutation.
+
+use super::AppState;
+use crate::error::AppError;
+use axum::extract::{Request, State};
+use axum::http::header::{self, HeaderValue};
+use axum::http::{HeaderMap, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+/// Where the page's server functions live; nothing else accepts the session cookie.
+pub const SERVER_FN_PREFIX: &str = "/rpc";
+
+/// Refuses a state-changing request to a server function that a browser sent from
+/// another site: the session cookie alone must never be enough (CSRF).
+pub async fn reject_cross_site(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let is_mutation = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    let is_server_fn = request
+        .uri()
+        .path()
+        .starts_with(&format!("{SERVER_FN_PREFIX}/"));
+    if is_mutation
+        && is_server_fn
+        && !is_same_origin(request.headers(), state.settings.public_url.as_deref())
+    {
+        tracing::warn!(path = %request.uri().path(), "cross-site request refused");
+        return AppError::CrossSiteRequest.into_response();
+    }
+    next.run(request).await
+}
+
+/// Same-origin means: the browser says so (`Sec-Fetch-Site`), or the `Origin` is the
+/// configured public URL or, without one, matches the `Host` the request was sent to.
+/// A request with neither header is refused: every current browser sends `Origin`
+/// on a POST.
+fn is_same_origin(headers: &HeaderMap, public_url: Option<&str>) -> bool {
+    let header = |name| {
+        headers
+            .get(name)
+            .and_then(|value: &HeaderValue| value.to_str().ok())
+    };
+    if let Some(site) = header("sec-fetch-site") {
+        if site != "same-origin" {
+            return false;
+        }
+    }
+    let Some(origin) = header("origin") else {
+        return header("sec-fetch-site") == Some("same-origin");
+    };
+    match public_url {
+        Some(public_url) => origin == public_url,
+        None => {
+            let origin_host = origin
+                .strip_prefix("http://")
+                .or_else(|| origin.strip_prefix("https://"));
+            origin_host.is_some() && origin_host == header("host")
+        }
+    }
+}
+
+/// Headers every response carries. Pages and API answers hold per-user data (and
+/// sometimes a secret), so nothing but the static bundle may be cached.
+pub async fn security_headers(request: Request, next: Next) -> Response {
+    let cacheable = request.uri().path().starts_with("/pkg/");
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("frame-ancestors 'none'"),
+    );
+    if !cacheable {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn origin_must_match_host_without_public_url() {
+        let ok = headers(&[
+            ("host", "127.0.0.1:3000"),
+            ("origin", "http://127.0.0.1:3000"),
+        ]);
+        assert!(is_same_origin(&ok, None));
+        let foreign = headers(&[
+            ("host", "127.0.0.1:3000"),
+            ("origin", "https://evil.example"),
+        ]);
+        assert!(!is_same_origin(&foreign, None));
+        let null = headers(&[("host", "127.0.0.1:3000"), ("origin", "null")]);
+        assert!(!is_same_origin(&null, None));
+    }
+
+    #[test]
+    fn public_url_is_the_only_origin_when_set() {
+        let ok = headers(&[
+            ("host", "internal:3000"),
+            ("origin", "https://lic.example.com"),
+        ]);
+        assert!(is_same_origin(&ok, Some("https://lic.example.com")));
+        let via_host = headers(&[
+            ("host", "internal:3000"),
+            ("origin", "http://internal:3000"),
+        ]);
+        assert!(!is_same_origin(&via_host, Some("https://lic.example.com")));
+    }
+
+    #[test]
+    fn fetch_metadata_and_missing_origin() {
+        let cross = headers(&[
+            ("host", "a:1"),
+            ("origin", "http://a:1"),
+            ("sec-fetch-site", "cross-site"),
+        ]);
+        assert!(!is_same_origin(&cross, None));
+        assert!(is_same_origin(
+            &headers(&[("sec-fetch-site", "same-origin")]),
+            None
+        ));
+        assert!(!is_same_origin(&headers(&[("host", "a:1")]), None));
+    }
+}

@@ -1,0 +1,225 @@
+//! axum wiring: application state, the router (pages, server functions, JSON API),
+//! sessions and start-up.
+
+pub mod extract;
+pub mod middleware;
+
+use crate::accounts::service::AccountsService;
+use crate::config::Settings;
+use crate::db::{sqlite_file, Db, Engine};
+use crate::error::AppError;
+use crate::licensing::service::LicensingService;
+use crate::secrets::Pepper;
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::routing::post;
+use axum::Router;
+use leptos::config::LeptosOptions;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer, SessionStore};
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub accounts: AccountsService,
+    pub licensing: LicensingService,
+    pub settings: Arc<Settings>,
+}
+
+impl AppState {
+    /// The state as a server function sees it (Leptos provides it as context).
+    pub fn from_context() -> Result<AppState, AppError> {
+        leptos::prelude::use_context::<AppState>()
+            .ok_or_else(|| AppError::Internal("application state is not in the context".into()))
+    }
+}
+
+/// The running server: built (database open, migrations applied, port bound) but
+/// not yet serving, so tests can learn the port first.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Self, String> {
+        let db = Db::connect(&settings.database_url).await?;
+        db.migrate().await?;
+        let pepper = resolve_pepper(&settings, &db)?;
+        let state = AppState {
+            leptos_options: settings.leptos.clone(),
+            accounts: AccountsService::new(db.pool.clone(), pepper.clone(), settings.token_ttl),
+            licensing: LicensingService::new(db.pool.clone(), pepper),
+            settings: Arc::new(settings),
+        };
+        let router = match db.engine {
+            Engine::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&db.url)
+                    .await
+                    .map_err(|e| format!("session store: {e}"))?;
+                let store = tower_sessions_sqlx_store::SqliteStore::new(pool);
+                store
+                    .migrate()
+                    .await
+                    .map_err(|e| format!("session store: {e}"))?;
+                router(state.clone(), store)
+            }
+            Engine::Postgres => {
+                let pool = sqlx::PgPool::connect(&db.url)
+                    .await
+                    .map_err(|e| format!("session store: {e}"))?;
+                let store = tower_sessions_sqlx_store::PostgresStore::new(pool);
+                store
+                    .migrate()
+                    .await
+                    .map_err(|e| format!("session store: {e}"))?;
+                router(state.clone(), store)
+            }
+        };
+        let address = state.settings.leptos.site_addr;
+        let listener = TcpListener::bind(address)
+            .await
+            .map_err(|e| format!("cannot listen on {address}: {e}"))?;
+        Ok(Application { listener, router })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_default()
+    }
+
+    pub fn local_url(&self) -> String {
+        match self.listener.local_addr() {
+            Ok(address) => format!("http://{address}"),
+            Err(_) => String::new(),
+        }
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+    }
+}
+
+fn resolve_pepper(settings: &Settings, db: &Db) -> Result<Pepper, String> {
+    if let Some(secret) = &settings.pepper {
+        return Pepper::new(secret);
+    }
+    let database_file = match db.engine {
+        Engine::Sqlite => sqlite_file(&settings.database_url),
+        Engine::Postgres => None,
+    }
+    .ok_or("LICENSING_KEY_PEPPER must be set (it is shared by every instance)")?;
+    let path = database_file.with_file_name("licensing-key-pepper");
+    let (pepper, created) = Pepper::load_or_create(&path)?;
+    if created {
+        tracing::warn!(
+            path = %path.display(),
+            "LICENSING_KEY_PEPPER is unset: generated a new pepper; back it up with the database"
+        );
+    }
+    Ok(pepper)
+}
+
+fn router<Store: SessionStore + Clone>(state: AppState, store: Store) -> Router {
+    let settings = state.settings.clone();
+    let sessions = SessionManagerLayer::new(store)
+        .with_name(if settings.secure_cookies() {
+            "__Host-storno_session"
+        } else {
+            "storno_session"
+        })
+        .with_secure(settings.secure_cookies())
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(
+            tower_sessions::cookie::time::Duration::seconds(
+                settings.session_idle_timeout.as_secs() as i64,
+            ),
+        ));
+    let leptos_options = state.leptos_options.clone();
+    let routes = generate_route_list(crate::app::App);
+    Router::new()
+        .leptos_routes(&state, routes, {
+            let leptos_options = leptos_options.clone();
+            move || crate::app::shell(leptos_options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
+            crate::app::shell,
+        ))
+        .layer(sessions)
+        .nest("/api/v1", api_router())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::reject_cross_site,
+        ))
+        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+fn api_router() -> Router<AppState> {
+    use crate::accounts::api as accounts;
+    use crate::licensing::api as licensing;
+    Router::new()
+        .route("/auth/register", post(accounts::register))
+        .route(
+            "/auth/token",
+            post(accounts::create_token).delete(accounts::revoke_token),
+        )
+        .route(
+            "/organizations",
+            post(accounts::create_organization).get(accounts::list_organizations),
+        )
+        .route("/organizations/{id}/members", post(accounts::add_member))
+        .route(
+            "/licensing/keys",
+            post(licensing::create).get(licensing::list),
+        )
+        .fallback(api_not_found)
+        .method_not_allowed_fallback(api_method_not_allowed)
+        .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
+}
+
+async fn api_not_found() -> AppError {
+    AppError::RouteNotFound
+}
+
+async fn api_method_not_allowed() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        axum::Json(serde_json::json!({
+            "error": "Method not allowed",
+            "code": "method_not_allowed"
+        })),
+    )
+        .into_response()
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut signal) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

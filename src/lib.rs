@@ -1,0 +1,28 @@
+//! Storno Licensing: issues license keys for self-hosted Storno instances.
+//!
+//! Two doors, one service: a Leptos server function (pages) and an axum handler
+//! (JSON API) both call the same service, the only code that touches the database.
+
+pub mod accounts;
+pub mod app;
+pub mod browser;
+pub mod error;
+pub mod licensing;
+
+#[cfg(feature = "ssr")]
+pub mod clock;
+#[cfg(feature = "ssr")]
+pub mod config;
+#[cfg(feature = "ssr")]
+pub mod db;
+#[cfg(feature = "ssr")]
+pub mod http;
+#[cfg(feature = "ssr")]
+pub mod secrets;
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

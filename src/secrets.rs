@@ -1,0 +1,119 @@
+//! Server-side secrets: the pepper that keys every stored hash, and fresh random
+//! tokens.
+
+use hmac::{Hmac, Mac};
+use rand::rngs::OsRng;
+use rand::RngCore;
+use sha2::Sha256;
+use std::path::Path;
+
+/// The server secret under which license keys and API tokens are hashed
+/// (HMAC-SHA256). A stolen database alone does not let anyone test guesses offline.
+#[derive(Clone)]
+pub struct Pepper(Vec<u8>);
+
+impl std::fmt::Debug for Pepper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pepper(<redacted>)")
+    }
+}
+
+impl Pepper {
+    pub const MIN_BYTES: usize = 32;
+
+    pub fn new(secret: &[u8]) -> Result<Self, String> {
+        if secret.len() < Self::MIN_BYTES {
+            return Err(format!(
+                "LICENSING_KEY_PEPPER must be at least {} bytes long",
+                Self::MIN_BYTES
+            ));
+        }
+        Ok(Pepper(secret.to_vec()))
+    }
+
+    /// Reads the pepper kept in `path`, or creates one there (readable by the owner
+    /// only) on first run. Returns whether it was created.
+    pub fn load_or_create(path: &Path) -> Result<(Self, bool), String> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                let bytes = hex::decode(text.trim())
+                    .map_err(|_| format!("{} is not a hex pepper", path.display()))?;
+                Ok((Pepper::new(&bytes)?, false))
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                let bytes = random_bytes::<32>();
+                write_private_file(path, &hex::encode(bytes))
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                Ok((Pepper::new(&bytes)?, true))
+            }
+            Err(error) => Err(format!("cannot read {}: {error}", path.display())),
+        }
+    }
+
+    /// Hex HMAC-SHA256 of `secret`, separated by `purpose` so that a token hash can
+    /// never be confused with a license-key hash.
+    pub fn digest(&self, purpose: &str, secret: &str) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        mac.update(purpose.as_bytes());
+        mac.update(&[0]);
+        mac.update(secret.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+}
+
+fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    OsRng.fill_bytes(&mut bytes);
+    bytes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_depends_on_pepper_purpose_and_secret() {
+        let a = Pepper::new(&[1; 32]).unwrap();
+        let b = Pepper::new(&[2; 32]).unwrap();
+        let base = a.digest("license-key", "k");
+        assert_eq!(base.len(), 64);
+        assert_eq!(base, a.digest("license-key", "k"));
+        assert_ne!(base, b.digest("license-key", "k"));
+        assert_ne!(base, a.digest("api-token", "k"));
+        assert_ne!(base, a.digest("license-key", "j"));
+    }
+
+    #[test]
+    fn short_peppers_are_refused() {
+        assert!(Pepper::new(&[0; 31]).is_err());
+    }
+
+    #[test]
+    fn pepper_file_is_created_once_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pepper");
+        let (first, created) = Pepper::load_or_create(&path).unwrap();
+        assert!(created);
+        let (second, created_again) = Pepper::load_or_create(&path).unwrap();
+        assert!(!created_again);
+        assert_eq!(first.digest("p", "s"), second.digest("p", "s"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}

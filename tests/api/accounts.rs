@@ -1,0 +1,310 @@
+//! `/api/v1/auth/*` and `/api/v1/organizations/*`.
+
+use crate::helpers::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+#[tokio::test]
+async fn register_creates_user_owned_organization_and_token() {
+    let app = spawn_app().await;
+    let response = app
+        .api
+        .post(app.url("/api/v1/auth/register"))
+        .json(&json!({"email": " Ana@Acme.TEST ", "password": "twelve chars", "organizationName": " Acme "}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["user"]["email"], "ana@acme.test");
+    assert!(uuid::Uuid::parse_str(body["user"]["id"].as_str().unwrap()).is_ok());
+    assert_eq!(body["organization"]["name"], "Acme");
+    assert_eq!(body["organization"]["role"], "owner");
+    assert_eq!(body["organization"]["plan"], "community");
+    let token = body["token"].as_str().unwrap();
+    assert!(token.len() >= 32, "at least 128 bits of entropy");
+
+    let organizations: Value = app
+        .api
+        .get(app.url("/api/v1/organizations"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        organizations,
+        json!({"organizations": [{"id": body["organization"]["id"], "name": "Acme", "role": "owner", "plan": "community"}]})
+    );
+}
+
+#[tokio::test]
+async fn register_refuses_duplicates_and_invalid_input() {
+    let app = spawn_app().await;
+    app.register("ana@acme.test", "Acme").await;
+    let register = |email: &str, password: &str, organization: &str| {
+        app.api
+            .post(app.url("/api/v1/auth/register"))
+            .json(&json!({"email": email, "password": password, "organizationName": organization}))
+            .send()
+    };
+    assert_error(
+        register("ANA@acme.test", "another password", "Other")
+            .await
+            .unwrap(),
+        StatusCode::CONFLICT,
+        "email_taken",
+    )
+    .await;
+    assert_error(
+        register("not-an-email", "long enough pw", "Org")
+            .await
+            .unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_error(
+        register("bo@acme.test", "short", "Org").await.unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_error(
+        register("bo@acme.test", "long enough pw", "   ")
+            .await
+            .unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let missing = app
+        .api
+        .post(app.url("/api/v1/auth/register"))
+        .json(&json!({"email": "bo@acme.test"}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(
+        missing,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    // None of the refused attempts left a user behind.
+    let token = app
+        .api
+        .post(app.url("/api/v1/auth/token"))
+        .json(&json!({"email": "bo@acme.test", "password": "long enough pw"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn token_is_issued_for_the_right_password_only() {
+    let app = spawn_app().await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    let issue = |email: &str, password: &str| {
+        app.api
+            .post(app.url("/api/v1/auth/token"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+    };
+    let response = issue("ana@acme.test", &owner.password).await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let body: Value = response.json().await.unwrap();
+    assert!(is_contract_timestamp(body["expiresAt"].as_str().unwrap()));
+    let token = body["token"].as_str().unwrap();
+    assert_ne!(token, owner.token);
+    assert_eq!(app.list_keys(token).await.status(), StatusCode::OK);
+
+    let wrong_password = assert_error(
+        issue("ana@acme.test", "wrong password!!").await.unwrap(),
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    .await;
+    let unknown_email = assert_error(
+        issue("nobody@acme.test", "wrong password!!").await.unwrap(),
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    .await;
+    assert_eq!(wrong_password, unknown_email, "the same answer for both");
+}
+
+#[tokio::test]
+async fn revoking_a_token_leaves_the_others_working() {
+    let app = spawn_app().await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    let second: Value = app
+        .api
+        .post(app.url("/api/v1/auth/token"))
+        .json(&json!({"email": owner.email, "password": owner.password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let revoke = app
+        .api
+        .delete(app.url("/api/v1/auth/token"))
+        .bearer_auth(&owner.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.list_keys(&owner.token).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.list_keys(second["token"].as_str().unwrap())
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn create_organization_makes_the_caller_its_owner() {
+    let app = spawn_app().await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    let response = app
+        .api
+        .post(app.url("/api/v1/organizations"))
+        .bearer_auth(&owner.token)
+        .json(&json!({"name": "Acme Labs"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let created: Value = response.json().await.unwrap();
+    assert_eq!(created["name"], "Acme Labs");
+    assert_eq!(created["role"], "owner");
+    assert_eq!(created["plan"], "community");
+    let empty = app
+        .api
+        .post(app.url("/api/v1/organizations"))
+        .bearer_auth(&owner.token)
+        .json(&json!({"name": " "}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(empty, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let listed: Value = app
+        .api
+        .get(app.url("/api/v1/organizations"))
+        .bearer_auth(&owner.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = listed["organizations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Acme", "Acme Labs"]);
+}
+
+#[tokio::test]
+async fn only_the_owner_adds_existing_users_once() {
+    let app = spawn_app().await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    let bob = app.register("bob@acme.test", "Bob's").await;
+    let members_url = app.url(&format!(
+        "/api/v1/organizations/{}/members",
+        owner.organization_id
+    ));
+    let add = |token: &str, email: &str, role: &str| {
+        app.api
+            .post(&members_url)
+            .bearer_auth(token)
+            .json(&json!({"email": email, "role": role}))
+            .send()
+    };
+
+    let added = add(&owner.token, "BOB@acme.test", "admin").await.unwrap();
+    assert_eq!(added.status(), StatusCode::CREATED);
+    let body: Value = added.json().await.unwrap();
+    assert_eq!(body["email"], "bob@acme.test");
+    assert_eq!(body["role"], "admin");
+    assert!(body["userId"].is_string());
+
+    assert_error(
+        add(&owner.token, "bob@acme.test", "member").await.unwrap(),
+        StatusCode::CONFLICT,
+        "already_member",
+    )
+    .await;
+    assert_error(
+        add(&owner.token, "nobody@acme.test", "member")
+            .await
+            .unwrap(),
+        StatusCode::NOT_FOUND,
+        "user_not_found",
+    )
+    .await;
+    assert_error(
+        add(&owner.token, "bob@acme.test", "owner").await.unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    app.register("cy@acme.test", "Cy's").await;
+    // Bob is an admin of Acme, not its owner.
+    assert_error(
+        add(&bob.token, "cy@acme.test", "member").await.unwrap(),
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    // Another organization's owner cannot see Acme at all.
+    let stranger = app.register("eve@evil.test", "Evil").await;
+    assert_error(
+        add(&stranger.token, "cy@acme.test", "member")
+            .await
+            .unwrap(),
+        StatusCode::NOT_FOUND,
+        "organization_not_found",
+    )
+    .await;
+    let bad_id = app
+        .api
+        .post(app.url("/api/v1/organizations/not-a-uuid/members"))
+        .bearer_auth(&owner.token)
+        .json(&json!({"email": "cy@acme.test", "role": "member"}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(bad_id, StatusCode::NOT_FOUND, "organization_not_found").await;
+
+    let bobs: Value = app
+        .api
+        .get(app.url("/api/v1/organizations"))
+        .bearer_auth(&bob.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let roles: Vec<(&str, &str)> = bobs["organizations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["name"].as_str().unwrap(), o["role"].as_str().unwrap()))
+        .collect();
+    assert_eq!(roles, [("Bob's", "owner"), ("Acme", "admin")]);
+}

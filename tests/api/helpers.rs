@@ -1,0 +1,226 @@
+use reqwest::header::HeaderMap;
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+use storno_licensing::config::Settings;
+use storno_licensing::http::Application;
+
+/// Everything the application logs during the tests, at the most verbose level,
+/// so tests can prove that no secret is ever written to a log.
+static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+struct LogCapture;
+
+impl Write for LogCapture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        LOGS.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture_logs() {
+    static INIT: OnceLock<()> = OnceLock::new();
+    INIT.get_or_init(|| {
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(|| LogCapture)
+            .with_ansi(false)
+            .init();
+    });
+}
+
+pub fn captured_logs() -> String {
+    String::from_utf8_lossy(&LOGS.lock().unwrap()).into_owned()
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub database_file: PathBuf,
+    /// Follows no redirects and keeps cookies, like a browser tab would (minus JS).
+    pub browser: Client,
+    pub api: Client,
+    _directory: tempfile::TempDir,
+}
+
+pub struct Owner {
+    pub token: String,
+    pub email: String,
+    pub password: String,
+    pub organization_id: String,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn register(&self, email: &str, organization_name: &str) -> Owner {
+        let password = "correct horse battery staple".to_string();
+        let response = self
+            .api
+            .post(self.url("/api/v1/auth/register"))
+            .json(&json!({"email": email, "password": password, "organizationName": organization_name}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED, "register {email}");
+        let body: Value = response.json().await.unwrap();
+        Owner {
+            token: body["token"].as_str().unwrap().to_string(),
+            email: email.to_string(),
+            password,
+            organization_id: body["organization"]["id"].as_str().unwrap().to_string(),
+        }
+    }
+
+    /// Adds `email` (registered with an organization of their own) to `owner`'s
+    /// organization with `role`, and returns their token.
+    pub async fn member_of(&self, owner: &Owner, email: &str, role: &str) -> Owner {
+        let member = self.register(email, &format!("{email}'s own")).await;
+        let response = self
+            .api
+            .post(self.url(&format!(
+                "/api/v1/organizations/{}/members",
+                owner.organization_id
+            )))
+            .bearer_auth(&owner.token)
+            .json(&json!({"email": email, "role": role}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        member
+    }
+
+    pub async fn create_key(&self, token: &str, body: Value) -> Response {
+        self.api
+            .post(self.url("/api/v1/licensing/keys"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn list_keys(&self, token: &str) -> Response {
+        self.api
+            .get(self.url("/api/v1/licensing/keys"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Calls a server function the way the hydrated page does, from this site.
+    pub async fn server_fn(&self, name: &str, form: &[(&str, &str)]) -> Response {
+        self.browser
+            .post(self.url(&format!("/rpc/{name}")))
+            .header("Origin", &self.address)
+            .header("Accept", "application/json")
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn sign_in_browser(&self, owner: &Owner) {
+        let response = self
+            .server_fn(
+                "sign_in",
+                &[("email", &owner.email), ("password", &owner.password)],
+            )
+            .await;
+        assert!(response.status().is_success() || response.status().is_redirection());
+    }
+}
+
+/// What a browser sends with a page request: it is how the server tells a page load
+/// (which gets a real redirect) from a server-function call.
+fn browser_headers() -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert("accept", "text/html,application/xhtml+xml".parse().unwrap());
+    headers
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
+    capture_logs();
+    let directory = tempfile::tempdir().unwrap();
+    let database_file = directory.path().join("licensing.db");
+    let mut settings = Settings {
+        database_url: format!("sqlite://{}", database_file.display()),
+        pepper: None,
+        public_url: None,
+        token_ttl: Duration::from_secs(30 * 24 * 3600),
+        session_idle_timeout: Duration::from_secs(3600),
+        leptos: leptos::config::LeptosOptions::builder()
+            .output_name("storno-licensing")
+            .site_addr(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+            .build(),
+    };
+    customise(&mut settings);
+    let application = Application::build(settings).await.expect("the app starts");
+    let address = application.local_url();
+    tokio::spawn(application.run_until_stopped());
+    let client = || {
+        Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .default_headers(browser_headers())
+            .build()
+            .unwrap()
+    };
+    TestApp {
+        address,
+        database_file,
+        browser: client(),
+        api: Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        _directory: directory,
+    }
+}
+
+/// Asserts the contract's error shape and returns the body.
+pub async fn assert_error(response: Response, status: StatusCode, code: &str) -> Value {
+    assert_eq!(response.status(), status, "status");
+    assert_json(response.headers());
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], code, "code in {body}");
+    assert!(
+        body["error"].as_str().is_some_and(|m| !m.is_empty()),
+        "error message in {body}"
+    );
+    body
+}
+
+pub fn assert_json(headers: &HeaderMap) {
+    let content_type = headers.get("content-type").and_then(|v| v.to_str().ok());
+    assert_eq!(content_type, Some("application/json"));
+}
+
+pub fn is_lower_hex(text: &str, len: usize) -> bool {
+    text.len() == len
+        && text
+            .chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+}
+
+/// `2026-02-20T10:30:00+00:00`
+pub fn is_contract_timestamp(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    text.len() == 25
+        && text.ends_with("+00:00")
+        && bytes[10] == b'T'
+        && chrono::DateTime::parse_from_rfc3339(text).is_ok()
+}

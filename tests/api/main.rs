@@ -1,0 +1,9 @@
+//! Integration tests: each spawns the real application on port 0 with a fresh
+//! database and talks to it over HTTP, like a client would.
+
+mod accounts;
+mod authorization;
+mod helpers;
+mod license_keys;
+mod pages;
+mod secrets;

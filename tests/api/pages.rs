@@ -1,0 +1,333 @@
+//! The browser's door: pages and server functions, with the session cookie.
+
+use crate::helpers::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+/// Signs in through the page's server function and returns the session cookie
+/// (`name=value`) it set.
+async fn session_cookie(app: &TestApp, owner: &Owner) -> String {
+    let response = app
+        .api
+        .post(app.url("/rpc/sign_in"))
+        .header("Origin", &app.address)
+        .form(&[
+            ("email", owner.email.as_str()),
+            ("password", owner.password.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_redirection() || response.status().is_success());
+    let set_cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
+    assert!(set_cookie.contains("SameSite=Lax"), "{set_cookie}");
+    set_cookie.split(';').next().unwrap().to_string()
+}
+
+async fn session_of(app: &TestApp, cookie: &str) -> Value {
+    app.api
+        .post(app.url("/rpc/session"))
+        .header("Origin", &app.address)
+        .header("Cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn signed_out_visitors_are_sent_to_sign_in() {
+    let app = spawn_app().await;
+    for path in ["/keys", "/organization", "/"] {
+        let response = app.browser.get(app.url(path)).send().await.unwrap();
+        assert!(
+            response.status().is_redirection(),
+            "{path}: {}",
+            response.status()
+        );
+        assert_eq!(response.headers()["location"], "/sign-in", "{path}");
+    }
+    let sign_in = app.browser.get(app.url("/sign-in")).send().await.unwrap();
+    assert_eq!(sign_in.status(), StatusCode::OK);
+    let html = sign_in.text().await.unwrap();
+    assert!(
+        html.contains("<label for=\"password\">"),
+        "the sign-in form renders"
+    );
+}
+
+#[tokio::test]
+async fn the_page_and_the_api_share_one_service() {
+    let app = spawn_app().await;
+    let signed_up = app
+        .server_fn(
+            "sign_up",
+            &[
+                ("email", "ana@acme.test"),
+                ("password", "correct horse battery"),
+                ("organization_name", "Acme"),
+            ],
+        )
+        .await;
+    assert!(signed_up.status().is_redirection() || signed_up.status().is_success());
+
+    let page = app.browser.get(app.url("/keys")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("Create license key"));
+
+    let created = app
+        .server_fn("create_license_key", &[("instance_name", " Production ")])
+        .await;
+    assert_eq!(created.status(), StatusCode::OK);
+    assert_eq!(created.headers()["cache-control"], "no-store");
+    let created: Value = created.json().await.unwrap();
+    let key = created["licenseKey"].as_str().unwrap();
+    assert!(is_lower_hex(key, 64));
+    assert_eq!(created["instanceName"], "Production");
+
+    // The API, with a token for the same person, lists exactly that key, masked.
+    let token: Value = app
+        .api
+        .post(app.url("/api/v1/auth/token"))
+        .json(&json!({"email": "ana@acme.test", "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let listed: Value = app
+        .list_keys(token["token"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["keys"][0]["id"], created["id"]);
+    assert_eq!(
+        listed["keys"][0]["licenseKey"],
+        format!("{}...{}", &key[..8], &key[56..])
+    );
+
+    // And the page's list shows the masked key, never the full one.
+    let from_page: Value = app
+        .server_fn("list_license_keys", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(from_page, listed["keys"]);
+    let html = app
+        .browser
+        .get(app.url("/keys"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(&format!("{}...{}", &key[..8], &key[56..])));
+    assert!(!html.contains(key));
+}
+
+#[tokio::test]
+async fn server_fn_errors_carry_their_status() {
+    let app = spawn_app().await;
+    let invalid = app
+        .server_fn(
+            "sign_up",
+            &[
+                ("email", "nope"),
+                ("password", "correct horse battery"),
+                ("organization_name", "Acme"),
+            ],
+        )
+        .await;
+    assert_eq!(invalid.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = invalid.json().await.unwrap();
+    assert_eq!(body["code"], "validation_failed");
+    assert_eq!(body["message"], "Enter a valid email address");
+
+    let signed_out = app
+        .server_fn("create_license_key", &[("instance_name", "x")])
+        .await;
+    assert_eq!(signed_out.status(), StatusCode::UNAUTHORIZED);
+
+    let wrong = app
+        .server_fn(
+            "sign_in",
+            &[("email", "ana@acme.test"), ("password", "not the password")],
+        )
+        .await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn cross_site_posts_to_server_functions_are_refused() {
+    let app = spawn_app().await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    let cookie = session_cookie(&app, &owner).await;
+
+    let forged_origin = app
+        .api
+        .post(app.url("/rpc/create_license_key"))
+        .header("Cookie", &cookie)
+        .header("Origin", "https://evil.example")
+        .form(&[("instance_name", "csrf")])
+        .send()
+        .await
+        .unwrap();
+    assert_error(forged_origin, StatusCode::FORBIDDEN, "cross_site_request").await;
+
+    let cross_site_fetch = app
+        .api
+        .post(app.url("/rpc/create_license_key"))
+        .header("Cookie", &cookie)
+        .header("Origin", &app.address)
+        .header("Sec-Fetch-Site", "cross-site")
+        .form(&[("instance_name", "csrf")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site_fetch.status(), StatusCode::FORBIDDEN);
+
+    let no_origin = app
+        .api
+        .post(app.url("/rpc/create_license_key"))
+        .header("Cookie", &cookie)
+        .form(&[("instance_name", "csrf")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_origin.status(), StatusCode::FORBIDDEN);
+
+    let listed: Value = app.list_keys(&owner.token).await.json().await.unwrap();
+    assert_eq!(listed["keys"], json!([]), "no key was created");
+}
+
+#[tokio::test]
+async fn a_forged_cookie_is_a_signed_out_visitor() {
+    let app = spawn_app().await;
+    let forged = "storno_session=AAAAAAAAAAAAAAAAAAAAAA";
+    let page = app
+        .api
+        .get(app.url("/keys"))
+        .header("Cookie", forged)
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert!(page.status().is_redirection());
+    assert_eq!(page.headers()["location"], "/sign-in");
+    let create = app
+        .api
+        .post(app.url("/rpc/create_license_key"))
+        .header("Cookie", forged)
+        .header("Origin", &app.address)
+        .form(&[("instance_name", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(create.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn sign_in_rotates_the_session_and_sign_out_ends_it_on_the_server() {
+    let app = spawn_app().await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    let first = session_cookie(&app, &owner).await;
+    let second = session_cookie(&app, &owner).await;
+    assert_ne!(first, second);
+    assert_eq!(session_of(&app, &second).await["email"], "ana@acme.test");
+
+    let signed_out = app
+        .api
+        .post(app.url("/rpc/sign_out"))
+        .header("Origin", &app.address)
+        .header("Cookie", &second)
+        .send()
+        .await
+        .unwrap();
+    assert!(signed_out.status().is_redirection() || signed_out.status().is_success());
+    // Replaying the old cookie does not bring the session back.
+    assert_eq!(session_of(&app, &second).await, Value::Null);
+}
+
+#[tokio::test]
+async fn members_see_why_they_cannot_manage_keys() {
+    let app = spawn_app().await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    let member = app.member_of(&owner, "bob@acme.test", "member").await;
+    let cookie = session_cookie(&app, &member).await;
+
+    // Bob owns an organization of his own; switch to Acme, where he is a member.
+    let switched = app
+        .api
+        .post(app.url("/rpc/switch_organization"))
+        .header("Origin", &app.address)
+        .header("Cookie", &cookie)
+        .form(&[("organization_id", owner.organization_id.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(switched.status().is_success(), "{}", switched.status());
+    assert_eq!(session_of(&app, &cookie).await["current"]["name"], "Acme");
+
+    let html = app
+        .api
+        .get(app.url("/keys"))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Only the owner can manage license keys"));
+    assert!(!html.contains("Create license key"));
+
+    let create = app
+        .api
+        .post(app.url("/rpc/create_license_key"))
+        .header("Origin", &app.address)
+        .header("Cookie", &cookie)
+        .form(&[("instance_name", "sneaky")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(create.status(), StatusCode::FORBIDDEN);
+    let listed: Value = app.list_keys(&owner.token).await.json().await.unwrap();
+    assert_eq!(listed["keys"], json!([]));
+
+    // Switching to an organization he does not belong to is refused.
+    let stranger = app.register("eve@evil.test", "Evil").await;
+    let refused = app
+        .api
+        .post(app.url("/rpc/switch_organization"))
+        .header("Origin", &app.address)
+        .header("Cookie", &cookie)
+        .form(&[("organization_id", stranger.organization_id.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn pages_carry_security_headers() {
+    let app = spawn_app().await;
+    let response = app.browser.get(app.url("/sign-in")).send().await.unwrap();
+    let headers = response.headers();
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["cache-control"], "no-store");
+    assert!(headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("frame-ancestors 'none'"));
+}
