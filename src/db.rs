@@ -108,10 +108,52 @@ impl Db {
         Ok(Db { pool, engine, url })
     }
 
-    pub async fn migrate(&self) -> Result<(), String> {
+    /// Applies the schema's migrations and creates the session table.
+    pub async fn migrate(&self) -> Result<SessionStorage, String> {
         MIGRATOR
             .run(&self.pool)
             .await
-            .map_err(|e| format!("migrations failed: {e}"))
+            .map_err(|e| format!("migrations failed: {e}"))?;
+        SessionStorage::open(self).await
+    }
+}
+
+/// Browser sessions live in the same database (so any instance can serve any
+/// browser), through the engine's own tower-sessions store.
+pub enum SessionStorage {
+    Sqlite(tower_sessions_sqlx_store::SqliteStore),
+    Postgres(tower_sessions_sqlx_store::PostgresStore),
+}
+
+impl SessionStorage {
+    async fn open(db: &Db) -> Result<Self, String> {
+        let failed = |e: sqlx::Error| format!("session store: {e}");
+        let storage = match db.engine {
+            Engine::Sqlite => {
+                let options = sqlx::sqlite::SqliteConnectOptions::from_str(&db.url)
+                    .map_err(failed)?
+                    .busy_timeout(Duration::from_secs(5))
+                    .synchronous(sqlx::sqlite::SqliteSynchronous::Full);
+                let pool = sqlx::sqlite::SqlitePoolOptions::new()
+                    .max_connections(4)
+                    .connect_with(options)
+                    .await
+                    .map_err(failed)?;
+                SessionStorage::Sqlite(tower_sessions_sqlx_store::SqliteStore::new(pool))
+            }
+            Engine::Postgres => {
+                let pool = sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(8)
+                    .connect(&db.url)
+                    .await
+                    .map_err(failed)?;
+                SessionStorage::Postgres(tower_sessions_sqlx_store::PostgresStore::new(pool))
+            }
+        };
+        match &storage {
+            SessionStorage::Sqlite(store) => store.migrate().await.map_err(failed)?,
+            SessionStorage::Postgres(store) => store.migrate().await.map_err(failed)?,
+        }
+        Ok(storage)
     }
 }

@@ -1,6 +1,7 @@
 //! Server start-up: settings, tracing, database, router, serve.
 
 use storno_licensing::config::Settings;
+use storno_licensing::db::Db;
 use storno_licensing::http::Application;
 use tracing_subscriber::EnvFilter;
 
@@ -22,7 +23,35 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
+const USAGE: &str = "usage: storno-licensing [serve | migrate]
+
+  serve     apply pending migrations, then serve (the default)
+  migrate   apply pending migrations and exit
+
+Configuration comes from the environment: see README.md.";
+
 async fn run() -> Result<(), String> {
+    let command = std::env::args().nth(1);
+    match command.as_deref() {
+        None | Some("serve") => serve().await,
+        Some("migrate") => migrate().await,
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command {other:?}\n\n{USAGE}")),
+    }
+}
+
+async fn migrate() -> Result<(), String> {
+    let settings = Settings::from_env()?;
+    let db = Db::connect(&settings.database_url).await?;
+    db.migrate().await?;
+    println!("migrations applied ({:?})", db.engine);
+    Ok(())
+}
+
+async fn serve() -> Result<(), String> {
     let settings = Settings::from_env()?;
     let application = Application::build(settings).await?;
     let url = application.local_url();

@@ -6,7 +6,7 @@ pub mod middleware;
 
 use crate::accounts::service::AccountsService;
 use crate::config::Settings;
-use crate::db::{sqlite_file, Db, Engine};
+use crate::db::{sqlite_file, Db, Engine, SessionStorage};
 use crate::error::AppError;
 use crate::licensing::service::LicensingService;
 use crate::secrets::Pepper;
@@ -47,7 +47,7 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, String> {
         let db = Db::connect(&settings.database_url).await?;
-        db.migrate().await?;
+        let sessions = db.migrate().await?;
         let pepper = resolve_pepper(&settings, &db)?;
         let state = AppState {
             leptos_options: settings.leptos.clone(),
@@ -55,29 +55,9 @@ impl Application {
             licensing: LicensingService::new(db.pool.clone(), pepper),
             settings: Arc::new(settings),
         };
-        let router = match db.engine {
-            Engine::Sqlite => {
-                let pool = sqlx::SqlitePool::connect(&db.url)
-                    .await
-                    .map_err(|e| format!("session store: {e}"))?;
-                let store = tower_sessions_sqlx_store::SqliteStore::new(pool);
-                store
-                    .migrate()
-                    .await
-                    .map_err(|e| format!("session store: {e}"))?;
-                router(state.clone(), store)
-            }
-            Engine::Postgres => {
-                let pool = sqlx::PgPool::connect(&db.url)
-                    .await
-                    .map_err(|e| format!("session store: {e}"))?;
-                let store = tower_sessions_sqlx_store::PostgresStore::new(pool);
-                store
-                    .migrate()
-                    .await
-                    .map_err(|e| format!("session store: {e}"))?;
-                router(state.clone(), store)
-            }
+        let router = match sessions {
+            SessionStorage::Sqlite(store) => router(state.clone(), store),
+            SessionStorage::Postgres(store) => router(state.clone(), store),
         };
         let address = state.settings.leptos.site_addr;
         let listener = TcpListener::bind(address)

@@ -31,10 +31,8 @@ pub async fn create(
     let location = format!("/api/v1/licensing/keys/{}", created.id);
     Ok((
         StatusCode::CREATED,
-        [
-            (header::LOCATION, location),
-            (header::CACHE_CONTROL, "no-store".to_string()),
-        ],
+        // `Cache-Control: no-store` is set on every API response (http::middleware).
+        [(header::LOCATION, location)],
         Json(created),
     )
         .into_response())

@@ -22,13 +22,6 @@ pub async fn create_license_key(instance_name: String) -> Result<CreatedLicenseK
         .licensing
         .create(&actor.membership, instance_name)
         .await?;
-    // The response carries the full key: no cache may keep it.
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.insert_header(
-            axum::http::header::CACHE_CONTROL,
-            axum::http::HeaderValue::from_static("no-store"),
-        );
-    }
     Ok(created)
 }
 

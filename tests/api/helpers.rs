@@ -2,7 +2,7 @@ use reqwest::header::HeaderMap;
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 use storno_licensing::config::Settings;
@@ -41,7 +41,7 @@ pub fn captured_logs() -> String {
 
 pub struct TestApp {
     pub address: String,
-    pub database_file: PathBuf,
+    pub database_url: String,
     /// Follows no redirects and keeps cookies, like a browser tab would (minus JS).
     pub browser: Client,
     pub api: Client,
@@ -152,13 +152,45 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// The engine the suite runs on: SQLite unless `TEST_DATABASE_URL` names a
+/// PostgreSQL server, on which every test gets a database of its own.
+pub fn postgres_server() -> Option<String> {
+    std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|url| url.starts_with("postgres"))
+}
+
+async fn fresh_database(directory: &Path) -> (String, Option<Vec<u8>>) {
+    use sqlx::Connection;
+    match postgres_server() {
+        Some(server) => {
+            let name = format!("storno_test_{}", uuid::Uuid::now_v7().simple());
+            let mut admin = sqlx::PgConnection::connect(&server)
+                .await
+                .expect("TEST_DATABASE_URL must reach PostgreSQL");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+            let mut url = reqwest::Url::parse(&server).unwrap();
+            url.set_path(&name);
+            // PostgreSQL has no file to keep a pepper beside: give one, as a deployment must.
+            (url.to_string(), Some(vec![7; 32]))
+        }
+        None => (
+            format!("sqlite://{}", directory.join("licensing.db").display()),
+            None,
+        ),
+    }
+}
+
 pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
     capture_logs();
     let directory = tempfile::tempdir().unwrap();
-    let database_file = directory.path().join("licensing.db");
+    let (database_url, pepper) = fresh_database(directory.path()).await;
     let mut settings = Settings {
-        database_url: format!("sqlite://{}", database_file.display()),
-        pepper: None,
+        database_url: database_url.clone(),
+        pepper,
         public_url: None,
         token_ttl: Duration::from_secs(30 * 24 * 3600),
         session_idle_timeout: Duration::from_secs(3600),
@@ -181,7 +213,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
     };
     TestApp {
         address,
-        database_file,
+        database_url,
         browser: client(),
         api: Client::builder()
             .redirect(reqwest::redirect::Policy::none())

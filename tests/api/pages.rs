@@ -331,3 +331,98 @@ async fn pages_carry_security_headers() {
         .unwrap()
         .contains("frame-ancestors 'none'"));
 }
+
+#[tokio::test]
+async fn the_organization_page_lets_only_the_owner_add_members() {
+    let app = spawn_app().await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    let bob = app.register("bob@acme.test", "Bob's").await;
+    app.register("cy@acme.test", "Cy's").await;
+    let owner_cookie = session_cookie(&app, &owner).await;
+    let add = |cookie: &str, email: &'static str, role: &'static str| {
+        app.api
+            .post(app.url("/rpc/add_member"))
+            .header("Origin", &app.address)
+            .header("Cookie", cookie.to_string())
+            .form(&[("email", email), ("role", role)])
+            .send()
+    };
+
+    let added = add(&owner_cookie, "bob@acme.test", "admin").await.unwrap();
+    assert_eq!(added.status(), StatusCode::OK);
+    let added: Value = added.json().await.unwrap();
+    assert_eq!(added["role"], "admin");
+    assert_eq!(
+        add(&owner_cookie, "bob@acme.test", "member")
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        add(&owner_cookie, "nobody@acme.test", "member")
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        add(&owner_cookie, "cy@acme.test", "owner")
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+
+    let members: Value = app
+        .api
+        .post(app.url("/rpc/list_members"))
+        .header("Origin", &app.address)
+        .header("Cookie", &owner_cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let listed: Vec<(&str, &str)> = members
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["email"].as_str().unwrap(), m["role"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        listed,
+        [("ana@acme.test", "owner"), ("bob@acme.test", "admin")]
+    );
+
+    // Bob, an admin of Acme, acting in Acme: refused.
+    let bob_cookie = session_cookie(&app, &bob).await;
+    app.api
+        .post(app.url("/rpc/switch_organization"))
+        .header("Origin", &app.address)
+        .header("Cookie", &bob_cookie)
+        .form(&[("organization_id", owner.organization_id.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        add(&bob_cookie, "cy@acme.test", "member")
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let page = app
+        .api
+        .get(app.url("/organization"))
+        .header("Cookie", &bob_cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Only the owner can add members"));
+    assert!(page.contains("ana@acme.test"));
+}

@@ -3,13 +3,36 @@
 use crate::helpers::*;
 use serde_json::{json, Value};
 
-fn database_bytes(app: &TestApp) -> Vec<u8> {
+/// Everything the database holds: the SQLite files byte for byte, or every row of
+/// every PostgreSQL table (sessions included) as text.
+async fn database_bytes(app: &TestApp) -> Vec<u8> {
     let mut bytes = Vec::new();
-    for suffix in ["", "-wal", "-shm"] {
-        let mut path = app.database_file.clone().into_os_string();
-        path.push(suffix);
-        if let Ok(content) = std::fs::read(&path) {
-            bytes.extend(content);
+    if let Some(file) = app.database_url.strip_prefix("sqlite://") {
+        for suffix in ["", "-wal", "-shm"] {
+            if let Ok(content) = std::fs::read(format!("{file}{suffix}")) {
+                bytes.extend(content);
+            }
+        }
+        return bytes;
+    }
+    let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+    let tables: Vec<(String, String)> = sqlx::query_as(
+        "SELECT table_schema::text, table_name::text FROM information_schema.tables \
+         WHERE table_schema NOT IN ('pg_catalog', 'information_schema')",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(tables.len() >= 5, "{tables:?}");
+    for (schema, table) in tables {
+        let rows: Vec<(String,)> = sqlx::query_as(&format!(
+            "SELECT row_to_json(t)::text FROM \"{schema}\".\"{table}\" t"
+        ))
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        for (row,) in rows {
+            bytes.extend(row.into_bytes());
         }
     }
     bytes
@@ -41,7 +64,7 @@ async fn keys_tokens_and_passwords_are_not_stored_or_logged() {
         .unwrap();
     let page_key = from_page["licenseKey"].as_str().unwrap();
 
-    let database = database_bytes(&app);
+    let database = database_bytes(&app).await;
     assert!(!database.is_empty());
     assert!(
         contains(&database, b"ana@acme.test"),

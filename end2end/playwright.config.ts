@@ -1,0 +1,52 @@
+import { defineConfig } from '@playwright/test';
+import * as path from 'path';
+
+// The end-to-end suite runs against the release build that `scripts/test.sh`
+// makes, on its own port and a fresh SQLite database for every run.
+const root = path.resolve(__dirname, '..');
+const port = Number(process.env.E2E_PORT ?? 3100);
+const dataDir = path.join(root, 'target', 'e2e-data');
+
+export default defineConfig({
+  testDir: './tests',
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: true,
+  workers: 2,
+  retries: 0,
+  reporter: [['list']],
+  use: {
+    baseURL: `http://127.0.0.1:${port}`,
+    trace: 'retain-on-failure',
+    permissions: ['clipboard-read', 'clipboard-write'],
+    launchOptions: {
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
+    },
+  },
+  webServer: {
+    command: `rm -rf "${dataDir}" && exec "${path.join(root, 'target', 'release', 'storno-licensing')}"`,
+    url: `http://127.0.0.1:${port}/sign-in`,
+    timeout: 60_000,
+    reuseExistingServer: false,
+    stdout: 'ignore',
+    stderr: 'pipe',
+    env: {
+      LEPTOS_OUTPUT_NAME: 'storno-licensing',
+      LEPTOS_SITE_ROOT: path.join(root, 'target', 'site'),
+      LEPTOS_SITE_PKG_DIR: 'pkg',
+      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+      LEPTOS_ENV: 'PROD',
+      DATABASE_URL: `sqlite://${dataDir}/e2e.db`,
+      RUST_LOG: 'warn',
+    },
+  },
+});

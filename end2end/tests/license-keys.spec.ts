@@ -1,0 +1,108 @@
+import { test, expect } from '@playwright/test';
+import {
+  apiRegister, apiToken, createKey, signIn, signUp, uniqueEmail, waitForHydration,
+} from './helpers';
+
+test('signed-out visitors are sent to sign in', async ({ page }) => {
+  await page.goto('/keys');
+  await expect(page).toHaveURL(/\/sign-in$/);
+  await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+});
+
+test('an owner creates a key, copies it once, and afterwards sees it only masked', async ({ page }) => {
+  await signUp(page, uniqueEmail('owner'), 'Acme');
+
+  const key = await createKey(page, 'Production Server');
+  expect(key).toMatch(/^[0-9a-f]{64}$/);
+  const panel = page.getByTestId('reveal-panel');
+  await expect(panel).toContainText('shown only once');
+  await expect(panel).toContainText('Production Server');
+
+  await panel.getByRole('button', { name: 'Copy' }).click();
+  await expect(panel.getByRole('status')).toHaveText('The key is on your clipboard.');
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(key);
+
+  const masked = `${key.slice(0, 8)}...${key.slice(56)}`;
+  await expect(page.locator('table.keys')).toContainText(masked);
+
+  // Copied, so closing needs no confirmation.
+  await panel.getByRole('button', { name: /close/ }).click();
+  await expect(page.getByTestId('reveal-panel')).toHaveCount(0);
+  await expect(page.locator('body')).not.toContainText(key);
+
+  await page.reload();
+  await waitForHydration(page);
+  await expect(page.locator('table.keys')).toContainText(masked);
+  expect(await page.content()).not.toContain(key);
+  await expect(page.getByTestId('reveal-panel')).toHaveCount(0);
+});
+
+test('closing the panel without copying asks first', async ({ page }) => {
+  await signUp(page, uniqueEmail('owner'), 'Acme');
+  await createKey(page, 'Staging');
+  const panel = page.getByTestId('reveal-panel');
+
+  page.once('dialog', (dialog) => {
+    expect(dialog.message()).toContain('never be shown again');
+    dialog.dismiss();
+  });
+  await panel.getByRole('button', { name: /close/ }).click();
+  await expect(panel).toBeVisible();
+
+  page.once('dialog', (dialog) => dialog.accept());
+  await panel.getByRole('button', { name: /close/ }).click();
+  await expect(page.getByTestId('reveal-panel')).toHaveCount(0);
+});
+
+test('a member sees why they cannot manage keys, not a create form', async ({ page, request }) => {
+  const ownerEmail = uniqueEmail('owner');
+  const memberEmail = uniqueEmail('member');
+  const owner = await apiRegister(request, ownerEmail, 'Acme Corp');
+  await apiRegister(request, memberEmail, 'Member Solo');
+  const added = await request.post(`/api/v1/organizations/${owner.organization.id}/members`, {
+    headers: { Authorization: `Bearer ${owner.token}` },
+    data: { email: memberEmail, role: 'member' },
+  });
+  expect(added.status()).toBe(201);
+
+  await signIn(page, memberEmail);
+  await page.getByLabel('Organization', { exact: true }).selectOption({ label: 'Acme Corp (member)' });
+  await page.getByRole('button', { name: 'Switch' }).click();
+
+  const notice = page.getByTestId('not-owner');
+  await expect(notice).toContainText('Only the owner can manage license keys');
+  await expect(notice).toContainText('Acme Corp');
+  await expect(page.getByRole('button', { name: 'Create license key' })).toHaveCount(0);
+});
+
+test('a cross-site POST to the server function is refused', async ({ page }) => {
+  await signUp(page, uniqueEmail('owner'), 'Acme');
+  // page.request carries the signed-in session cookie, like a forged form would.
+  const forged = await page.request.post('/rpc/create_license_key', {
+    headers: { Origin: 'https://evil.example' },
+    form: { instance_name: 'Forged' },
+  });
+  expect(forged.status()).toBe(403);
+  expect((await forged.json()).code).toBe('cross_site_request');
+
+  await page.reload();
+  await waitForHydration(page);
+  await expect(page.getByText('No license keys yet.')).toBeVisible();
+});
+
+test('the API and the page show the same keys', async ({ page, request }) => {
+  const email = uniqueEmail('owner');
+  await signUp(page, email, 'Acme');
+  const token = await apiToken(request, email);
+  const created = await request.post('/api/v1/licensing/keys', {
+    headers: { Authorization: `Bearer ${token}` },
+    data: { instanceName: 'From the API' },
+  });
+  expect(created.status()).toBe(201);
+  const key: string = (await created.json()).licenseKey;
+
+  await page.reload();
+  await waitForHydration(page);
+  const row = page.locator('table.keys tr', { hasText: 'From the API' });
+  await expect(row).toContainText(`${key.slice(0, 8)}...${key.slice(56)}`);
+});
