@@ -1,14 +1,28 @@
 #!/usr/bin/env bash
 # Runs every test: Rust unit and integration tests (the real app on port 0, a fresh
-# SQLite database each), then the Playwright end-to-end tests in Chromium against a
+# database each) on SQLite and, when TEST_DATABASE_URL names a PostgreSQL server,
+# again on PostgreSQL; then the Playwright end-to-end tests in Chromium against a
 # release build. Installs what it needs first.
+#   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres scripts/test.sh
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 source scripts/setup.sh --test
 
-echo "==> Rust unit and integration tests"
+echo "==> Rust unit and integration tests (SQLite)"
 cargo test --features ssr --locked
+
+if [ -n "${TEST_DATABASE_URL:-}" ]; then
+  echo "==> integration tests again on PostgreSQL ($TEST_DATABASE_URL), a fresh database per test"
+  if command -v psql >/dev/null 2>&1; then
+    # Databases left by earlier runs.
+    psql "$TEST_DATABASE_URL" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 'storno_test_%'" |
+      while read -r name; do psql "$TEST_DATABASE_URL" -qc "DROP DATABASE \"$name\" WITH (FORCE)"; done
+  fi
+  cargo test --features ssr --locked --test api
+else
+  echo "==> SKIPPED the PostgreSQL integration tests: set TEST_DATABASE_URL=postgres://... to include them"
+fi
 
 echo "==> release build (server binary and wasm bundle)"
 cargo leptos build --release

@@ -32,21 +32,32 @@ impl Pepper {
     }
 
     /// Reads the pepper kept in `path`, or creates one there (readable by the owner
-    /// only) on first run. Returns whether it was created.
+    /// only) on first run. Returns whether it was created. Instances starting at the
+    /// same time on one file agree: the file appears whole or not at all.
     pub fn load_or_create(path: &Path) -> Result<(Self, bool), String> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => {
-                let bytes = hex::decode(text.trim())
-                    .map_err(|_| format!("{} is not a hex pepper", path.display()))?;
-                Ok((Pepper::new(&bytes)?, false))
+        let read = |path: &Path| -> Result<Self, String> {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let bytes = hex::decode(text.trim())
+                .map_err(|_| format!("{} is not a hex pepper", path.display()))?;
+            Pepper::new(&bytes)
+        };
+        if path.exists() {
+            return Ok((read(path)?, false));
+        }
+        let bytes = random_bytes::<32>();
+        let draft = path.with_extension(format!("draft-{}", hex::encode(random_bytes::<8>())));
+        write_private_file(&draft, &hex::encode(bytes))
+            .map_err(|e| format!("cannot write {}: {e}", draft.display()))?;
+        // A hard link never replaces an existing file: the first instance wins.
+        let linked = std::fs::hard_link(&draft, path);
+        let _ = std::fs::remove_file(&draft);
+        match linked {
+            Ok(()) => Ok((Pepper::new(&bytes)?, true)),
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+                Ok((read(path)?, false))
             }
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                let bytes = random_bytes::<32>();
-                write_private_file(path, &hex::encode(bytes))
-                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-                Ok((Pepper::new(&bytes)?, true))
-            }
-            Err(error) => Err(format!("cannot read {}: {error}", path.display())),
+            Err(error) => Err(format!("cannot create {}: {error}", path.display())),
         }
     }
 
@@ -98,6 +109,21 @@ mod tests {
     #[test]
     fn short_peppers_are_refused() {
         assert!(Pepper::new(&[0; 31]).is_err());
+    }
+
+    #[test]
+    fn concurrent_first_runs_agree_on_one_pepper() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pepper");
+        let digests: Vec<String> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| scope.spawn(|| Pepper::load_or_create(&path).unwrap().0.digest("p", "s")))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(digests.iter().all(|d| d == &digests[0]));
+        let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(leftovers, 1, "no draft files are left behind");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 mod accounts;
 mod authorization;
 mod helpers;
+mod instances;
 mod license_keys;
 mod pages;
 mod secrets;
