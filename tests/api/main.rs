@@ -7,4 +7,5 @@ mod helpers;
 mod instances;
 mod license_keys;
 mod pages;
+mod schema;
 mod secrets;
