@@ -25,16 +25,7 @@ async fn register_creates_user_owned_organization_and_token() {
     let token = body["token"].as_str().unwrap();
     assert!(token.len() >= 32, "at least 128 bits of entropy");
 
-    let organizations: Value = app
-        .api
-        .get(app.url("/api/v1/organizations"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let organizations: Value = app.get_json("/api/v1/organizations", token, None).await;
     assert_eq!(
         organizations,
         json!({"organizations": [{"id": body["organization"]["id"], "name": "Acme", "role": "owner", "plan": "community"}]})
@@ -200,15 +191,8 @@ async fn create_organization_makes_the_caller_its_owner() {
         .unwrap();
     assert_error(empty, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     let listed: Value = app
-        .api
-        .get(app.url("/api/v1/organizations"))
-        .bearer_auth(&owner.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/organizations", &owner.token, None)
+        .await;
     let names: Vec<&str> = listed["organizations"]
         .as_array()
         .unwrap()
@@ -291,15 +275,8 @@ async fn only_the_owner_adds_existing_users_once() {
     assert_error(bad_id, StatusCode::NOT_FOUND, "organization_not_found").await;
 
     let bobs: Value = app
-        .api
-        .get(app.url("/api/v1/organizations"))
-        .bearer_auth(&bob.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/organizations", &bob.token, None)
+        .await;
     let roles: Vec<(&str, &str)> = bobs["organizations"]
         .as_array()
         .unwrap()

@@ -206,28 +206,16 @@ async fn x_organization_selects_among_the_callers_organizations() {
     assert_eq!(in_second.status(), StatusCode::CREATED);
 
     let listed_second: Value = app
-        .api
-        .get(app.url("/api/v1/licensing/keys"))
-        .bearer_auth(&owner.token)
-        .header("X-Organization", second_id)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/licensing/keys", &owner.token, Some(second_id))
+        .await;
     assert_eq!(listed_second["keys"].as_array().unwrap().len(), 1);
     let listed_first: Value = app
-        .api
-        .get(app.url("/api/v1/licensing/keys"))
-        .bearer_auth(&owner.token)
-        .header("X-Organization", &owner.organization_id)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(
+            "/api/v1/licensing/keys",
+            &owner.token,
+            Some(&owner.organization_id),
+        )
+        .await;
     assert_eq!(listed_first["keys"], json!([]));
 }
 
@@ -244,16 +232,12 @@ async fn default_organization_is_the_only_owned_one_else_the_first_joined() {
         "acts on the one they own"
     );
     let in_own: Value = app
-        .api
-        .get(app.url("/api/v1/licensing/keys"))
-        .bearer_auth(&member.token)
-        .header("X-Organization", &member.organization_id)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(
+            "/api/v1/licensing/keys",
+            &member.token,
+            Some(&member.organization_id),
+        )
+        .await;
     assert_eq!(in_own["keys"].as_array().unwrap().len(), 1);
 
     // Owning two: the first joined (their original organization) is the default.

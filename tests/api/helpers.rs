@@ -129,6 +129,27 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Calls a server function with a given session cookie, from this site.
+    pub async fn rpc(&self, cookie: &str, name: &str, form: &[(&str, &str)]) -> Response {
+        self.api
+            .post(self.url(&format!("/rpc/{name}")))
+            .header("Origin", &self.address)
+            .header("Cookie", cookie)
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// GETs an API path with a token, optionally naming the organization, as JSON.
+    pub async fn get_json(&self, path: &str, token: &str, organization: Option<&str>) -> Value {
+        let mut request = self.api.get(self.url(path)).bearer_auth(token);
+        if let Some(organization) = organization {
+            request = request.header("X-Organization", organization);
+        }
+        request.send().await.unwrap().json().await.unwrap()
+    }
+
     pub async fn sign_in_browser(&self, owner: &Owner) {
         let response = self
             .server_fn(

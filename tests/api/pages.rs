@@ -29,16 +29,7 @@ async fn session_cookie(app: &TestApp, owner: &Owner) -> String {
 }
 
 async fn session_of(app: &TestApp, cookie: &str) -> Value {
-    app.api
-        .post(app.url("/rpc/session"))
-        .header("Origin", &app.address)
-        .header("Cookie", cookie)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    app.rpc(&cookie, "session", &[]).await.json().await.unwrap()
 }
 
 #[tokio::test]
@@ -245,14 +236,7 @@ async fn sign_in_rotates_the_session_and_sign_out_ends_it_on_the_server() {
     assert_ne!(first, second);
     assert_eq!(session_of(&app, &second).await["email"], "ana@acme.test");
 
-    let signed_out = app
-        .api
-        .post(app.url("/rpc/sign_out"))
-        .header("Origin", &app.address)
-        .header("Cookie", &second)
-        .send()
-        .await
-        .unwrap();
+    let signed_out = app.rpc(&second, "sign_out", &[]).await;
     assert!(signed_out.status().is_redirection() || signed_out.status().is_success());
     // Replaying the old cookie does not bring the session back.
     assert_eq!(session_of(&app, &second).await, Value::Null);
@@ -267,14 +251,12 @@ async fn members_see_why_they_cannot_manage_keys() {
 
     // Bob owns an organization of his own; switch to Acme, where he is a member.
     let switched = app
-        .api
-        .post(app.url("/rpc/switch_organization"))
-        .header("Origin", &app.address)
-        .header("Cookie", &cookie)
-        .form(&[("organization_id", owner.organization_id.as_str())])
-        .send()
-        .await
-        .unwrap();
+        .rpc(
+            &cookie,
+            "switch_organization",
+            &[("organization_id", owner.organization_id.as_str())],
+        )
+        .await;
     assert!(switched.status().is_success(), "{}", switched.status());
     assert_eq!(session_of(&app, &cookie).await["current"]["name"], "Acme");
 
@@ -292,14 +274,12 @@ async fn members_see_why_they_cannot_manage_keys() {
     assert!(!html.contains("Create license key"));
 
     let create = app
-        .api
-        .post(app.url("/rpc/create_license_key"))
-        .header("Origin", &app.address)
-        .header("Cookie", &cookie)
-        .form(&[("instance_name", "sneaky")])
-        .send()
-        .await
-        .unwrap();
+        .rpc(
+            &cookie,
+            "create_license_key",
+            &[("instance_name", "sneaky")],
+        )
+        .await;
     assert_eq!(create.status(), StatusCode::FORBIDDEN);
     let listed: Value = app.list_keys(&owner.token).await.json().await.unwrap();
     assert_eq!(listed["keys"], json!([]));
@@ -307,14 +287,12 @@ async fn members_see_why_they_cannot_manage_keys() {
     // Switching to an organization he does not belong to is refused.
     let stranger = app.register("eve@evil.test", "Evil").await;
     let refused = app
-        .api
-        .post(app.url("/rpc/switch_organization"))
-        .header("Origin", &app.address)
-        .header("Cookie", &cookie)
-        .form(&[("organization_id", stranger.organization_id.as_str())])
-        .send()
-        .await
-        .unwrap();
+        .rpc(
+            &cookie,
+            "switch_organization",
+            &[("organization_id", stranger.organization_id.as_str())],
+        )
+        .await;
     assert_eq!(refused.status(), StatusCode::NOT_FOUND);
 }
 
@@ -375,13 +353,8 @@ async fn the_organization_page_lets_only_the_owner_add_members() {
     );
 
     let members: Value = app
-        .api
-        .post(app.url("/rpc/list_members"))
-        .header("Origin", &app.address)
-        .header("Cookie", &owner_cookie)
-        .send()
+        .rpc(&owner_cookie, "list_members", &[])
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -398,14 +371,12 @@ async fn the_organization_page_lets_only_the_owner_add_members() {
 
     // Bob, an admin of Acme, acting in Acme: refused.
     let bob_cookie = session_cookie(&app, &bob).await;
-    app.api
-        .post(app.url("/rpc/switch_organization"))
-        .header("Origin", &app.address)
-        .header("Cookie", &bob_cookie)
-        .form(&[("organization_id", owner.organization_id.as_str())])
-        .send()
-        .await
-        .unwrap();
+    app.rpc(
+        &bob_cookie,
+        "switch_organization",
+        &[("organization_id", owner.organization_id.as_str())],
+    )
+    .await;
     assert_eq!(
         add(&bob_cookie, "cy@acme.test", "member")
             .await
