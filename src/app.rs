@@ -3,6 +3,7 @@
 use crate::accounts::pages::{
     AccountBar, AccountContext, HomePage, OrganizationPage, SignInPage, SignUpPage,
 };
+use crate::audit::pages::ActivityPage;
 use crate::licensing::pages::LicenseKeysPage;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -53,6 +54,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/sign-in") view=SignInPage/>
                     <Route path=path!("/keys") view=LicenseKeysPage ssr=SsrMode::Async/>
                     <Route path=path!("/organization") view=OrganizationPage ssr=SsrMode::Async/>
+                    <Route path=path!("/activity") view=ActivityPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -1,5 +1,6 @@
 //! Typed settings, read once from the environment at start-up.
 
+use crate::http::rate_limit::RateLimitSettings;
 use leptos::config::LeptosOptions;
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ pub struct Settings {
     pub public_url: Option<String>,
     pub token_ttl: Duration,
     pub session_idle_timeout: Duration,
+    pub rate_limits: RateLimitSettings,
     pub leptos: LeptosOptions,
 }
 
@@ -45,6 +47,12 @@ impl Settings {
             session_idle_timeout: Duration::from_secs(
                 60 * parse_env("SESSION_IDLE_TIMEOUT_MINUTES", 12 * 60)?,
             ),
+            rate_limits: RateLimitSettings {
+                validate_per_key: parse_env("RATE_LIMIT_VALIDATE_PER_KEY", 30)? as u32,
+                validate_per_ip: parse_env("RATE_LIMIT_VALIDATE_PER_IP", 600)? as u32,
+                sign_in_per_ip: parse_env("RATE_LIMIT_SIGN_IN_PER_IP", 30)? as u32,
+                sign_in_per_account: parse_env("RATE_LIMIT_SIGN_IN_PER_ACCOUNT", 10)? as u32,
+            },
             leptos,
         })
     }

@@ -72,6 +72,17 @@ mod server {
         UnsupportedMediaType,
         #[error("Request body is too large")]
         PayloadTooLarge,
+        #[error("License key not found")]
+        LicenseKeyNotFound,
+        #[error("This license key is revoked or already being replaced")]
+        LicenseKeyInactive,
+        /// Validation of an unknown, revoked or expired key.
+        #[error("Invalid or revoked license key")]
+        InvalidLicenseKey,
+        #[error("Organization is inactive")]
+        OrganizationInactive,
+        #[error("Too many requests: try again later")]
+        RateLimited { retry_after_seconds: u64 },
         #[error("Not found")]
         RouteNotFound,
         #[error("This request did not come from this site")]
@@ -89,14 +100,21 @@ mod server {
     impl AppError {
         pub fn status(&self) -> StatusCode {
             match self {
-                AppError::Unauthorized | AppError::InvalidCredentials | AppError::SignedOut => {
-                    StatusCode::UNAUTHORIZED
-                }
-                AppError::Forbidden(_) | AppError::CrossSiteRequest => StatusCode::FORBIDDEN,
+                AppError::Unauthorized
+                | AppError::InvalidCredentials
+                | AppError::SignedOut
+                | AppError::InvalidLicenseKey => StatusCode::UNAUTHORIZED,
+                AppError::Forbidden(_)
+                | AppError::CrossSiteRequest
+                | AppError::OrganizationInactive => StatusCode::FORBIDDEN,
                 AppError::OrganizationNotFound
                 | AppError::UserNotFound
+                | AppError::LicenseKeyNotFound
                 | AppError::RouteNotFound => StatusCode::NOT_FOUND,
-                AppError::EmailTaken | AppError::AlreadyMember => StatusCode::CONFLICT,
+                AppError::EmailTaken | AppError::AlreadyMember | AppError::LicenseKeyInactive => {
+                    StatusCode::CONFLICT
+                }
+                AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
                 AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
                 AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -119,6 +137,11 @@ mod server {
                 AppError::BadRequest(_) => "invalid_request",
                 AppError::UnsupportedMediaType => "unsupported_media_type",
                 AppError::PayloadTooLarge => "payload_too_large",
+                AppError::LicenseKeyNotFound => "license_key_not_found",
+                AppError::LicenseKeyInactive => "license_key_inactive",
+                AppError::InvalidLicenseKey => "invalid_license_key",
+                AppError::OrganizationInactive => "organization_inactive",
+                AppError::RateLimited { .. } => "rate_limited",
                 AppError::RouteNotFound => "not_found",
                 AppError::CrossSiteRequest => "cross_site_request",
                 AppError::Internal(_) => "internal_error",
@@ -140,8 +163,24 @@ mod server {
     impl IntoResponse for AppError {
         fn into_response(self) -> Response {
             let status = self.status();
-            let body = json!({ "error": self.public_message(), "code": self.code() });
+            let mut body = json!({ "error": self.public_message(), "code": self.code() });
+            if matches!(
+                self,
+                AppError::InvalidLicenseKey | AppError::OrganizationInactive
+            ) {
+                // Self-hosted instances read `valid` on every validation answer.
+                body["valid"] = false.into();
+            }
             let mut response = (status, Json(body)).into_response();
+            if let AppError::RateLimited {
+                retry_after_seconds,
+            } = self
+            {
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(retry_after_seconds.max(1)),
+                );
+            }
             if status == StatusCode::UNAUTHORIZED {
                 response.headers_mut().insert(
                     header::WWW_AUTHENTICATE,

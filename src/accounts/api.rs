@@ -3,6 +3,7 @@
 use super::domain::{Email, OrganizationName, Password, Role};
 use super::service::AccountsService;
 use super::{MemberDto, OrganizationDto, UserDto};
+use crate::audit::service::RequestMeta;
 use crate::clock;
 use crate::error::AppError;
 use crate::http::extract::{ApiCaller, ApiJson};
@@ -29,6 +30,7 @@ pub struct RegisterResponse {
 
 pub async fn register(
     State(accounts): State<AccountsService>,
+    meta: RequestMeta,
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> Result<(StatusCode, Json<RegisterResponse>), AppError> {
     let email = Email::parse(&body.email)?;
@@ -37,7 +39,7 @@ pub async fn register(
     let (user, membership) = accounts
         .register(email, password, organization_name)
         .await?;
-    let issued = accounts.issue_token(&user).await?;
+    let issued = accounts.issue_token(&user, &meta).await?;
     Ok((
         StatusCode::CREATED,
         Json(RegisterResponse {
@@ -67,10 +69,13 @@ pub struct TokenResponse {
 
 pub async fn create_token(
     State(accounts): State<AccountsService>,
+    meta: RequestMeta,
     ApiJson(body): ApiJson<TokenRequest>,
 ) -> Result<(StatusCode, Json<TokenResponse>), AppError> {
-    let user = accounts.authenticate(&body.email, &body.password).await?;
-    let issued = accounts.issue_token(&user).await?;
+    let user = accounts
+        .authenticate(&body.email, &body.password, &meta)
+        .await?;
+    let issued = accounts.issue_token(&user, &meta).await?;
     Ok((
         StatusCode::CREATED,
         Json(TokenResponse {
@@ -83,8 +88,9 @@ pub async fn create_token(
 pub async fn revoke_token(
     State(accounts): State<AccountsService>,
     ApiCaller(holder): ApiCaller,
+    meta: RequestMeta,
 ) -> Result<StatusCode, AppError> {
-    accounts.revoke_token(&holder).await?;
+    accounts.revoke_token(&holder, &meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

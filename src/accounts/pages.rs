@@ -47,6 +47,13 @@ pub async fn sign_up(
     let browser_session = session::current_session().await?;
     session::sign_in(&browser_session, &user).await?;
     session::choose_organization(&browser_session, &membership).await?;
+    state
+        .accounts
+        .record_sign_in(
+            &user,
+            &crate::audit::service::RequestMeta::of_server_fn().await,
+        )
+        .await?;
     leptos_axum::redirect("/keys");
     Ok(())
 }
@@ -56,8 +63,13 @@ pub async fn sign_in(email: String, password: String) -> Result<(), PageError> {
     use super::session;
     use crate::http::AppState;
     let state = AppState::from_context()?;
-    let user = state.accounts.authenticate(&email, &password).await?;
+    let meta = crate::audit::service::RequestMeta::of_server_fn().await;
+    let user = state
+        .accounts
+        .authenticate(&email, &password, &meta)
+        .await?;
     session::sign_in(&session::current_session().await?, &user).await?;
+    state.accounts.record_sign_in(&user, &meta).await?;
     leptos_axum::redirect("/keys");
     Ok(())
 }
@@ -250,6 +262,7 @@ pub fn AccountBar() -> impl IntoView {
                         <nav class="main-nav" aria-label="Main">
                             <A href="/keys">"License keys"</A>
                             <A href="/organization">"Organization"</A>
+                            <A href="/activity">"Activity"</A>
                         </nav>
                         <OrganizationSwitcher signed_in=signed_in.clone()/>
                         <div class="account">

@@ -3,8 +3,11 @@
 
 use super::domain::{Email, OrganizationName, Password, Role};
 use super::{MemberDto, OrganizationDto};
+use crate::audit::service::{record, AuditEvent, RequestMeta};
 use crate::clock;
 use crate::error::AppError;
+use crate::http::rate_limit::RateLimits;
+use crate::licensing::plans::PLANS;
 use crate::secrets::{random_bytes, Pepper};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -79,6 +82,7 @@ pub struct AccountsService {
     pool: AnyPool,
     pepper: Pepper,
     token_ttl: Duration,
+    limits: RateLimits,
 }
 
 #[derive(sqlx::FromRow)]
@@ -90,11 +94,12 @@ struct MembershipRow {
 }
 
 impl AccountsService {
-    pub fn new(pool: AnyPool, pepper: Pepper, token_ttl: Duration) -> Self {
+    pub fn new(pool: AnyPool, pepper: Pepper, token_ttl: Duration, limits: RateLimits) -> Self {
         AccountsService {
             pool,
             pepper,
             token_ttl,
+            limits,
         }
     }
 
@@ -137,7 +142,14 @@ impl AccountsService {
 
     /// Checks an email and password. Unknown emails cost the same hashing work as
     /// known ones, so the answer's timing does not reveal which emails exist.
-    pub async fn authenticate(&self, email: &str, password: &str) -> Result<User, AppError> {
+    /// Attempts are rate limited per client IP and per account.
+    pub async fn authenticate(
+        &self,
+        email: &str,
+        password: &str,
+        meta: &RequestMeta,
+    ) -> Result<User, AppError> {
+        self.limits.sign_in(meta.ip.as_deref(), email)?;
         let row: Option<(String, String, String)> = match Email::parse(email) {
             Ok(email) => {
                 sqlx::query_as("SELECT id, email, password_hash FROM users WHERE email = $1")
@@ -158,21 +170,34 @@ impl AccountsService {
         }
     }
 
-    pub async fn issue_token(&self, user: &User) -> Result<IssuedToken, AppError> {
+    pub async fn issue_token(
+        &self,
+        user: &User,
+        meta: &RequestMeta,
+    ) -> Result<IssuedToken, AppError> {
         let token = format!("{TOKEN_PREFIX}{}", hex::encode(random_bytes::<32>()));
         let now = clock::now();
         let expires_at = now + self.token_ttl.as_secs() as i64;
+        let token_id = Uuid::now_v7();
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO api_tokens (id, user_id, token_hash, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5)",
         )
-        .bind(Uuid::now_v7().to_string())
+        .bind(token_id.to_string())
         .bind(user.id.to_string())
         .bind(self.pepper.digest(TOKEN_PURPOSE, &token))
         .bind(now)
         .bind(expires_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        record(
+            &mut tx,
+            user_event(user.id, "token.created", token_id),
+            meta,
+        )
+        .await?;
+        tx.commit().await?;
         tracing::info!(user_id = %user.id, "api token issued");
         Ok(IssuedToken { token, expires_at })
     }
@@ -197,14 +222,37 @@ impl AccountsService {
         })
     }
 
-    pub async fn revoke_token(&self, holder: &TokenHolder) -> Result<(), AppError> {
+    pub async fn revoke_token(
+        &self,
+        holder: &TokenHolder,
+        meta: &RequestMeta,
+    ) -> Result<(), AppError> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(clock::now())
             .bind(holder.token_id.to_string())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        record(
+            &mut tx,
+            user_event(holder.user.id, "token.revoked", holder.token_id),
+            meta,
+        )
+        .await?;
+        tx.commit().await?;
         tracing::info!(user_id = %holder.user.id, token_id = %holder.token_id, "api token revoked");
         Ok(())
+    }
+
+    /// Records a browser sign-in in the audit log.
+    pub async fn record_sign_in(&self, user: &User, meta: &RequestMeta) -> Result<(), AppError> {
+        let mut connection = self.pool.acquire().await?;
+        record(
+            &mut connection,
+            user_event(user.id, "user.signed_in", user.id),
+            meta,
+        )
+        .await
     }
 
     pub async fn user(&self, id: Uuid) -> Result<Option<User>, AppError> {
@@ -338,6 +386,85 @@ impl AccountsService {
                 })
             })
             .collect()
+    }
+}
+
+/// Operator changes to an organization (the `storno-licensing org` commands).
+pub struct OrganizationAdmin {
+    pool: AnyPool,
+}
+
+impl OrganizationAdmin {
+    pub fn new(pool: AnyPool) -> Self {
+        OrganizationAdmin { pool }
+    }
+
+    pub async fn set_plan(&self, organization: Uuid, plan: &str) -> Result<(), AppError> {
+        if !PLANS.contains(&plan) {
+            return Err(AppError::Validation(format!(
+                "plan must be one of {}",
+                PLANS.join(", ")
+            )));
+        }
+        self.update_organization("plan = $1", plan.to_string(), organization)
+            .await
+    }
+
+    pub async fn set_active(&self, organization: Uuid, active: bool) -> Result<(), AppError> {
+        let deactivated_at = (!active).then(clock::now);
+        self.update_organization("deactivated_at = $1", deactivated_at, organization)
+            .await
+    }
+
+    pub async fn set_current_period_end(
+        &self,
+        organization: Uuid,
+        end: Option<i64>,
+    ) -> Result<(), AppError> {
+        self.update_organization("current_period_end = $1", end, organization)
+            .await
+    }
+
+    pub async fn set_trial_end(
+        &self,
+        organization: Uuid,
+        end: Option<i64>,
+    ) -> Result<(), AppError> {
+        self.update_organization("trial_ends_at = $1", end, organization)
+            .await
+    }
+
+    async fn update_organization<T>(
+        &self,
+        assignment: &'static str,
+        value: T,
+        organization: Uuid,
+    ) -> Result<(), AppError>
+    where
+        T: for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + Send,
+    {
+        let updated = sqlx::query(&format!(
+            "UPDATE organizations SET {assignment} WHERE id = $2"
+        ))
+        .bind(value)
+        .bind(organization.to_string())
+        .execute(&self.pool)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Err(AppError::OrganizationNotFound);
+        }
+        tracing::info!(organization_id = %organization, change = assignment, "organization changed by an operator");
+        Ok(())
+    }
+}
+
+fn user_event(user: Uuid, action: &'static str, target: Uuid) -> AuditEvent {
+    AuditEvent {
+        organization: None,
+        actor: Some(user),
+        action,
+        target: Some(target.to_string()),
+        details: None,
     }
 }
 

@@ -3,18 +3,21 @@
 
 pub mod extract;
 pub mod middleware;
+pub mod rate_limit;
 
 use crate::accounts::service::AccountsService;
+use crate::audit::service::AuditLog;
 use crate::config::Settings;
 use crate::db::{sqlite_file, Db, Engine, SessionStorage};
 use crate::error::AppError;
 use crate::licensing::service::LicensingService;
 use crate::secrets::Pepper;
 use axum::extract::{DefaultBodyLimit, FromRef};
-use axum::routing::post;
+use axum::routing::{delete, get, post};
 use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use rate_limit::RateLimits;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
@@ -26,6 +29,7 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub accounts: AccountsService,
     pub licensing: LicensingService,
+    pub audit: AuditLog,
     pub settings: Arc<Settings>,
 }
 
@@ -49,10 +53,18 @@ impl Application {
         let db = Db::connect(&settings.database_url).await?;
         let sessions = db.migrate().await?;
         let pepper = resolve_pepper(&settings, &db)?;
+        let limits = RateLimits::new(settings.rate_limits);
+        limits.spawn_cleanup();
         let state = AppState {
             leptos_options: settings.leptos.clone(),
-            accounts: AccountsService::new(db.pool.clone(), pepper.clone(), settings.token_ttl),
-            licensing: LicensingService::new(db.pool.clone(), pepper),
+            accounts: AccountsService::new(
+                db.pool.clone(),
+                pepper.clone(),
+                settings.token_ttl,
+                limits.clone(),
+            ),
+            licensing: LicensingService::new(db.pool.clone(), pepper, limits),
+            audit: AuditLog::new(db.pool.clone()),
             settings: Arc::new(settings),
         };
         let router = match sessions {
@@ -81,7 +93,11 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
+        // The peer address feeds the audit log and the per-IP rate limits.
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown_signal())
             .await
     }
@@ -163,6 +179,10 @@ fn api_router() -> Router<AppState> {
             "/licensing/keys",
             post(licensing::create).get(licensing::list),
         )
+        .route("/licensing/keys/{id}", delete(licensing::revoke))
+        .route("/licensing/keys/{id}/rotate", post(licensing::rotate))
+        .route("/licensing/validate", post(licensing::validate))
+        .route("/audit", get(crate::audit::api::list))
         .fallback(api_not_found)
         .method_not_allowed_fallback(api_method_not_allowed)
         .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))

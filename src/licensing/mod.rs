@@ -5,6 +5,8 @@ pub mod api;
 pub mod key;
 pub mod pages;
 #[cfg(feature = "ssr")]
+pub mod plans;
+#[cfg(feature = "ssr")]
 pub mod service;
 
 use serde::{Deserialize, Serialize};
@@ -18,10 +20,13 @@ pub struct CreatedLicenseKeyDto {
     pub instance_name: Option<String>,
     pub active: bool,
     pub created_at: String,
+    /// On rotation: the id of the key this one replaces.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub replaces: Option<String>,
 }
 
 /// A key as the list shows it: `license_key` is masked.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LicenseKeyDto {
     pub id: String,
@@ -32,4 +37,50 @@ pub struct LicenseKeyDto {
     pub last_validated_at: Option<String>,
     pub activated_at: Option<String>,
     pub created_at: String,
+    /// What the instance reported at its last validation.
+    pub instance_metrics: Option<serde_json::Value>,
+    pub last_violations: Vec<String>,
+}
+
+/// Where a key is in its life, as the License keys page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyState {
+    Active,
+    /// Active and activated, but silent for more than 48 hours.
+    Stale,
+    NeverUsed,
+    /// Replaced by a newer key; validates until `until`.
+    Rotating {
+        until: String,
+    },
+    Revoked,
+}
+
+/// A listed key with its state and how long ago it last validated ("3 hours ago"),
+/// both computed on the server so the page renders the same text on both sides.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyActivity {
+    pub key: LicenseKeyDto,
+    pub state: KeyState,
+    pub last_validated: Option<String>,
+}
+
+/// The `200` of `POST /api/v1/licensing/validate`.
+#[cfg(feature = "ssr")]
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ValidationDto {
+    pub valid: bool,
+    pub plan: String,
+    pub features: plans::PlanFeatures,
+    pub organization_id: String,
+    pub organization_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_period_end: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trial_ends_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trial_days_left: Option<i64>,
+    pub billing_url: String,
+    pub violations: Vec<String>,
 }

@@ -2,7 +2,7 @@
 //! explanation for anyone who is not the owner. Server functions only parse input
 //! and call the licensing service.
 
-use super::{CreatedLicenseKeyDto, LicenseKeyDto};
+use super::{CreatedLicenseKeyDto, KeyActivity, KeyState};
 use crate::accounts::domain::Role;
 use crate::accounts::pages::{FormError, RequireSignIn};
 use crate::accounts::SignedIn;
@@ -14,21 +14,49 @@ use leptos_meta::Title;
 #[server(prefix = "/rpc", endpoint = "create_license_key")]
 pub async fn create_license_key(instance_name: String) -> Result<CreatedLicenseKeyDto, PageError> {
     use super::key::InstanceName;
+    use crate::audit::service::RequestMeta;
     use crate::error::AppError;
     let actor = crate::accounts::session::page_actor().await?;
     let instance_name = InstanceName::parse(&instance_name).map_err(AppError::from)?;
-    let created = actor
+    let meta = RequestMeta::of_server_fn().await;
+    Ok(actor
         .state
         .licensing
-        .create(&actor.membership, instance_name)
-        .await?;
-    Ok(created)
+        .create(&actor.membership, instance_name, &meta)
+        .await?)
 }
 
 #[server(prefix = "/rpc", endpoint = "list_license_keys")]
-pub async fn list_license_keys() -> Result<Vec<LicenseKeyDto>, PageError> {
+pub async fn list_license_keys() -> Result<Vec<KeyActivity>, PageError> {
     let actor = crate::accounts::session::page_actor().await?;
-    Ok(actor.state.licensing.list(&actor.membership).await?)
+    let now = crate::clock::now();
+    let keys = actor.state.licensing.list(&actor.membership).await?;
+    Ok(keys.iter().map(|key| key.activity(now)).collect())
+}
+
+#[server(prefix = "/rpc", endpoint = "revoke_license_key")]
+pub async fn revoke_license_key(id: String) -> Result<(), PageError> {
+    let actor = crate::accounts::session::page_actor().await?;
+    let meta = crate::audit::service::RequestMeta::of_server_fn().await;
+    Ok(actor
+        .state
+        .licensing
+        .revoke(&actor.membership, &id, &meta)
+        .await?)
+}
+
+#[server(prefix = "/rpc", endpoint = "rotate_license_key")]
+pub async fn rotate_license_key(
+    id: String,
+    grace_period_hours: i64,
+) -> Result<CreatedLicenseKeyDto, PageError> {
+    let actor = crate::accounts::session::page_actor().await?;
+    let meta = crate::audit::service::RequestMeta::of_server_fn().await;
+    Ok(actor
+        .state
+        .licensing
+        .rotate(&actor.membership, &id, grace_period_hours, &meta)
+        .await?)
 }
 
 #[component]
@@ -64,7 +92,35 @@ fn NotOwner(organization: String, role: Role) -> impl IntoView {
 #[component]
 fn KeyManager(organization: String) -> impl IntoView {
     let create = ServerAction::<CreateLicenseKey>::new();
-    let keys = Resource::new(move || create.version().get(), |_| list_license_keys());
+    let revoke = ServerAction::<RevokeLicenseKey>::new();
+    let rotate = ServerAction::<RotateLicenseKey>::new();
+    let keys = Resource::new(
+        move || {
+            (
+                create.version().get(),
+                revoke.version().get(),
+                rotate.version().get(),
+            )
+        },
+        |_| list_license_keys(),
+    );
+    // The one key to reveal: the newest that a create or a rotation returned.
+    let revealed = RwSignal::new(None::<CreatedLicenseKeyDto>);
+    Effect::new(move |_| {
+        if let Some(Ok(key)) = create.value().get() {
+            revealed.set(Some(key));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(key)) = rotate.value().get() {
+            revealed.set(Some(key));
+        }
+    });
+    let close = Callback::new(move |_| {
+        revealed.set(None);
+        create.clear();
+        rotate.clear();
+    });
     view! {
         <h1>"License keys"</h1>
         <p class="lede">"Each self-hosted Storno instance of " <strong>{organization}</strong> " should use its own key."</p>
@@ -80,12 +136,12 @@ fn KeyManager(organization: String) -> impl IntoView {
             </ActionForm>
         </section>
         <div aria-live="polite">
-            {move || create.value().get().and_then(Result::ok).map(|created| view! {
-                <RevealPanel created on_close=Callback::new(move |_| create.clear())/>
-            })}
+            {move || revealed.get().map(|created| view! { <RevealPanel created on_close=close/> })}
         </div>
         <section class="card">
             <h2>"Keys"</h2>
+            <FormError result=Signal::derive(move || revoke.value().get())/>
+            <FormError result=Signal::derive(move || rotate.value().get())/>
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match keys.await {
@@ -93,7 +149,7 @@ fn KeyManager(organization: String) -> impl IntoView {
                             <p class="empty">"No license keys yet."</p>
                         }
                         .into_any(),
-                        Ok(keys) => view! { <KeyTable keys/> }.into_any(),
+                        Ok(keys) => view! { <KeyTable keys revoke rotate/> }.into_any(),
                         Err(error) => view! { <p class="form-error" role="alert">{error.message}</p> }.into_any(),
                     }
                 })}
@@ -159,7 +215,11 @@ fn RevealPanel(created: CreatedLicenseKeyDto, on_close: Callback<()>) -> impl In
 }
 
 #[component]
-fn KeyTable(keys: Vec<LicenseKeyDto>) -> impl IntoView {
+fn KeyTable(
+    keys: Vec<KeyActivity>,
+    revoke: ServerAction<RevokeLicenseKey>,
+    rotate: ServerAction<RotateLicenseKey>,
+) -> impl IntoView {
     view! {
         <div class="table-wrap">
             <table class="keys">
@@ -168,29 +228,82 @@ fn KeyTable(keys: Vec<LicenseKeyDto>) -> impl IntoView {
                         <th scope="col">"Key"</th>
                         <th scope="col">"Instance"</th>
                         <th scope="col">"Status"</th>
-                        <th scope="col">"Created"</th>
                         <th scope="col">"Last validated"</th>
+                        <th scope="col">"Created"</th>
+                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
                     </tr>
                 </thead>
                 <tbody>
-                    {keys
-                        .into_iter()
-                        .map(|key| {
-                            let status = if key.active { "active" } else { "revoked" };
-                            view! {
-                                <tr data-key-id=key.id.clone()>
-                                    <td><code class="masked-key">{key.license_key}</code></td>
-                                    <td>{key.instance_name.unwrap_or_else(|| "—".into())}</td>
-                                    <td><span class=format!("badge {status}")>{status}</span></td>
-                                    <td><time datetime=key.created_at.clone()>{short_date(&key.created_at)}</time></td>
-                                    <td>{key.last_validated_at.as_deref().map(short_date).unwrap_or_else(|| "never".into())}</td>
-                                </tr>
-                            }
-                        })
-                        .collect_view()}
+                    {keys.into_iter().map(|row| key_row(row, revoke, rotate)).collect_view()}
                 </tbody>
             </table>
         </div>
+    }
+}
+
+fn key_row(
+    row: KeyActivity,
+    revoke: ServerAction<RevokeLicenseKey>,
+    rotate: ServerAction<RotateLicenseKey>,
+) -> impl IntoView {
+    let key = row.key;
+    let label = key
+        .instance_name
+        .clone()
+        .unwrap_or_else(|| format!("key {}", key.license_key));
+    let (status_class, status_text) = match &row.state {
+        KeyState::Active => ("active", "active".to_string()),
+        KeyState::Stale => ("stale", "stale".to_string()),
+        KeyState::NeverUsed => ("never-used", "never used".to_string()),
+        KeyState::Rotating { until } => (
+            "rotating",
+            format!("rotating, valid until {}", short_date(until)),
+        ),
+        KeyState::Revoked => ("revoked", "revoked".to_string()),
+    };
+    let can_rotate = !matches!(row.state, KeyState::Revoked | KeyState::Rotating { .. });
+    let can_revoke = row.state != KeyState::Revoked;
+    let id = key.id.clone();
+    let on_revoke = {
+        let (id, label) = (id.clone(), label.clone());
+        move |_| {
+            let question = format!(
+                "Revoke the license key for {label}? Instances using it stop working at their next validation. This cannot be undone."
+            );
+            if browser::confirm(&question) {
+                revoke.dispatch(RevokeLicenseKey { id: id.clone() });
+            }
+        }
+    };
+    let on_rotate = {
+        let (id, label) = (id.clone(), label.clone());
+        move |_| {
+            let question = format!(
+                "Rotate the license key for {label}? You get a new key, shown once; the old one keeps working for 24 hours."
+            );
+            if browser::confirm(&question) {
+                rotate.dispatch(RotateLicenseKey {
+                    id: id.clone(),
+                    grace_period_hours: 24,
+                });
+            }
+        }
+    };
+    view! {
+        <tr data-key-id=id>
+            <td><code class="masked-key">{key.license_key.clone()}</code></td>
+            <td>
+                <span class="instance-name">{key.instance_name.clone().unwrap_or_else(|| "—".into())}</span>
+                {key.instance_url.clone().map(|url| view! { <br/><span class="hint">{url}</span> })}
+            </td>
+            <td><span class=format!("badge {status_class}")>{status_text}</span></td>
+            <td>{row.last_validated.unwrap_or_else(|| "never".into())}</td>
+            <td><time datetime=key.created_at.clone()>{short_date(&key.created_at)}</time></td>
+            <td class="actions">
+                {can_rotate.then(|| view! { <button type="button" class="secondary" on:click=on_rotate>"Rotate"</button> })}
+                {can_revoke.then(|| view! { <button type="button" class="danger" on:click=on_revoke>"Revoke"</button> })}
+            </td>
+        </tr>
     }
 }
 

@@ -1,39 +1,144 @@
-//! License keys: who may create and list them, and how they are stored. Both the
-//! JSON API and the page call these functions, so they can never disagree.
+//! License keys: who may create, list, revoke and rotate them, how instances
+//! validate them, and how they are stored. Both the JSON API and the page call
+//! these functions, so they can never disagree.
 
 use super::key::{InstanceName, LicenseKey};
-use super::{CreatedLicenseKeyDto, LicenseKeyDto};
+use super::plans::{InstanceMetrics, PlanFeatures};
+use super::{CreatedLicenseKeyDto, KeyActivity, KeyState, LicenseKeyDto, ValidationDto};
 use crate::accounts::service::{parse_id, Membership};
+use crate::audit::service::{record, AuditEvent, RequestMeta};
 use crate::clock;
 use crate::error::AppError;
+use crate::http::rate_limit::RateLimits;
 use crate::secrets::Pepper;
+use serde_json::json;
 use sqlx::AnyPool;
 use uuid::Uuid;
 
 const KEY_PURPOSE: &str = "license-key";
 const OWNER_ONLY: &str = "Only the organization owner can manage license keys";
+/// An active, activated key that has not validated for this long is "stale".
+const STALE_AFTER_SECONDS: i64 = 48 * 3600;
+pub const DEFAULT_GRACE_HOURS: i64 = 24;
+/// Rotation grace is bounded: a leaked key must not live on for months.
+pub const MAX_GRACE_HOURS: i64 = 24 * 30;
 
 #[derive(Clone)]
 pub struct LicensingService {
     pool: AnyPool,
     pepper: Pepper,
+    limits: RateLimits,
 }
 
+/// A stored key as the service sees it: times in Unix seconds.
 #[derive(sqlx::FromRow)]
-struct LicenseKeyRow {
+pub struct LicenseKeyRecord {
     id: String,
     masked_key: String,
     instance_name: Option<String>,
+    reported_instance_name: Option<String>,
     instance_url: Option<String>,
+    instance_metrics: Option<String>,
+    last_violations: Option<String>,
     created_at: i64,
     last_validated_at: Option<i64>,
     activated_at: Option<i64>,
     revoked_at: Option<i64>,
+    expires_at: Option<i64>,
+}
+
+impl LicenseKeyRecord {
+    fn is_active(&self, now: i64) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|end| end > now)
+    }
+
+    pub fn to_dto(&self, now: i64) -> LicenseKeyDto {
+        LicenseKeyDto {
+            id: self.id.clone(),
+            license_key: self.masked_key.clone(),
+            // The owner's label wins; otherwise what the instance calls itself.
+            instance_name: self
+                .instance_name
+                .clone()
+                .or_else(|| self.reported_instance_name.clone()),
+            instance_url: self.instance_url.clone(),
+            active: self.is_active(now),
+            last_validated_at: self.last_validated_at.map(clock::rfc3339),
+            activated_at: self.activated_at.map(clock::rfc3339),
+            created_at: clock::rfc3339(self.created_at),
+            instance_metrics: self
+                .instance_metrics
+                .as_deref()
+                .and_then(|text| serde_json::from_str(text).ok()),
+            last_violations: self
+                .last_violations
+                .as_deref()
+                .and_then(|text| serde_json::from_str(text).ok())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// How the page describes the key's life, as of `now`.
+    pub fn activity(&self, now: i64) -> KeyActivity {
+        let state = match (self.revoked_at, self.expires_at) {
+            (Some(_), _) => KeyState::Revoked,
+            (None, Some(end)) if end <= now => KeyState::Revoked,
+            (None, Some(end)) => KeyState::Rotating {
+                until: clock::rfc3339(end),
+            },
+            (None, None) => match self.last_validated_at {
+                None => KeyState::NeverUsed,
+                Some(last) if now - last > STALE_AFTER_SECONDS => KeyState::Stale,
+                Some(_) => KeyState::Active,
+            },
+        };
+        KeyActivity {
+            key: self.to_dto(now),
+            state,
+            last_validated: self
+                .last_validated_at
+                .map(|last| clock::relative(now - last)),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ValidationRow {
+    id: String,
+    organization_id: String,
+    revoked_at: Option<i64>,
+    expires_at: Option<i64>,
+    activated_at: Option<i64>,
+    instance_url: Option<String>,
+    name: String,
+    plan: String,
+    deactivated_at: Option<i64>,
+    current_period_end: Option<i64>,
+    trial_ends_at: Option<i64>,
+}
+
+/// What a self-hosted instance sends; `license_key` is still unchecked text.
+pub struct ValidationRequest {
+    pub license_key: String,
+    pub instance_name: Option<String>,
+    pub instance_url: Option<String>,
+    pub metrics: Option<InstanceMetrics>,
+}
+
+fn is_key_shaped(text: &str) -> bool {
+    text.len() == 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 impl LicensingService {
-    pub fn new(pool: AnyPool, pepper: Pepper) -> Self {
-        LicensingService { pool, pepper }
+    pub fn new(pool: AnyPool, pepper: Pepper, limits: RateLimits) -> Self {
+        LicensingService {
+            pool,
+            pepper,
+            limits,
+        }
     }
 
     /// Creates a key for the actor's organization and returns it in full: the only
@@ -42,8 +147,45 @@ impl LicensingService {
         &self,
         actor: &Membership,
         instance_name: Option<InstanceName>,
+        meta: &RequestMeta,
     ) -> Result<CreatedLicenseKeyDto, AppError> {
         require_owner(actor)?;
+        let mut tx = self.pool.begin().await?;
+        let created = self
+            .insert_key(
+                &mut tx,
+                actor,
+                instance_name.map(|n| n.as_str().to_string()),
+            )
+            .await?;
+        record(
+            &mut tx,
+            AuditEvent {
+                organization: Some(actor.organization_id()),
+                actor: Some(actor.user_id()),
+                action: "license_key.created",
+                target: Some(created.id.clone()),
+                details: None,
+            },
+            meta,
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(
+            license_key_id = %created.id,
+            organization_id = %actor.organization_id(),
+            user_id = %actor.user_id(),
+            "license key created"
+        );
+        Ok(created)
+    }
+
+    async fn insert_key(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        actor: &Membership,
+        instance_name: Option<String>,
+    ) -> Result<CreatedLicenseKeyDto, AppError> {
         let key = LicenseKey::generate();
         let id = Uuid::now_v7();
         let created_at = clock::now();
@@ -56,52 +198,252 @@ impl LicensingService {
         .bind(actor.organization_id().to_string())
         .bind(self.pepper.digest(KEY_PURPOSE, key.expose()))
         .bind(key.masked())
-        .bind(instance_name.as_ref().map(|name| name.as_str().to_string()))
+        .bind(instance_name.clone())
         .bind(actor.user_id().to_string())
         .bind(created_at)
-        .execute(&self.pool)
+        .execute(&mut **tx)
         .await?;
-        tracing::info!(
-            license_key_id = %id,
-            organization_id = %actor.organization_id(),
-            user_id = %actor.user_id(),
-            "license key created"
-        );
         Ok(CreatedLicenseKeyDto {
             id: id.to_string(),
             license_key: key.into_string(),
-            instance_name: instance_name.map(|name| name.as_str().to_string()),
+            instance_name,
             active: true,
             created_at: clock::rfc3339(created_at),
+            replaces: None,
         })
     }
 
     /// The organization's keys, newest first, masked. Revoked keys stay listed.
-    pub async fn list(&self, actor: &Membership) -> Result<Vec<LicenseKeyDto>, AppError> {
+    pub async fn list(&self, actor: &Membership) -> Result<Vec<LicenseKeyRecord>, AppError> {
         require_owner(actor)?;
-        let rows: Vec<LicenseKeyRow> = sqlx::query_as(
-            "SELECT id, masked_key, instance_name, instance_url, created_at, \
-                    last_validated_at, activated_at, revoked_at \
+        Ok(sqlx::query_as(
+            "SELECT id, masked_key, instance_name, reported_instance_name, instance_url, \
+                    instance_metrics, last_violations, created_at, last_validated_at, \
+                    activated_at, revoked_at, expires_at \
              FROM license_keys WHERE organization_id = $1 \
              ORDER BY created_at DESC, id DESC",
         )
         .bind(actor.organization_id().to_string())
         .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Revokes a key for good: it stays listed, inactive. Revoking twice is harmless.
+    pub async fn revoke(
+        &self,
+        actor: &Membership,
+        key_id: &str,
+        meta: &RequestMeta,
+    ) -> Result<(), AppError> {
+        require_owner(actor)?;
+        let key_id = Uuid::parse_str(key_id).map_err(|_| AppError::LicenseKeyNotFound)?;
+        let mut tx = self.pool.begin().await?;
+        let existing: Option<(Option<i64>,)> = sqlx::query_as(
+            "SELECT revoked_at FROM license_keys WHERE id = $1 AND organization_id = $2",
+        )
+        .bind(key_id.to_string())
+        .bind(actor.organization_id().to_string())
+        .fetch_optional(&mut *tx)
         .await?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(LicenseKeyDto {
-                    id: parse_id(&row.id)?.to_string(),
-                    license_key: row.masked_key,
-                    instance_name: row.instance_name,
-                    instance_url: row.instance_url,
-                    active: row.revoked_at.is_none(),
-                    last_validated_at: row.last_validated_at.map(clock::rfc3339),
-                    activated_at: row.activated_at.map(clock::rfc3339),
-                    created_at: clock::rfc3339(row.created_at),
-                })
-            })
-            .collect()
+        let (revoked_at,) = existing.ok_or(AppError::LicenseKeyNotFound)?;
+        if revoked_at.is_some() {
+            return Ok(());
+        }
+        sqlx::query("UPDATE license_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(clock::now())
+            .bind(key_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        record(
+            &mut tx,
+            AuditEvent {
+                organization: Some(actor.organization_id()),
+                actor: Some(actor.user_id()),
+                action: "license_key.revoked",
+                target: Some(key_id.to_string()),
+                details: None,
+            },
+            meta,
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(license_key_id = %key_id, "license key revoked");
+        Ok(())
+    }
+
+    /// Replaces a key: the new one is returned once; the old one keeps validating
+    /// for `grace_hours` (0 = stops at once), then stops.
+    pub async fn rotate(
+        &self,
+        actor: &Membership,
+        key_id: &str,
+        grace_hours: i64,
+        meta: &RequestMeta,
+    ) -> Result<CreatedLicenseKeyDto, AppError> {
+        require_owner(actor)?;
+        if !(0..=MAX_GRACE_HOURS).contains(&grace_hours) {
+            return Err(AppError::Validation(format!(
+                "gracePeriodHours must be between 0 and {MAX_GRACE_HOURS}"
+            )));
+        }
+        let key_id = Uuid::parse_str(key_id).map_err(|_| AppError::LicenseKeyNotFound)?;
+        let mut tx = self.pool.begin().await?;
+        let existing: Option<(Option<i64>, Option<i64>, Option<String>)> = sqlx::query_as(
+            "SELECT revoked_at, expires_at, instance_name FROM license_keys \
+             WHERE id = $1 AND organization_id = $2",
+        )
+        .bind(key_id.to_string())
+        .bind(actor.organization_id().to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (revoked_at, expires_at, instance_name) =
+            existing.ok_or(AppError::LicenseKeyNotFound)?;
+        if revoked_at.is_some() || expires_at.is_some() {
+            return Err(AppError::LicenseKeyInactive);
+        }
+        let mut created = self.insert_key(&mut tx, actor, instance_name).await?;
+        let now = clock::now();
+        // The condition makes a concurrent second rotation of the same key fail.
+        let (revoked_at, expires_at) = if grace_hours == 0 {
+            (Some(now), None)
+        } else {
+            (None, Some(now + grace_hours * 3600))
+        };
+        let updated = sqlx::query(
+            "UPDATE license_keys SET revoked_at = $1, expires_at = $2, replaced_by = $3 \
+             WHERE id = $4 AND revoked_at IS NULL AND expires_at IS NULL",
+        )
+        .bind(revoked_at)
+        .bind(expires_at)
+        .bind(&created.id)
+        .bind(key_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() != 1 {
+            return Err(AppError::LicenseKeyInactive);
+        }
+        record(
+            &mut tx,
+            AuditEvent {
+                organization: Some(actor.organization_id()),
+                actor: Some(actor.user_id()),
+                action: "license_key.rotated",
+                target: Some(key_id.to_string()),
+                details: Some(json!({"replacedBy": created.id, "gracePeriodHours": grace_hours})),
+            },
+            meta,
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(license_key_id = %key_id, replaced_by = %created.id, grace_hours, "license key rotated");
+        created.replaces = Some(key_id.to_string());
+        Ok(created)
+    }
+
+    /// Checks a key for a self-hosted instance and records what it reported. The
+    /// answer reflects the organization's plan and state right now.
+    pub async fn validate(
+        &self,
+        request: ValidationRequest,
+        billing_base_url: &str,
+        meta: &RequestMeta,
+    ) -> Result<ValidationDto, AppError> {
+        if !is_key_shaped(&request.license_key) {
+            return Err(AppError::BadRequest("licenseKey is required".into()));
+        }
+        let digest = self.pepper.digest(KEY_PURPOSE, &request.license_key);
+        self.limits.validate(meta.ip.as_deref(), &digest)?;
+        let row: Option<ValidationRow> = sqlx::query_as(
+            "SELECT k.id, k.organization_id, k.revoked_at, k.expires_at, k.activated_at, \
+                    k.instance_url, o.name, o.plan, o.deactivated_at, o.current_period_end, \
+                    o.trial_ends_at \
+             FROM license_keys k JOIN organizations o ON o.id = k.organization_id \
+             WHERE k.key_hash = $1",
+        )
+        .bind(&digest)
+        .fetch_optional(&self.pool)
+        .await?;
+        let row = row.ok_or(AppError::InvalidLicenseKey)?;
+        let now = clock::now();
+        if row.revoked_at.is_some() || row.expires_at.is_some_and(|end| end <= now) {
+            return Err(AppError::InvalidLicenseKey);
+        }
+        if row.deactivated_at.is_some() {
+            return Err(AppError::OrganizationInactive);
+        }
+        let in_trial = row.trial_ends_at.is_some_and(|end| end > now);
+        let lapsed = row.current_period_end.is_some_and(|end| end <= now) && !in_trial;
+        let plan = if lapsed { "free".to_string() } else { row.plan };
+        let (features,): (String,) = sqlx::query_as("SELECT features FROM plans WHERE name = $1")
+            .bind(&plan)
+            .fetch_one(&self.pool)
+            .await?;
+        let features: PlanFeatures = serde_json::from_str(&features)
+            .map_err(|e| AppError::Internal(format!("features of plan {plan}: {e}")))?;
+        let violations = request
+            .metrics
+            .as_ref()
+            .map(|metrics| features.violations(metrics))
+            .unwrap_or_default();
+
+        let organization = parse_id(&row.organization_id)?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE license_keys SET last_validated_at = $1, activated_at = COALESCE(activated_at, $1), \
+                 reported_instance_name = COALESCE($2, reported_instance_name), \
+                 instance_url = COALESCE($3, instance_url), \
+                 instance_metrics = COALESCE($4, instance_metrics), last_violations = $5 \
+             WHERE id = $6",
+        )
+        .bind(now)
+        .bind(request.instance_name.clone())
+        .bind(request.instance_url.clone())
+        .bind(request.metrics.as_ref().map(|m| json!(m).to_string()))
+        .bind(json!(violations).to_string())
+        .bind(&row.id)
+        .execute(&mut *tx)
+        .await?;
+        // Only events worth an owner's attention, never one row per routine check.
+        let notable = if row.activated_at.is_none() {
+            Some("license_key.activated")
+        } else if request.instance_url.is_some() && request.instance_url != row.instance_url {
+            Some("license_key.new_instance_url")
+        } else {
+            None
+        };
+        if let Some(action) = notable {
+            record(
+                &mut tx,
+                AuditEvent {
+                    organization: Some(organization),
+                    actor: None,
+                    action,
+                    target: Some(row.id.clone()),
+                    details: request
+                        .instance_url
+                        .as_ref()
+                        .map(|url| json!({"instanceUrl": url})),
+                },
+                meta,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(ValidationDto {
+            valid: true,
+            plan,
+            features,
+            organization_id: organization.to_string(),
+            organization_name: row.name,
+            current_period_end: row.current_period_end.map(clock::rfc3339),
+            trial_ends_at: row.trial_ends_at.filter(|_| in_trial).map(clock::rfc3339),
+            trial_days_left: row
+                .trial_ends_at
+                .filter(|_| in_trial)
+                .map(|end| (end - now + 86_399) / 86_400),
+            billing_url: format!("{billing_base_url}/settings/billing"),
+            violations,
+        })
     }
 }
 

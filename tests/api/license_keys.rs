@@ -140,9 +140,11 @@ async fn list_shows_masked_keys_newest_first() {
                 "active",
                 "createdAt",
                 "id",
+                "instanceMetrics",
                 "instanceName",
                 "instanceUrl",
                 "lastValidatedAt",
+                "lastViolations",
                 "licenseKey"
             ]
         );
@@ -157,6 +159,8 @@ async fn list_shows_masked_keys_newest_first() {
         assert_eq!(listed["instanceUrl"], Value::Null);
         assert_eq!(listed["lastValidatedAt"], Value::Null);
         assert_eq!(listed["activatedAt"], Value::Null);
+        assert_eq!(listed["instanceMetrics"], Value::Null);
+        assert_eq!(listed["lastViolations"], json!([]));
     }
 }
 

@@ -6,6 +6,7 @@ mod authorization;
 mod helpers;
 mod instances;
 mod license_keys;
+mod lifecycle;
 mod pages;
 mod schema;
 mod secrets;

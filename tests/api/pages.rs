@@ -112,7 +112,15 @@ async fn the_page_and_the_api_share_one_service() {
         .json()
         .await
         .unwrap();
-    assert_eq!(from_page, listed["keys"]);
+    let page_keys: Vec<&Value> = from_page
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| &row["key"])
+        .collect();
+    let api_keys: Vec<&Value> = listed["keys"].as_array().unwrap().iter().collect();
+    assert_eq!(page_keys, api_keys);
+    assert_eq!(from_page[0]["state"], "NeverUsed");
     let html = app
         .browser
         .get(app.url("/keys"))

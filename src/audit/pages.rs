@@ -1,0 +1,112 @@
+//! The Activity page: the organization's audit log, newest first, a page at a time.
+
+use super::AuditPageDto;
+use crate::accounts::domain::Role;
+use crate::accounts::pages::RequireSignIn;
+use crate::accounts::SignedIn;
+use crate::error::PageError;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::hooks::use_query_map;
+
+#[server(prefix = "/rpc", endpoint = "list_activity")]
+pub async fn list_activity(before: Option<String>) -> Result<AuditPageDto, PageError> {
+    let actor = crate::accounts::session::page_actor().await?;
+    Ok(actor
+        .state
+        .audit
+        .list(&actor.membership, before.as_deref(), 50)
+        .await?)
+}
+
+#[component]
+pub fn ActivityPage() -> impl IntoView {
+    view! {
+        <Title text="Activity · Storno Licensing"/>
+        <RequireSignIn signed_in_view=|signed_in: SignedIn| {
+            if signed_in.current.role == Role::Owner {
+                view! { <ActivityLog/> }.into_any()
+            } else {
+                view! {
+                    <h1>"Activity"</h1>
+                    <section class="card notice" role="note">
+                        <h2>"Only the owner can see the activity log"</h2>
+                        <p>"Ask the owner of " <strong>{signed_in.current.name}</strong> " if you need it."</p>
+                    </section>
+                }
+                .into_any()
+            }
+        }/>
+    }
+}
+
+#[component]
+fn ActivityLog() -> impl IntoView {
+    let query = use_query_map();
+    let before = move || query.read().get("before");
+    let page = Resource::new(before, list_activity);
+    view! {
+        <h1>"Activity"</h1>
+        <p class="lede">"Sign-ins, tokens and license-key changes, newest first."</p>
+        <section class="card">
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match page.await {
+                        Ok(page) if page.events.is_empty() => view! {
+                            <p class="empty">"No activity yet."</p>
+                        }
+                        .into_any(),
+                        Ok(page) => view! {
+                            <div class="table-wrap">
+                                <table class="keys activity">
+                                    <thead>
+                                        <tr>
+                                            <th scope="col">"When"</th>
+                                            <th scope="col">"What"</th>
+                                            <th scope="col">"Who"</th>
+                                            <th scope="col">"From"</th>
+                                        </tr>
+                                    </thead>
+                                    <tbody>
+                                        {page
+                                            .events
+                                            .into_iter()
+                                            .map(|event| view! {
+                                                <tr>
+                                                    <td><time datetime=event.created_at.clone()>{event.created_at.replace('T', " ").replace("+00:00", " UTC")}</time></td>
+                                                    <td>{describe(&event.action).to_string()}</td>
+                                                    <td>{event.actor_email.unwrap_or_else(|| "a self-hosted instance".into())}</td>
+                                                    <td>{event.ip.unwrap_or_default()}</td>
+                                                </tr>
+                                            })
+                                            .collect_view()}
+                                    </tbody>
+                                </table>
+                            </div>
+                            {page.next_before.map(|next| view! {
+                                <p><A href=format!("/activity?before={next}")>"Older events"</A></p>
+                            })}
+                        }
+                        .into_any(),
+                        Err(error) => view! { <p class="form-error" role="alert">{error.message}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+fn describe(action: &str) -> &str {
+    match action {
+        "user.signed_in" => "Signed in",
+        "token.created" => "API token created",
+        "token.revoked" => "API token revoked",
+        "license_key.created" => "License key created",
+        "license_key.revoked" => "License key revoked",
+        "license_key.rotated" => "License key rotated",
+        "license_key.activated" => "License key activated by an instance",
+        "license_key.new_instance_url" => "License key used from a new instance URL",
+        other => other,
+    }
+}

@@ -1,0 +1,164 @@
+//! Writing and reading audit events. Writes join the caller's transaction, so an
+//! action and its record land together or not at all.
+
+use super::{AuditEventDto, AuditPageDto};
+use crate::accounts::service::Membership;
+use crate::clock;
+use crate::error::AppError;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::header::USER_AGENT;
+use axum::http::request::Parts;
+use sqlx::{AnyConnection, AnyPool};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use uuid::Uuid;
+
+/// Where a request came from, for the audit log and rate limits.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
+        Ok(RequestMeta {
+            ip: parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(address)| address.ip().to_string()),
+            user_agent: parts
+                .headers
+                .get(USER_AGENT)
+                .and_then(|value| value.to_str().ok())
+                .map(|agent| agent.chars().take(256).collect()),
+        })
+    }
+}
+
+impl RequestMeta {
+    /// The metadata of the request a server function is handling.
+    pub async fn of_server_fn() -> RequestMeta {
+        leptos_axum::extract::<RequestMeta>()
+            .await
+            .unwrap_or_default()
+    }
+}
+
+/// An event to record. `organization` is `None` for events of a person (sign-in,
+/// tokens) rather than of an organization.
+pub struct AuditEvent {
+    pub organization: Option<Uuid>,
+    pub actor: Option<Uuid>,
+    pub action: &'static str,
+    pub target: Option<String>,
+    pub details: Option<serde_json::Value>,
+}
+
+pub async fn record(
+    connection: &mut AnyConnection,
+    event: AuditEvent,
+    meta: &RequestMeta,
+) -> Result<(), AppError> {
+    sqlx::query(
+        "INSERT INTO audit_events \
+         (id, organization_id, actor_user_id, action, target_id, details, ip, user_agent, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(Uuid::now_v7().to_string())
+    .bind(event.organization.map(|id| id.to_string()))
+    .bind(event.actor.map(|id| id.to_string()))
+    .bind(event.action)
+    .bind(event.target)
+    .bind(event.details.map(|details| details.to_string()))
+    .bind(meta.ip.clone())
+    .bind(meta.user_agent.clone())
+    .bind(clock::now())
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+#[derive(Clone)]
+pub struct AuditLog {
+    pool: AnyPool,
+}
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    id: String,
+    action: String,
+    email: Option<String>,
+    target_id: Option<String>,
+    details: Option<String>,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    created_at: i64,
+}
+
+impl AuditLog {
+    pub const MAX_PAGE: i64 = 100;
+
+    pub fn new(pool: AnyPool) -> Self {
+        AuditLog { pool }
+    }
+
+    /// The organization's events, and those of its members as people (sign-ins,
+    /// tokens), newest first, `limit` at a time before the event `before`. Owner only.
+    pub async fn list(
+        &self,
+        actor: &Membership,
+        before: Option<&str>,
+        limit: i64,
+    ) -> Result<AuditPageDto, AppError> {
+        if !actor.is_owner() {
+            return Err(AppError::Forbidden(
+                "Only the organization owner can see its activity",
+            ));
+        }
+        let limit = limit.clamp(1, Self::MAX_PAGE);
+        // UUIDv7 ids sort by time; "~" sorts after every id.
+        let before = before.unwrap_or("~");
+        let rows: Vec<EventRow> = sqlx::query_as(
+            "SELECT e.id, e.action, u.email, e.target_id, e.details, e.ip, e.user_agent, e.created_at \
+             FROM audit_events e LEFT JOIN users u ON u.id = e.actor_user_id \
+             WHERE (e.organization_id = $1 OR (e.organization_id IS NULL AND e.actor_user_id IN \
+                    (SELECT user_id FROM memberships WHERE organization_id = $1))) \
+               AND e.id < $2 \
+             ORDER BY e.id DESC LIMIT $3",
+        )
+        .bind(actor.organization_id().to_string())
+        .bind(before)
+        .bind(limit + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let more = rows.len() as i64 > limit;
+        let events: Vec<AuditEventDto> = rows
+            .into_iter()
+            .take(limit as usize)
+            .map(|row| AuditEventDto {
+                id: row.id,
+                action: row.action,
+                actor_email: row.email,
+                target_id: row.target_id,
+                details: row
+                    .details
+                    .and_then(|text| serde_json::from_str(&text).ok()),
+                ip: row.ip,
+                user_agent: row.user_agent,
+                created_at: clock::rfc3339(row.created_at),
+            })
+            .collect();
+        let next_before = if more {
+            events.last().map(|event| event.id.clone())
+        } else {
+            None
+        };
+        Ok(AuditPageDto {
+            events,
+            next_before,
+        })
+    }
+}

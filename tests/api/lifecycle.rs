@@ -1,0 +1,509 @@
+//! Validation, revocation, rotation, plans and the audit log.
+
+use crate::helpers::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+async fn validate(app: &TestApp, body: Value) -> reqwest::Response {
+    app.api
+        .post(app.url("/api/v1/licensing/validate"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn new_key(app: &TestApp, token: &str, name: &str) -> (String, String) {
+    let created: Value = app
+        .create_key(token, json!({"instanceName": name}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    (
+        created["id"].as_str().unwrap().to_string(),
+        created["licenseKey"].as_str().unwrap().to_string(),
+    )
+}
+
+/// Runs the operator CLI against the test's database.
+fn operator(app: &TestApp, args: &[&str]) -> std::process::Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_storno-licensing"));
+    command.args(args).env("DATABASE_URL", &app.database_url);
+    if postgres_server().is_some() {
+        command.env("LICENSING_KEY_PEPPER", "07".repeat(32));
+    }
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+#[tokio::test]
+async fn validate_returns_the_current_plan_and_records_the_instance() {
+    let app = spawn_app().await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    let (id, key) = new_key(&app, &owner.token, "Prod").await;
+
+    let response = validate(
+        &app,
+        json!({
+            "licenseKey": key,
+            "instanceUrl": "https://erp.acme.test",
+            "metrics": {"orgCount": 1, "userCount": 12, "companyCount": 1, "invoicesThisMonth": 3},
+            "someFutureField": true
+        }),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["valid"], true);
+    assert_eq!(body["plan"], "community");
+    assert_eq!(body["organizationId"], owner.organization_id.as_str());
+    assert_eq!(body["organizationName"], "Acme");
+    assert_eq!(body["features"].as_object().unwrap().len(), 22);
+    assert_eq!(body["features"]["maxUsersPerOrg"], 3);
+    assert_eq!(
+        body["violations"],
+        json!(["userCount 12 exceeds maxUsersPerOrg 3"])
+    );
+    assert!(body["billingUrl"]
+        .as_str()
+        .unwrap()
+        .ends_with("/settings/billing"));
+    assert!(body.get("trialEndsAt").is_none());
+
+    let listed: Value = app.list_keys(&owner.token).await.json().await.unwrap();
+    let listed = &listed["keys"][0];
+    assert_eq!(listed["id"], id.as_str());
+    assert_eq!(listed["instanceUrl"], "https://erp.acme.test");
+    assert!(is_contract_timestamp(
+        listed["lastValidatedAt"].as_str().unwrap()
+    ));
+    assert_eq!(listed["activatedAt"], listed["lastValidatedAt"]);
+    assert_eq!(listed["instanceMetrics"]["userCount"], 12);
+    assert_eq!(
+        listed["lastViolations"],
+        json!(["userCount 12 exceeds maxUsersPerOrg 3"])
+    );
+
+    // activatedAt stays the first validation.
+    let first_activation = listed["activatedAt"].clone();
+    validate(&app, json!({"licenseKey": key})).await;
+    let again: Value = app.list_keys(&owner.token).await.json().await.unwrap();
+    assert_eq!(again["keys"][0]["activatedAt"], first_activation);
+    assert_eq!(again["keys"][0]["instanceUrl"], "https://erp.acme.test");
+}
+
+#[tokio::test]
+async fn validate_refuses_malformed_unknown_and_revoked_keys() {
+    let app = spawn_app().await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    let (id, key) = new_key(&app, &owner.token, "Prod").await;
+
+    for body in [
+        json!({}),
+        json!({"licenseKey": 5}),
+        json!({"licenseKey": "abc"}),
+        json!({"licenseKey": key.to_uppercase()}),
+    ] {
+        let refused = assert_error(
+            validate(&app, body.clone()).await,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        )
+        .await;
+        assert_eq!(refused["error"], "licenseKey is required", "{body}");
+    }
+    let unknown = validate(&app, json!({"licenseKey": "0".repeat(64)})).await;
+    assert!(unknown.headers().contains_key("www-authenticate"));
+    let body = assert_error(unknown, StatusCode::UNAUTHORIZED, "invalid_license_key").await;
+    assert_eq!(body["valid"], false);
+    assert_eq!(body["error"], "Invalid or revoked license key");
+
+    let revoked = app
+        .api
+        .delete(app.url(&format!("/api/v1/licensing/keys/{id}")))
+        .bearer_auth(&owner.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::OK);
+    assert_eq!(
+        revoked.json::<Value>().await.unwrap(),
+        json!({"status": "revoked"})
+    );
+    let after = assert_error(
+        validate(&app, json!({"licenseKey": key})).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_license_key",
+    )
+    .await;
+    assert_eq!(after["valid"], false);
+    let listed: Value = app.list_keys(&owner.token).await.json().await.unwrap();
+    assert_eq!(
+        listed["keys"][0]["active"], false,
+        "revoked keys stay listed"
+    );
+}
+
+#[tokio::test]
+async fn revoke_is_owner_only_and_scoped_to_the_organization() {
+    let app = spawn_app().await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    let (id, key) = new_key(&app, &owner.token, "Prod").await;
+    let stranger = app.register("eve@evil.test", "Evil").await;
+    let member = app.member_of(&owner, "bob@acme.test", "admin").await;
+    let delete = |token: &str, path: String, organization: Option<&str>| {
+        let mut request = app.api.delete(app.url(&path)).bearer_auth(token);
+        if let Some(organization) = organization {
+            request = request.header("X-Organization", organization);
+        }
+        request.send()
+    };
+    let path = format!("/api/v1/licensing/keys/{id}");
+    assert_error(
+        delete(&stranger.token, path.clone(), None).await.unwrap(),
+        StatusCode::NOT_FOUND,
+        "license_key_not_found",
+    )
+    .await;
+    assert_error(
+        delete(&member.token, path.clone(), Some(&owner.organization_id))
+            .await
+            .unwrap(),
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    assert_error(
+        delete(
+            &owner.token,
+            "/api/v1/licensing/keys/not-a-uuid".into(),
+            None,
+        )
+        .await
+        .unwrap(),
+        StatusCode::NOT_FOUND,
+        "license_key_not_found",
+    )
+    .await;
+    assert_error(
+        delete(
+            &owner.token,
+            format!("/api/v1/licensing/keys/{}", uuid::Uuid::now_v7()),
+            None,
+        )
+        .await
+        .unwrap(),
+        StatusCode::NOT_FOUND,
+        "license_key_not_found",
+    )
+    .await;
+    assert_eq!(
+        validate(&app, json!({"licenseKey": key})).await.status(),
+        StatusCode::OK,
+        "still valid"
+    );
+
+    assert_eq!(
+        delete(&owner.token, path.clone(), None)
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    // Revoking again changes nothing and says so the same way.
+    assert_eq!(
+        delete(&owner.token, path, None).await.unwrap().status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn rotation_returns_a_new_key_and_the_old_one_works_for_the_grace_period() {
+    let app = spawn_app().await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    let (old_id, old_key) = new_key(&app, &owner.token, "Prod").await;
+    let rotate = |id: &str, body: Value| {
+        app.api
+            .post(app.url(&format!("/api/v1/licensing/keys/{id}/rotate")))
+            .bearer_auth(&owner.token)
+            .json(&body)
+            .send()
+    };
+
+    let response = rotate(&old_id, json!({})).await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert!(response.headers().contains_key("location"));
+    let rotated: Value = response.json().await.unwrap();
+    assert_eq!(rotated["replaces"], old_id.as_str());
+    assert_eq!(rotated["instanceName"], "Prod");
+    let new_key = rotated["licenseKey"].as_str().unwrap();
+    assert!(is_lower_hex(new_key, 64));
+    assert_ne!(new_key, old_key);
+    // Default grace: 24 hours, so both validate now.
+    assert_eq!(
+        validate(&app, json!({"licenseKey": old_key}))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        validate(&app, json!({"licenseKey": new_key}))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    // A key that is already being replaced cannot be rotated again.
+    assert_error(
+        rotate(&old_id, json!({})).await.unwrap(),
+        StatusCode::CONFLICT,
+        "license_key_inactive",
+    )
+    .await;
+
+    // Grace 0: the old key stops at once.
+    let new_id = rotated["id"].as_str().unwrap().to_string();
+    let immediate: Value = rotate(&new_id, json!({"gracePeriodHours": 0}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        validate(&app, json!({"licenseKey": new_key}))
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        validate(&app, json!({"licenseKey": immediate["licenseKey"]}))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    assert_error(
+        rotate(&new_id, json!({"gracePeriodHours": -1}))
+            .await
+            .unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let listed: Value = app.list_keys(&owner.token).await.json().await.unwrap();
+    let active: Vec<bool> = listed["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["active"].as_bool().unwrap())
+        .collect();
+    assert_eq!(
+        active,
+        [true, false, true],
+        "newest first: new, revoked at once, in grace"
+    );
+}
+
+#[tokio::test]
+async fn plan_changes_and_deactivation_apply_at_the_next_validation() {
+    let app = spawn_app().await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    let (_, key) = new_key(&app, &owner.token, "Prod").await;
+
+    operator(
+        &app,
+        &["org", "set-plan", &owner.organization_id, "business"],
+    );
+    let body: Value = validate(&app, json!({"licenseKey": key}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["plan"], "business");
+    assert_eq!(body["features"]["prioritySupport"], true);
+
+    operator(
+        &app,
+        &[
+            "org",
+            "set-period-end",
+            &owner.organization_id,
+            "2020-01-01T00:00:00+00:00",
+        ],
+    );
+    let lapsed: Value = validate(&app, json!({"licenseKey": key}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(lapsed["plan"], "free");
+    assert_eq!(lapsed["currentPeriodEnd"], "2020-01-01T00:00:00+00:00");
+
+    operator(&app, &["org", "deactivate", &owner.organization_id]);
+    let inactive = assert_error(
+        validate(&app, json!({"licenseKey": key})).await,
+        StatusCode::FORBIDDEN,
+        "organization_inactive",
+    )
+    .await;
+    assert_eq!(inactive["valid"], false);
+    assert_eq!(inactive["error"], "Organization is inactive");
+    operator(&app, &["org", "activate", &owner.organization_id]);
+    assert_eq!(
+        validate(&app, json!({"licenseKey": key})).await.status(),
+        StatusCode::OK
+    );
+
+    let help = operator(&app, &["--help"]);
+    let help = String::from_utf8(help.stdout).unwrap();
+    for command in [
+        "set-plan",
+        "deactivate",
+        "activate",
+        "set-period-end",
+        "set-trial-end",
+        "migrate",
+    ] {
+        assert!(help.contains(command), "--help documents {command}");
+    }
+}
+
+#[tokio::test]
+async fn the_audit_log_records_actions_not_routine_validations_and_no_secrets() {
+    let app = spawn_app().await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    let (id, key) = new_key(&app, &owner.token, "Prod").await;
+    for _ in 0..3 {
+        validate(
+            &app,
+            json!({"licenseKey": key, "instanceUrl": "https://a.test"}),
+        )
+        .await;
+    }
+    validate(
+        &app,
+        json!({"licenseKey": key, "instanceUrl": "https://b.test"}),
+    )
+    .await;
+    app.api
+        .post(app.url(&format!("/api/v1/licensing/keys/{id}/rotate")))
+        .bearer_auth(&owner.token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+
+    let response = app
+        .api
+        .get(app.url("/api/v1/audit"))
+        .bearer_auth(&owner.token)
+        .header("User-Agent", "audit-test/1.0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = response.text().await.unwrap();
+    assert!(
+        !text.contains(&key) && !text.contains(&owner.token),
+        "no secret in the log"
+    );
+    let page: Value = serde_json::from_str(&text).unwrap();
+    let actions: Vec<&str> = page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "license_key.rotated",
+            "license_key.new_instance_url",
+            "license_key.activated",
+            "license_key.created",
+            "token.created"
+        ]
+    );
+    let created = &page["events"][3];
+    assert_eq!(created["actorEmail"], "ana@acme.test");
+    assert_eq!(created["targetId"], id.as_str());
+    assert_eq!(created["ip"], "127.0.0.1");
+
+    let first: Value = app
+        .get_json("/api/v1/audit?limit=2", &owner.token, None)
+        .await;
+    assert_eq!(first["events"].as_array().unwrap().len(), 2);
+    let next = first["nextBefore"].as_str().unwrap();
+    let second: Value = app
+        .get_json(
+            &format!("/api/v1/audit?limit=2&before={next}"),
+            &owner.token,
+            None,
+        )
+        .await;
+    assert_eq!(second["events"][0]["action"], "license_key.activated");
+
+    let member = app.member_of(&owner, "bob@acme.test", "member").await;
+    let refused = app
+        .api
+        .get(app.url("/api/v1/audit"))
+        .bearer_auth(&member.token)
+        .header("X-Organization", &owner.organization_id)
+        .send()
+        .await
+        .unwrap();
+    assert_error(refused, StatusCode::FORBIDDEN, "forbidden").await;
+}
+
+#[tokio::test]
+async fn validation_and_sign_in_are_rate_limited_with_retry_after() {
+    let app = spawn_app_with(|settings| {
+        settings.rate_limits.validate_per_key = 3;
+        settings.rate_limits.sign_in_per_account = 2;
+    })
+    .await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    let (_, key) = new_key(&app, &owner.token, "Prod").await;
+    for _ in 0..3 {
+        assert_eq!(
+            validate(&app, json!({"licenseKey": key})).await.status(),
+            StatusCode::OK
+        );
+    }
+    let limited = validate(&app, json!({"licenseKey": key})).await;
+    let retry_after: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=61).contains(&retry_after));
+    assert_error(limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+
+    let sign_in = || {
+        app.api
+            .post(app.url("/api/v1/auth/token"))
+            .json(&json!({"email": "ana@acme.test", "password": "wrong password!!"}))
+            .send()
+    };
+    assert_eq!(sign_in().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(sign_in().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_error(
+        sign_in().await.unwrap(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+    )
+    .await;
+    // The page's sign-in shares the same limit.
+    let page = app
+        .server_fn(
+            "sign_in",
+            &[("email", "ana@acme.test"), ("password", &owner.password)],
+        )
+        .await;
+    assert_eq!(page.status(), StatusCode::TOO_MANY_REQUESTS);
+}
