@@ -454,3 +454,70 @@ fn require_owner(actor: &Membership) -> Result<(), AppError> {
         Err(AppError::Forbidden(OWNER_ONLY))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(
+        last_validated_at: Option<i64>,
+        revoked_at: Option<i64>,
+        expires_at: Option<i64>,
+    ) -> LicenseKeyRecord {
+        LicenseKeyRecord {
+            id: Uuid::now_v7().to_string(),
+            masked_key: "a1b2c3d4...e5f6a1b2".into(),
+            instance_name: None,
+            reported_instance_name: Some("erp-1".into()),
+            instance_url: None,
+            instance_metrics: None,
+            last_violations: None,
+            created_at: 0,
+            last_validated_at,
+            activated_at: last_validated_at,
+            revoked_at,
+            expires_at,
+        }
+    }
+
+    #[test]
+    fn activity_states_follow_the_keys_life() {
+        let now = 1_000_000;
+        assert_eq!(
+            record(None, None, None).activity(now).state,
+            KeyState::NeverUsed
+        );
+        assert_eq!(
+            record(Some(now - 3600), None, None).activity(now).state,
+            KeyState::Active
+        );
+        assert_eq!(
+            record(Some(now - 49 * 3600), None, None)
+                .activity(now)
+                .state,
+            KeyState::Stale
+        );
+        assert_eq!(
+            record(Some(now), Some(now), None).activity(now).state,
+            KeyState::Revoked
+        );
+        assert_eq!(
+            record(Some(now), None, Some(now + 60)).activity(now).state,
+            KeyState::Rotating {
+                until: clock::rfc3339(now + 60)
+            }
+        );
+        assert_eq!(
+            record(Some(now), None, Some(now)).activity(now).state,
+            KeyState::Revoked
+        );
+        let shown = record(Some(now - 7200), None, None).activity(now);
+        assert_eq!(shown.last_validated.as_deref(), Some("2 hours ago"));
+        assert_eq!(
+            shown.key.instance_name.as_deref(),
+            Some("erp-1"),
+            "the reported name fills in"
+        );
+        assert!(!record(None, None, Some(now)).to_dto(now).active);
+    }
+}
