@@ -405,3 +405,43 @@ async fn the_organization_page_lets_only_the_owner_add_members() {
     assert!(page.contains("Only the owner can add members"));
     assert!(page.contains("ana@acme.test"));
 }
+
+#[tokio::test]
+async fn over_https_the_cookie_is_secure_and_only_the_public_origin_is_trusted() {
+    let app = spawn_app_with(|settings| {
+        settings.public_url = Some("https://licensing.example.test".into());
+    })
+    .await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    let sign_in = |origin: &'static str| {
+        app.api
+            .post(app.url("/rpc/sign_in"))
+            .header("Origin", origin)
+            .form(&[
+                ("email", owner.email.as_str()),
+                ("password", owner.password.as_str()),
+            ])
+            .send()
+    };
+    // The app's own host is no longer enough once a public URL is configured.
+    let local = app.address.clone();
+    let refused = app
+        .api
+        .post(app.url("/rpc/sign_in"))
+        .header("Origin", local)
+        .form(&[
+            ("email", owner.email.as_str()),
+            ("password", owner.password.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    let response = sign_in("https://licensing.example.test").await.unwrap();
+    let cookie = response.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.starts_with("__Host-storno_session="), "{cookie}");
+    assert!(cookie.contains("Secure"), "{cookie}");
+    assert!(cookie.contains("Path=/"), "{cookie}");
+    assert!(!cookie.contains("Domain="), "{cookie}");
+}
