@@ -299,13 +299,59 @@ impl AccountsService {
             let row = row.ok_or(AppError::OrganizationNotFound)?;
             return membership_from_row(user.id, row);
         }
-        let all = self.memberships(user).await?;
-        let mut owned = all.iter().filter(|m| m.is_owner());
-        let default = match (owned.next(), owned.next()) {
-            (Some(only_owned), None) => Some(only_owned.clone()),
-            _ => all.first().cloned(),
+        default_membership(self.memberships(user).await?)
+    }
+
+    /// The holder of a live token acting in an organization (as `membership`
+    /// chooses it), in one query: every API call that acts on an organization
+    /// starts here.
+    pub async fn token_member(
+        &self,
+        token: &str,
+        requested: Option<Uuid>,
+    ) -> Result<Membership, AppError> {
+        type Row = (
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT t.user_id, o.id, o.name, m.role, o.plan \
+             FROM api_tokens t \
+             LEFT JOIN memberships m ON m.user_id = t.user_id \
+             LEFT JOIN organizations o ON o.id = m.organization_id \
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2 \
+             ORDER BY m.id",
+        )
+        .bind(self.pepper.digest(TOKEN_PURPOSE, token))
+        .bind(clock::now())
+        .fetch_all(&self.pool)
+        .await?;
+        let user_id = match rows.first() {
+            Some((user_id, ..)) => parse_id(user_id)?,
+            None => return Err(AppError::Unauthorized),
         };
-        default.ok_or(AppError::OrganizationNotFound)
+        let memberships = rows
+            .into_iter()
+            .filter_map(|(_, organization_id, name, role, plan)| {
+                Some(MembershipRow {
+                    organization_id: organization_id?,
+                    name: name?,
+                    role: role?,
+                    plan: plan?,
+                })
+            })
+            .map(|row| membership_from_row(user_id, row))
+            .collect::<Result<Vec<_>, _>>()?;
+        match requested {
+            Some(id) => memberships
+                .into_iter()
+                .find(|m| m.organization_id == id)
+                .ok_or(AppError::OrganizationNotFound),
+            None => default_membership(memberships),
+        }
     }
 
     pub async fn create_organization(
@@ -498,6 +544,17 @@ async fn insert_owned_organization(
         role: Role::Owner,
         plan: "community".into(),
     })
+}
+
+/// The one they own if they own exactly one, otherwise the one they joined first
+/// (`all` is in joining order).
+fn default_membership(all: Vec<Membership>) -> Result<Membership, AppError> {
+    let mut owned = all.iter().filter(|m| m.is_owner());
+    let default = match (owned.next(), owned.next()) {
+        (Some(only_owned), None) => Some(only_owned.clone()),
+        _ => all.first().cloned(),
+    };
+    default.ok_or(AppError::OrganizationNotFound)
 }
 
 fn membership_from_row(user_id: Uuid, row: MembershipRow) -> Result<Membership, AppError> {

@@ -57,10 +57,10 @@ impl FromRequestParts<AppState> for ApiMember {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let ApiCaller(holder) = ApiCaller::from_request_parts(parts, state).await?;
+        let token = bearer_token(parts).ok_or(AppError::Unauthorized)?;
         let requested = requested_organization(parts)?;
         Ok(ApiMember(
-            state.accounts.membership(&holder.user, requested).await?,
+            state.accounts.token_member(token, requested).await?,
         ))
     }
 }

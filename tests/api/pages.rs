@@ -29,7 +29,7 @@ async fn session_cookie(app: &TestApp, owner: &Owner) -> String {
 }
 
 async fn session_of(app: &TestApp, cookie: &str) -> Value {
-    app.rpc(&cookie, "session", &[]).await.json().await.unwrap()
+    app.rpc(cookie, "session", &[]).await.json().await.unwrap()
 }
 
 #[tokio::test]
