@@ -57,6 +57,26 @@ pub struct AuditEvent {
     pub details: Option<serde_json::Value>,
 }
 
+impl AuditEvent {
+    /// A member's action on their organization.
+    pub fn by(actor: &Membership, action: &'static str, target: String) -> Self {
+        AuditEvent {
+            organization: Some(actor.organization_id()),
+            actor: Some(actor.user_id()),
+            action,
+            target: Some(target),
+            details: None,
+        }
+    }
+
+    pub fn with_details(self, details: serde_json::Value) -> Self {
+        AuditEvent {
+            details: Some(details),
+            ..self
+        }
+    }
+}
+
 pub async fn record(
     connection: &mut AnyConnection,
     event: AuditEvent,

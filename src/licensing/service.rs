@@ -160,13 +160,7 @@ impl LicensingService {
             .await?;
         record(
             &mut tx,
-            AuditEvent {
-                organization: Some(actor.organization_id()),
-                actor: Some(actor.user_id()),
-                action: "license_key.created",
-                target: Some(created.id.clone()),
-                details: None,
-            },
+            AuditEvent::by(actor, "license_key.created", created.id.clone()),
             meta,
         )
         .await?;
@@ -256,13 +250,7 @@ impl LicensingService {
             .await?;
         record(
             &mut tx,
-            AuditEvent {
-                organization: Some(actor.organization_id()),
-                actor: Some(actor.user_id()),
-                action: "license_key.revoked",
-                target: Some(key_id.to_string()),
-                details: None,
-            },
+            AuditEvent::by(actor, "license_key.revoked", key_id.to_string()),
             meta,
         )
         .await?;
@@ -324,13 +312,8 @@ impl LicensingService {
         }
         record(
             &mut tx,
-            AuditEvent {
-                organization: Some(actor.organization_id()),
-                actor: Some(actor.user_id()),
-                action: "license_key.rotated",
-                target: Some(key_id.to_string()),
-                details: Some(json!({"replacedBy": created.id, "gracePeriodHours": grace_hours})),
-            },
+            AuditEvent::by(actor, "license_key.rotated", key_id.to_string())
+                .with_details(json!({"replacedBy": created.id, "gracePeriodHours": grace_hours})),
             meta,
         )
         .await?;
