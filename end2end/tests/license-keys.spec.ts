@@ -42,14 +42,18 @@ test('closing the panel without copying asks first', async ({ page }) => {
   await createKey(page, 'Staging');
   const panel = page.getByTestId('reveal-panel');
 
+  // confirm() blocks the click until the dialog is answered: answer first.
+  const questions: string[] = [];
   page.once('dialog', (dialog) => {
-    expect(dialog.message()).toContain('never be shown again');
-    dialog.dismiss();
+    questions.push(dialog.message());
+    void dialog.dismiss();
   });
   await panel.getByRole('button', { name: /close/ }).click();
+  expect(questions).toHaveLength(1);
+  expect(questions[0]).toContain('never be shown again');
   await expect(panel).toBeVisible();
 
-  page.once('dialog', (dialog) => dialog.accept());
+  page.once('dialog', (dialog) => void dialog.accept());
   await panel.getByRole('button', { name: /close/ }).click();
   await expect(page.getByTestId('reveal-panel')).toHaveCount(0);
 });

@@ -1,9 +1,22 @@
-import { test, expect } from '@playwright/test';
+import { test, expect, Page } from '@playwright/test';
 import { apiToken, createKey, signUp, uniqueEmail, waitForHydration } from './helpers';
 
-async function closeReveal(page: import('@playwright/test').Page) {
-  page.once('dialog', (dialog) => dialog.accept());
+/** Answers every dialog the page opens from now on; returns their messages. */
+function answerDialogs(page: Page, answer: 'accept' | 'dismiss'): string[] {
+  const messages: string[] = [];
+  page.on('dialog', (dialog) => {
+    messages.push(dialog.message());
+    void (answer === 'accept' ? dialog.accept() : dialog.dismiss());
+  });
+  return messages;
+}
+
+/** Closes the reveal panel without copying, confirming the question it asks. */
+async function closeReveal(page: Page) {
+  page.removeAllListeners('dialog');
+  answerDialogs(page, 'accept');
   await page.getByTestId('reveal-panel').getByRole('button', { name: /close/ }).click();
+  page.removeAllListeners('dialog');
   await expect(page.getByTestId('reveal-panel')).toHaveCount(0);
 }
 
@@ -14,15 +27,19 @@ test('revoking asks first, naming the instance, and the key stays listed as revo
   const row = page.locator('table.keys tr', { hasText: 'Build Server' });
   await expect(row).toContainText('never used');
 
-  page.once('dialog', (dialog) => {
-    expect(dialog.message()).toContain('Build Server');
-    dialog.dismiss();
-  });
+  // confirm() blocks the click until the dialog is answered, so the answer is
+  // registered first.
+  const questions = answerDialogs(page, 'dismiss');
   await row.getByRole('button', { name: 'Revoke' }).click();
+  expect(questions).toHaveLength(1);
+  expect(questions[0]).toContain('Build Server');
   await expect(row).toContainText('never used');
 
-  page.once('dialog', (dialog) => dialog.accept());
+  page.removeAllListeners('dialog');
+  answerDialogs(page, 'accept');
+  const revoked = page.waitForResponse((response) => response.url().endsWith('/rpc/revoke_license_key'));
   await row.getByRole('button', { name: 'Revoke' }).click();
+  expect((await revoked).status()).toBe(200);
   await expect(row.locator('.badge')).toHaveText('revoked');
   await expect(row.getByRole('button', { name: 'Revoke' })).toHaveCount(0);
 
@@ -35,11 +52,9 @@ test('rotating reveals a new key once and keeps the old one working for the grac
   const oldKey = await createKey(page, 'Production');
   await closeReveal(page);
 
-  page.once('dialog', (dialog) => {
-    expect(dialog.message()).toContain('Rotate the license key for Production');
-    dialog.accept();
-  });
+  const questions = answerDialogs(page, 'accept');
   await page.locator('table.keys tr', { hasText: 'Production' }).getByRole('button', { name: 'Rotate' }).click();
+  expect(questions[0]).toContain('Rotate the license key for Production');
   const revealed = page.getByTestId('revealed-key');
   await expect(revealed).toBeVisible();
   const newKey = (await revealed.textContent())!.trim();
