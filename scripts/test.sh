@@ -8,9 +8,13 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 source scripts/setup.sh --test
+# Each runner's output also goes to a log, for the tally at the end.
+LOG="$(mktemp)"
+trap 'rm -f "$LOG"' EXIT
+tally() { "$@" 2>&1 | tee -a "$LOG"; }
 
 echo "==> Rust unit and integration tests (SQLite)"
-cargo test --features ssr --locked
+tally cargo test --features ssr --locked
 
 if [ -n "${TEST_DATABASE_URL:-}" ]; then
   echo "==> integration tests again on PostgreSQL ($TEST_DATABASE_URL), a fresh database per test"
@@ -19,7 +23,7 @@ if [ -n "${TEST_DATABASE_URL:-}" ]; then
     psql "$TEST_DATABASE_URL" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 'storno_test_%'" |
       while read -r name; do psql "$TEST_DATABASE_URL" -qc "DROP DATABASE \"$name\" WITH (FORCE)"; done
   fi
-  cargo test --features ssr --locked --test api
+  tally cargo test --features ssr --locked --test api
 else
   echo "==> SKIPPED the PostgreSQL integration tests: set TEST_DATABASE_URL=postgres://... to include them"
 fi
@@ -28,4 +32,9 @@ echo "==> release build (server binary and wasm bundle)"
 cargo leptos build --release
 
 echo "==> end-to-end tests (Playwright, Chromium)"
-(cd end2end && npx playwright test)
+(cd end2end && tally npx playwright test)
+
+# Reached only when every step passed (set -e).
+passed="$(grep -oE '[0-9]+ passed' "$LOG" | awk '{ total += $1 } END { print total + 0 }')"
+echo "All suites: $passed passed, 0 failed"
+

@@ -236,6 +236,30 @@ async fn rotation_returns_a_new_key_and_the_old_one_works_for_the_grace_period()
             .send()
     };
 
+    // Only the owner, only in their organization.
+    let member = app.member_of(&owner, "bob@acme.test", "admin").await;
+    let stranger = app.register("eve@evil.test", "Evil").await;
+    let rotate_as = |token: String, organization: Option<String>| {
+        let mut request = app
+            .api
+            .post(app.url(&format!("/api/v1/licensing/keys/{old_id}/rotate")))
+            .bearer_auth(token)
+            .json(&json!({}));
+        if let Some(organization) = organization {
+            request = request.header("X-Organization", organization);
+        }
+        request.send()
+    };
+    let as_member = rotate_as(member.token.clone(), Some(owner.organization_id.clone()));
+    assert_error(as_member.await.unwrap(), StatusCode::FORBIDDEN, "forbidden").await;
+    let as_stranger = rotate_as(stranger.token.clone(), None);
+    assert_error(
+        as_stranger.await.unwrap(),
+        StatusCode::NOT_FOUND,
+        "license_key_not_found",
+    )
+    .await;
+
     let response = rotate(&old_id, json!({})).await.unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
     assert!(response.headers().contains_key("location"));
@@ -447,6 +471,34 @@ async fn the_audit_log_records_actions_not_routine_validations_and_no_secrets() 
         )
         .await;
     assert_eq!(second["events"][0]["action"], "license_key.activated");
+
+    // Revoking a token is recorded too.
+    let second: Value = app
+        .api
+        .post(app.url("/api/v1/auth/token"))
+        .json(&json!({"email": owner.email, "password": owner.password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    app.api
+        .delete(app.url("/api/v1/auth/token"))
+        .bearer_auth(second["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let latest: Value = app
+        .get_json("/api/v1/audit?limit=2", &owner.token, None)
+        .await;
+    let latest: Vec<&str> = latest["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(latest, ["token.revoked", "token.created"]);
 
     let member = app.member_of(&owner, "bob@acme.test", "member").await;
     let refused = app
