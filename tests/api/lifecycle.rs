@@ -559,3 +559,39 @@ async fn validation_and_sign_in_are_rate_limited_with_retry_after() {
         .await;
     assert_eq!(page.status(), StatusCode::TOO_MANY_REQUESTS);
 }
+
+#[tokio::test]
+async fn rate_limits_per_client_ip_cover_every_key_and_account() {
+    let app = spawn_app_with(|settings| {
+        settings.rate_limits.validate_per_ip = 2;
+        settings.rate_limits.sign_in_per_ip = 2;
+    })
+    .await;
+    // Different (unknown) keys from one address: the address is what is limited.
+    for digit in ["1", "2"] {
+        let unknown = validate(&app, json!({"licenseKey": digit.repeat(64)})).await;
+        assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
+    }
+    let limited = validate(&app, json!({"licenseKey": "3".repeat(64)})).await;
+    assert!(limited.headers().contains_key("retry-after"));
+    assert_error(limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+
+    for email in ["a@acme.test", "b@acme.test"] {
+        let refused = app
+            .api
+            .post(app.url("/api/v1/auth/token"))
+            .json(&json!({"email": email, "password": "wrong password!!"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    }
+    let limited = app
+        .api
+        .post(app.url("/api/v1/auth/token"))
+        .json(&json!({"email": "c@acme.test", "password": "wrong password!!"}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+}
