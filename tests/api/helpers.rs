@@ -129,6 +129,20 @@ impl TestApp {
             .unwrap()
     }
 
+    /// A further API token for an existing account.
+    pub async fn new_token(&self, email: &str, password: &str) -> String {
+        let response = self
+            .api
+            .post(self.url("/api/v1/auth/token"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.unwrap();
+        body["token"].as_str().unwrap().to_string()
+    }
+
     /// Calls a server function with a given session cookie, from this site.
     pub async fn rpc(&self, cookie: &str, name: &str, form: &[(&str, &str)]) -> Response {
         self.api

@@ -473,19 +473,10 @@ async fn the_audit_log_records_actions_not_routine_validations_and_no_secrets() 
     assert_eq!(second["events"][0]["action"], "license_key.activated");
 
     // Revoking a token is recorded too.
-    let second: Value = app
-        .api
-        .post(app.url("/api/v1/auth/token"))
-        .json(&json!({"email": owner.email, "password": owner.password}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let second_token = app.new_token(&owner.email, &owner.password).await;
     app.api
         .delete(app.url("/api/v1/auth/token"))
-        .bearer_auth(second["token"].as_str().unwrap())
+        .bearer_auth(&second_token)
         .send()
         .await
         .unwrap();

@@ -83,22 +83,10 @@ async fn the_page_and_the_api_share_one_service() {
     assert_eq!(created["instanceName"], "Production");
 
     // The API, with a token for the same person, lists exactly that key, masked.
-    let token: Value = app
-        .api
-        .post(app.url("/api/v1/auth/token"))
-        .json(&json!({"email": "ana@acme.test", "password": "correct horse battery"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let listed: Value = app
-        .list_keys(token["token"].as_str().unwrap())
-        .await
-        .json()
-        .await
-        .unwrap();
+    let token = app
+        .new_token("ana@acme.test", "correct horse battery")
+        .await;
+    let listed: Value = app.list_keys(&token).await.json().await.unwrap();
     assert_eq!(listed["keys"][0]["id"], created["id"]);
     assert_eq!(
         listed["keys"][0]["licenseKey"],
