@@ -85,6 +85,8 @@ mod server {
         RateLimited { retry_after_seconds: u64 },
         #[error("Not found")]
         RouteNotFound,
+        #[error("Method not allowed")]
+        MethodNotAllowed,
         #[error("This request did not come from this site")]
         CrossSiteRequest,
         #[error("internal error: {0}")]
@@ -111,6 +113,7 @@ mod server {
                 | AppError::UserNotFound
                 | AppError::LicenseKeyNotFound
                 | AppError::RouteNotFound => StatusCode::NOT_FOUND,
+                AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
                 AppError::EmailTaken | AppError::AlreadyMember | AppError::LicenseKeyInactive => {
                     StatusCode::CONFLICT
                 }
@@ -143,6 +146,7 @@ mod server {
                 AppError::OrganizationInactive => "organization_inactive",
                 AppError::RateLimited { .. } => "rate_limited",
                 AppError::RouteNotFound => "not_found",
+                AppError::MethodNotAllowed => "method_not_allowed",
                 AppError::CrossSiteRequest => "cross_site_request",
                 AppError::Internal(_) => "internal_error",
             }

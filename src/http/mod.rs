@@ -192,16 +192,8 @@ async fn api_not_found() -> AppError {
     AppError::RouteNotFound
 }
 
-async fn api_method_not_allowed() -> axum::response::Response {
-    use axum::response::IntoResponse;
-    (
-        axum::http::StatusCode::METHOD_NOT_ALLOWED,
-        axum::Json(serde_json::json!({
-            "error": "Method not allowed",
-            "code": "method_not_allowed"
-        })),
-    )
-        .into_response()
+async fn api_method_not_allowed() -> AppError {
+    AppError::MethodNotAllowed
 }
 
 async fn shutdown_signal() {
