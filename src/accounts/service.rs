@@ -77,6 +77,13 @@ pub struct TokenHolder {
     pub token_id: Uuid,
 }
 
+/// A Bearer token as it is stored (its HMAC) and the organization the request
+/// names, for statements that authenticate and act in one round trip.
+pub struct TokenCredential {
+    pub token_hash: String,
+    pub requested: Option<Uuid>,
+}
+
 #[derive(Clone)]
 pub struct AccountsService {
     pool: AnyPool,
@@ -200,6 +207,13 @@ impl AccountsService {
         tx.commit().await?;
         tracing::info!(user_id = %user.id, "api token issued");
         Ok(IssuedToken { token, expires_at })
+    }
+
+    pub fn token_credential(&self, token: &str, requested: Option<Uuid>) -> TokenCredential {
+        TokenCredential {
+            token_hash: self.pepper.digest(TOKEN_PURPOSE, token),
+            requested,
+        }
     }
 
     /// The holder of a live (known, unrevoked, unexpired) token.

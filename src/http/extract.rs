@@ -49,6 +49,35 @@ pub fn requested_organization(parts: &Parts) -> Result<Option<Uuid>, AppError> {
     }
 }
 
+/// What a request claims, before any lookup: its Bearer token and the organization
+/// named by `X-Organization`. Most endpoints want `ApiMember`; create resolves it
+/// inside its own write (licensing::api::create).
+pub struct ApiCredentials {
+    pub token: String,
+    pub requested: Option<Uuid>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiCredentials {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
+        let token = bearer_token(parts).ok_or(AppError::Unauthorized)?;
+        Ok(ApiCredentials {
+            token: token.to_string(),
+            requested: requested_organization(parts)?,
+        })
+    }
+}
+
+impl ApiCredentials {
+    pub async fn member(&self, state: &AppState) -> Result<Membership, AppError> {
+        state
+            .accounts
+            .token_member(&self.token, self.requested)
+            .await
+    }
+}
+
 /// A token holder acting in their current organization (`X-Organization` or the
 /// default one).
 pub struct ApiMember(pub Membership);
@@ -57,11 +86,8 @@ impl FromRequestParts<AppState> for ApiMember {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let token = bearer_token(parts).ok_or(AppError::Unauthorized)?;
-        let requested = requested_organization(parts)?;
-        Ok(ApiMember(
-            state.accounts.token_member(token, requested).await?,
-        ))
+        let credentials = ApiCredentials::from_request_parts(parts, state).await?;
+        Ok(ApiMember(credentials.member(state).await?))
     }
 }
 

@@ -63,7 +63,7 @@ impl Application {
                 settings.token_ttl,
                 limits.clone(),
             ),
-            licensing: LicensingService::new(db.pool.clone(), pepper, limits),
+            licensing: LicensingService::new(db.pool.clone(), db.engine, pepper, limits),
             audit: AuditLog::new(db.pool.clone()),
             settings: Arc::new(settings),
         };

@@ -7,7 +7,7 @@ use super::{CreatedLicenseKeyDto, LicenseKeyDto, ValidationDto};
 use crate::audit::service::RequestMeta;
 use crate::clock;
 use crate::error::AppError;
-use crate::http::extract::{ApiJson, ApiMember};
+use crate::http::extract::{ApiCredentials, ApiJson, ApiMember};
 use crate::http::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -38,18 +38,41 @@ fn created(key: CreatedLicenseKeyDto) -> Response {
 }
 
 pub async fn create(
-    State(licensing): State<LicensingService>,
-    ApiMember(actor): ApiMember,
+    State(state): State<AppState>,
+    credentials: ApiCredentials,
     meta: RequestMeta,
-    ApiJson(body): ApiJson<CreateLicenseKeyRequest>,
+    body: Result<ApiJson<CreateLicenseKeyRequest>, AppError>,
 ) -> Result<Response, AppError> {
-    let instance_name = match body.instance_name.as_deref() {
-        Some(raw) => InstanceName::parse(raw)?,
-        None => None,
+    let instance_name = match body.and_then(|ApiJson(body)| parse_instance_name(body)) {
+        Ok(name) => name,
+        Err(invalid) => {
+            // Who is asking is answered before what they sent, as on every endpoint.
+            credentials.member(&state).await?;
+            return Err(invalid);
+        }
     };
-    Ok(created(
-        licensing.create(&actor, instance_name, &meta).await?,
-    ))
+    let credential = state
+        .accounts
+        .token_credential(&credentials.token, credentials.requested);
+    let fast = state
+        .licensing
+        .create_with_token(&credential, instance_name.clone(), &meta)
+        .await?;
+    let key = match fast {
+        Some(key) => key,
+        None => {
+            let actor = credentials.member(&state).await?;
+            state.licensing.create(&actor, instance_name, &meta).await?
+        }
+    };
+    Ok(created(key))
+}
+
+fn parse_instance_name(body: CreateLicenseKeyRequest) -> Result<Option<InstanceName>, AppError> {
+    match body.instance_name.as_deref() {
+        Some(raw) => Ok(InstanceName::parse(raw)?),
+        None => Ok(None),
+    }
 }
 
 #[derive(Serialize)]

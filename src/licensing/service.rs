@@ -5,9 +5,10 @@
 use super::key::{InstanceName, LicenseKey};
 use super::plans::{InstanceMetrics, PlanFeatures};
 use super::{CreatedLicenseKeyDto, KeyActivity, KeyState, LicenseKeyDto, ValidationDto};
-use crate::accounts::service::{parse_id, Membership};
+use crate::accounts::service::{parse_id, Membership, TokenCredential};
 use crate::audit::service::{record, AuditEvent, RequestMeta};
 use crate::clock;
+use crate::db::Engine;
 use crate::error::AppError;
 use crate::http::rate_limit::RateLimits;
 use crate::secrets::Pepper;
@@ -26,9 +27,59 @@ pub const MAX_GRACE_HOURS: i64 = 24 * 30;
 #[derive(Clone)]
 pub struct LicensingService {
     pool: AnyPool,
+    engine: Engine,
     pepper: Pepper,
     limits: RateLimits,
 }
+
+/// `(organization_id, user_id)` of a live token ($1, valid at $2) whose holder owns
+/// the organization the request acts on: the `X-Organization` one ($3), or with no
+/// header ($3 = '') the only organization they own. A narrow form of
+/// `AccountsService::token_member` + `require_owner`: whatever it does not match
+/// takes that detailed path.
+macro_rules! owner_by_token {
+    () => {
+        "SELECT m.organization_id, t.user_id FROM api_tokens t \
+         JOIN memberships m ON m.user_id = t.user_id AND m.role = 'owner' \
+         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2 \
+           AND (m.organization_id = $3 OR ($3 = '' AND NOT EXISTS ( \
+             SELECT 1 FROM memberships other WHERE other.user_id = t.user_id \
+               AND other.role = 'owner' AND other.organization_id <> m.organization_id)))"
+    };
+}
+
+/// Create in one statement: authorize, insert the key ($4 id, $5 hash, $6 mask,
+/// $7 name) and its audit event ($8 id, $9 ip, $10 user agent). PostgreSQL runs
+/// it as one implicit transaction.
+const CREATE_WITH_TOKEN_POSTGRES: &str = concat!(
+    "WITH actor AS (",
+    owner_by_token!(),
+    "), created AS ( \
+       INSERT INTO license_keys \
+         (id, organization_id, key_hash, masked_key, instance_name, created_by, created_at) \
+       SELECT $4, organization_id, $5, $6, $7, user_id, $2 FROM actor \
+       RETURNING id, organization_id, created_by) \
+     INSERT INTO audit_events \
+       (id, organization_id, actor_user_id, action, target_id, details, ip, user_agent, created_at) \
+     SELECT $8, organization_id, created_by, 'license_key.created', id, NULL, $9, $10, $2 \
+     FROM created RETURNING organization_id, actor_user_id"
+);
+
+/// The same for SQLite, which has no data-modifying CTEs: one batch, sent to the
+/// connection's worker as one command, with its own transaction.
+const CREATE_WITH_TOKEN_SQLITE: &str = concat!(
+    "BEGIN IMMEDIATE; \
+     INSERT INTO license_keys \
+       (id, organization_id, key_hash, masked_key, instance_name, created_by, created_at) \
+     SELECT $4, organization_id, $5, $6, $7, user_id, $2 FROM (",
+    owner_by_token!(),
+    ") RETURNING organization_id, created_by; \
+     INSERT INTO audit_events \
+       (id, organization_id, actor_user_id, action, target_id, details, ip, user_agent, created_at) \
+     SELECT $8, organization_id, created_by, 'license_key.created', id, NULL, $9, $10, $2 \
+     FROM license_keys WHERE id = $4; \
+     COMMIT;"
+);
 
 /// A stored key as the service sees it: times in Unix seconds.
 #[derive(sqlx::FromRow)]
@@ -125,6 +176,23 @@ pub struct ValidationRequest {
     pub metrics: Option<InstanceMetrics>,
 }
 
+/// The one answer that carries a key in full.
+fn new_key_dto(
+    id: Uuid,
+    key: LicenseKey,
+    instance_name: Option<String>,
+    created_at: i64,
+) -> CreatedLicenseKeyDto {
+    CreatedLicenseKeyDto {
+        id: id.to_string(),
+        license_key: key.into_string(),
+        instance_name,
+        active: true,
+        created_at: clock::rfc3339(created_at),
+        replaces: None,
+    }
+}
+
 fn is_key_shaped(text: &str) -> bool {
     text.len() == 64
         && text
@@ -133,12 +201,74 @@ fn is_key_shaped(text: &str) -> bool {
 }
 
 impl LicensingService {
-    pub fn new(pool: AnyPool, pepper: Pepper, limits: RateLimits) -> Self {
+    pub fn new(pool: AnyPool, engine: Engine, pepper: Pepper, limits: RateLimits) -> Self {
         LicensingService {
             pool,
+            engine,
             pepper,
             limits,
         }
+    }
+
+    /// `create` for an API caller in one database round trip, the common case: a
+    /// live token whose holder owns the organization. `None` means nothing was
+    /// written; the caller then resolves the membership the detailed way, which
+    /// either explains the refusal (401, 403, 404) or calls `create`.
+    pub async fn create_with_token(
+        &self,
+        credential: &TokenCredential,
+        instance_name: Option<InstanceName>,
+        meta: &RequestMeta,
+    ) -> Result<Option<CreatedLicenseKeyDto>, AppError> {
+        let key = LicenseKey::generate();
+        let id = Uuid::now_v7();
+        let created_at = clock::now();
+        let instance_name = instance_name.map(|n| n.as_str().to_string());
+        let sql = match self.engine {
+            Engine::Postgres => CREATE_WITH_TOKEN_POSTGRES,
+            Engine::Sqlite => CREATE_WITH_TOKEN_SQLITE,
+        };
+        let query = sqlx::query_as::<_, (String, String)>(sql)
+            .bind(credential.token_hash.clone())
+            .bind(created_at)
+            .bind(
+                credential
+                    .requested
+                    .map(|id| id.to_string())
+                    .unwrap_or_default(),
+            )
+            .bind(id.to_string())
+            .bind(self.pepper.digest(KEY_PURPOSE, key.expose()))
+            .bind(key.masked())
+            .bind(instance_name.clone())
+            .bind(Uuid::now_v7().to_string())
+            .bind(meta.ip.clone())
+            .bind(meta.user_agent.clone());
+        let pool = self.pool.clone();
+        // Spawned so that it runs to the end even if the client goes away: a batch
+        // cut between its BEGIN and COMMIT would leave its connection mid-transaction.
+        // `fetch_all`, not `fetch_optional`, which would stop the batch at the first row.
+        let rows = tokio::spawn(async move {
+            let mut connection = pool.acquire().await?;
+            let rows = query.fetch_all(&mut *connection).await;
+            if rows.is_err() {
+                // Closing rolls back whatever the batch left open.
+                let _ = connection.close().await;
+            }
+            rows
+        })
+        .await
+        .map_err(|error| AppError::Internal(format!("create task failed: {error}")))??;
+        let Some((organization_id, user_id)) = rows.into_iter().next() else {
+            return Ok(None);
+        };
+        tracing::info!(
+            license_key_id = %id,
+            organization_id = %organization_id,
+            user_id = %user_id,
+            "license key created"
+        );
+        Ok(Some(new_key_dto(id, key, instance_name, created_at)))
     }
 
     /// Creates a key for the actor's organization and returns it in full: the only
@@ -197,14 +327,7 @@ impl LicensingService {
         .bind(created_at)
         .execute(&mut **tx)
         .await?;
-        Ok(CreatedLicenseKeyDto {
-            id: id.to_string(),
-            license_key: key.into_string(),
-            instance_name,
-            active: true,
-            created_at: clock::rfc3339(created_at),
-            replaces: None,
-        })
+        Ok(new_key_dto(id, key, instance_name, created_at))
     }
 
     /// The organization's keys, newest first, masked. Revoked keys stay listed.

@@ -250,6 +250,20 @@ async fn default_organization_is_the_only_owned_one_else_the_first_joined() {
         .unwrap();
     let default_list: Value = app.list_keys(&member.token).await.json().await.unwrap();
     assert_eq!(default_list["keys"].as_array().unwrap().len(), 1);
+    let created = app.create_key(&member.token, json!({})).await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let in_own: Value = app
+        .get_json(
+            "/api/v1/licensing/keys",
+            &member.token,
+            Some(&member.organization_id),
+        )
+        .await;
+    assert_eq!(
+        in_own["keys"].as_array().unwrap().len(),
+        2,
+        "created in the first joined"
+    );
 }
 
 #[tokio::test]
