@@ -2,7 +2,7 @@
 # Installs what building and testing Storno Licensing needs, skipping whatever is
 # already present at the right version, so a second run takes seconds.
 #   scripts/setup.sh          build tools (wasm target, cargo-leptos, wasm-bindgen, wasm-opt)
-#   scripts/setup.sh --test   also Chromium and the Playwright packages
+#   scripts/setup.sh --test   also Chromium, the Playwright packages and schemathesis
 # Source-able: it prepends the project's tool folder to PATH.
 set -euo pipefail
 
@@ -61,6 +61,13 @@ if [ "${1:-}" = "--test" ]; then
     [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  fi
+  SCHEMATHESIS_VERSION="4.32.5"
+  if [ "$("$TOOLS/venv/bin/schemathesis" --version 2>/dev/null || true)" != "schemathesis, version $SCHEMATHESIS_VERSION" ]; then
+    need python3 "Install Python 3 (Debian: apt-get install python3 python3-venv)."
+    say "installing schemathesis $SCHEMATHESIS_VERSION (PyPI) into .tools/venv"
+    python3 -m venv "$TOOLS/venv"
+    "$TOOLS/venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
   fi
   if [ ! -d "$ROOT/end2end/node_modules/@playwright/test" ]; then
     say "installing the Playwright test runner (no browser download: it drives Debian's Chromium)"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: Rust unit and integration tests (the real app on port 0, a fresh
 # database each) on SQLite and, when TEST_DATABASE_URL names a PostgreSQL server,
-# again on PostgreSQL; then the Playwright end-to-end tests in Chromium against a
-# release build. Installs what it needs first.
+# again on PostgreSQL; then, against a release build, schemathesis on the JSON API
+# and the Playwright end-to-end tests in Chromium. Installs what it needs first.
 #   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres scripts/test.sh
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -10,7 +10,7 @@ cd "$ROOT"
 source scripts/setup.sh --test
 # Each runner's output also goes to a log, for the tally at the end.
 LOG="$(mktemp)"
-trap 'rm -f "$LOG"' EXIT
+trap 'rm -f "$LOG" "$LOG.schemathesis"' EXIT
 tally() { "$@" 2>&1 | tee -a "$LOG"; }
 
 echo "==> Rust unit and integration tests (SQLite)"
@@ -31,10 +31,15 @@ fi
 echo "==> release build (server binary and wasm bundle)"
 cargo leptos build --release
 
+echo "==> schemathesis against the live API (its OpenAPI document, every default check)"
+scripts/schemathesis.sh target/release/storno-licensing 2>&1 | tee "$LOG.schemathesis"
+cases="$(grep -oE '[0-9]+ generated' "$LOG.schemathesis" | awk '{ total += $1 } END { print total + 0 }')"
+rm -f "$LOG.schemathesis"
+
 echo "==> end-to-end tests (Playwright, Chromium)"
 (cd end2end && tally npx playwright test)
 
 # Reached only when every step passed (set -e).
 passed="$(grep -oE '[0-9]+ passed' "$LOG" | awk '{ total += $1 } END { print total + 0 }')"
-echo "All suites: $passed passed, 0 failed"
+echo "All suites: $passed tests passed and $cases schemathesis cases passed, 0 failed"
 

@@ -7,27 +7,46 @@ use crate::audit::service::RequestMeta;
 use crate::clock;
 use crate::error::AppError;
 use crate::http::extract::{ApiCaller, ApiJson};
+use crate::http::openapi::ErrorBody;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RegisterRequest {
+    #[schema(format = Email, max_length = 254)]
     email: String,
+    #[schema(min_length = 12, max_length = 1024)]
     password: String,
+    #[schema(
+        max_length = 255,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     organization_name: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct RegisterResponse {
     token: String,
     user: UserDto,
     organization: OrganizationDto,
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/register",
+    tag = "accounts",
+    summary = "Create a user, their organization (plan community) and a token",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Registered; `Cache-Control: no-store`", body = RegisterResponse),
+        (status = 409, description = "The email is already registered", body = ErrorBody)
+    )
+)]
 pub async fn register(
     State(accounts): State<AccountsService>,
     meta: RequestMeta,
@@ -53,20 +72,37 @@ pub async fn register(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     email: String,
     password: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenResponse {
     token: String,
     expires_at: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/token",
+    tag = "accounts",
+    summary = "Sign in: a new bearer token (30 days by default)",
+    request_body = TokenRequest,
+    responses(
+        (status = 201, description = "A token; `Cache-Control: no-store`", body = TokenResponse),
+        (status = 401, description = "Wrong email or password (one message for both)", body = ErrorBody),
+        (
+            status = 429,
+            description = "Too many sign-ins from this address or for this account",
+            body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))
+        )
+    )
+)]
 pub async fn create_token(
     State(accounts): State<AccountsService>,
     meta: RequestMeta,
@@ -85,6 +121,14 @@ pub async fn create_token(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/auth/token",
+    tag = "accounts",
+    summary = "Revoke the token used for this call",
+    responses((status = 204, description = "Revoked")),
+    security(("bearer" = []))
+)]
 pub async fn revoke_token(
     State(accounts): State<AccountsService>,
     ApiCaller(holder): ApiCaller,
@@ -94,11 +138,19 @@ pub async fn revoke_token(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct OrganizationsResponse {
     organizations: Vec<OrganizationDto>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/organizations",
+    tag = "accounts",
+    summary = "The caller's organizations, in the order they joined them",
+    responses((status = 200, description = "The organizations", body = OrganizationsResponse)),
+    security(("bearer" = []))
+)]
 pub async fn list_organizations(
     State(accounts): State<AccountsService>,
     ApiCaller(holder): ApiCaller,
@@ -109,12 +161,25 @@ pub async fn list_organizations(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOrganizationRequest {
+    #[schema(
+        max_length = 255,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     name: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/organizations",
+    tag = "accounts",
+    summary = "Create another organization, owned by the caller",
+    request_body = CreateOrganizationRequest,
+    responses((status = 201, description = "Created", body = OrganizationDto)),
+    security(("bearer" = []))
+)]
 pub async fn create_organization(
     State(accounts): State<AccountsService>,
     ApiCaller(holder): ApiCaller,
@@ -125,13 +190,30 @@ pub async fn create_organization(
     Ok((StatusCode::CREATED, Json(membership.to_dto())))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddMemberRequest {
+    #[schema(format = Email, max_length = 254)]
     email: String,
+    #[schema(pattern = "^(admin|member)$")]
     role: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/organizations/{id}/members",
+    tag = "accounts",
+    summary = "Add an existing user as admin or member (owner only)",
+    params(("id" = String, Path, description = "The organization's id")),
+    request_body = AddMemberRequest,
+    responses(
+        (status = 201, description = "Added", body = MemberDto),
+        (status = 403, description = "The caller is a member, not the owner", body = ErrorBody),
+        (status = 404, description = "No such user, or no such organization among the caller's", body = ErrorBody),
+        (status = 409, description = "Already a member", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 pub async fn add_member(
     State(accounts): State<AccountsService>,
     ApiCaller(holder): ApiCaller,

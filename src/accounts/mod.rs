@@ -12,6 +12,7 @@ pub mod session;
 use domain::Role;
 use serde::{Deserialize, Serialize};
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserDto {
     pub id: String,
@@ -19,6 +20,7 @@ pub struct UserDto {
 }
 
 /// An organization as one of its members sees it.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrganizationDto {
     pub id: String,
@@ -27,6 +29,7 @@ pub struct OrganizationDto {
     pub plan: String,
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MemberDto {

@@ -3,18 +3,34 @@
 use super::service::AuditLog;
 use super::AuditPageDto;
 use crate::error::AppError;
-use crate::http::extract::ApiMember;
+use crate::http::extract::{ApiMember, OrganizationHeader};
+use crate::http::openapi::ErrorBody;
 use axum::extract::{Query, State};
 use axum::Json;
 use serde::Deserialize;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
+    /// `nextBefore` of the previous page: the events older than it.
     before: Option<String>,
+    /// Events per page, default 50; values outside 1 to 200 are clamped.
     limit: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/audit",
+    tag = "audit",
+    summary = "The organization's audit log, newest first (owner only)",
+    params(OrganizationHeader, AuditQuery),
+    responses(
+        (status = 200, description = "One page of events", body = AuditPageDto),
+        (status = 400, description = "A malformed `limit` or `before`", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 pub async fn list(
     State(audit): State<AuditLog>,
     ApiMember(actor): ApiMember,

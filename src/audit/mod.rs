@@ -8,6 +8,7 @@ pub mod service;
 
 use serde::{Deserialize, Serialize};
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEventDto {
@@ -15,6 +16,7 @@ pub struct AuditEventDto {
     pub action: String,
     pub actor_email: Option<String>,
     pub target_id: Option<String>,
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
     pub details: Option<serde_json::Value>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
@@ -22,6 +24,7 @@ pub struct AuditEventDto {
 }
 
 /// One page of events, newest first; `next_before` fetches the older ones.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditPageDto {

@@ -49,6 +49,17 @@ pub fn requested_organization(parts: &Parts) -> Result<Option<Uuid>, AppError> {
     }
 }
 
+/// `X-Organization`, as the OpenAPI document describes it.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct OrganizationHeader {
+    /// The organization to act on; without it, the caller's default organization
+    /// (the one they own if they own exactly one, else the first they joined).
+    #[param(rename = "X-Organization")]
+    #[allow(dead_code)]
+    organization: Option<Uuid>,
+}
+
 /// What a request claims, before any lookup: its Bearer token and the organization
 /// named by `X-Organization`. Most endpoints want `ApiMember`; create resolves it
 /// inside its own write (licensing::api::create).
@@ -91,7 +102,7 @@ impl FromRequestParts<AppState> for ApiMember {
     }
 }
 
-/// A JSON body. An empty body reads as `{}`, so endpoints whose fields are all
+/// A JSON body. An empty body (or `null`) reads as `{}`, so endpoints whose fields are all
 /// optional accept no body at all. Syntax errors are `400`, well-formed JSON of
 /// the wrong shape `422`, another content type `415`, more than 16 KiB `413`.
 pub struct ApiJson<T>(pub T);
@@ -129,9 +140,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 /// Syntax first (`400`), then shape (`422`): the body must be a JSON object whose
 /// fields fit `T`.
 fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<ApiJson<T>, AppError> {
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|error| {
+    let mut value: serde_json::Value = serde_json::from_slice(body).map_err(|error| {
         AppError::BadRequest(format!("Request body is not valid JSON: {error}"))
     })?;
+    // `null` says "nothing", like an empty body.
+    if value.is_null() {
+        value = serde_json::json!({});
+    }
     if !value.is_object() {
         return Err(AppError::Validation(
             "Request body must be a JSON object".into(),
@@ -155,5 +170,30 @@ fn describe_data_error(error: &serde_json::Error) -> String {
         format!("Invalid request body: a value has the wrong type (expected {expected})")
     } else {
         "Invalid request body".to_string()
+    }
+}
+
+/// For optional whole-number fields: JSON Schema counts `24.0` as an integer, and so
+/// does the API; `24.5` is the wrong type.
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<i64>, D::Error> {
+    use serde::de::{Error, Unexpected};
+    use serde::Deserialize;
+    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    if let Some(whole) = number.as_i64() {
+        return Ok(Some(whole));
+    }
+    let float = number.as_f64().unwrap_or(f64::NAN);
+    // Beyond 2^53 a float no longer says which whole number it means.
+    if float.fract() == 0.0 && float.abs() <= 9_007_199_254_740_992.0 {
+        Ok(Some(float as i64))
+    } else {
+        Err(D::Error::invalid_type(
+            Unexpected::Float(float),
+            &"a whole number",
+        ))
     }
 }

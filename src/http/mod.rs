@@ -3,6 +3,7 @@
 
 pub mod extract;
 pub mod middleware;
+pub mod openapi;
 pub mod rate_limit;
 
 use crate::accounts::service::AccountsService;
@@ -13,7 +14,6 @@ use crate::error::AppError;
 use crate::licensing::service::LicensingService;
 use crate::secrets::Pepper;
 use axum::extract::{DefaultBodyLimit, FromRef};
-use axum::routing::{delete, get, post};
 use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -23,6 +23,8 @@ use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer, SessionStore};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 #[derive(Clone, FromRef)]
 pub struct AppState {
@@ -161,28 +163,30 @@ fn router<Store: SessionStore + Clone>(state: AppState, store: Store) -> Router 
         .with_state(state)
 }
 
-fn api_router() -> Router<AppState> {
+/// Every JSON endpoint, each registered with the `#[utoipa::path]` that documents it.
+pub fn api_routes() -> OpenApiRouter<AppState> {
     use crate::accounts::api as accounts;
     use crate::licensing::api as licensing;
-    Router::new()
-        .route("/auth/register", post(accounts::register))
-        .route(
-            "/auth/token",
-            post(accounts::create_token).delete(accounts::revoke_token),
-        )
-        .route(
-            "/organizations",
-            post(accounts::create_organization).get(accounts::list_organizations),
-        )
-        .route("/organizations/{id}/members", post(accounts::add_member))
-        .route(
-            "/licensing/keys",
-            post(licensing::create).get(licensing::list),
-        )
-        .route("/licensing/keys/{id}", delete(licensing::revoke))
-        .route("/licensing/keys/{id}/rotate", post(licensing::rotate))
-        .route("/licensing/validate", post(licensing::validate))
-        .route("/audit", get(crate::audit::api::list))
+    OpenApiRouter::new()
+        .routes(routes!(accounts::register))
+        .routes(routes!(accounts::create_token, accounts::revoke_token))
+        .routes(routes!(
+            accounts::create_organization,
+            accounts::list_organizations
+        ))
+        .routes(routes!(accounts::add_member))
+        .routes(routes!(licensing::create, licensing::list))
+        .routes(routes!(licensing::get, licensing::revoke))
+        .routes(routes!(licensing::rotate))
+        .routes(routes!(licensing::validate))
+        .routes(routes!(crate::audit::api::list))
+        .routes(routes!(openapi::serve))
+}
+
+/// The API as served under `/api/v1`: JSON answers for unknown paths and methods too.
+pub fn api_router() -> Router<AppState> {
+    let (router, _) = api_routes().split_for_parts();
+    router
         .fallback(api_not_found)
         .method_not_allowed_fallback(api_method_not_allowed)
         .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))

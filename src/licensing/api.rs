@@ -7,7 +7,8 @@ use super::{CreatedLicenseKeyDto, LicenseKeyDto, ValidationDto};
 use crate::audit::service::RequestMeta;
 use crate::clock;
 use crate::error::AppError;
-use crate::http::extract::{ApiCredentials, ApiJson, ApiMember};
+use crate::http::extract::{whole_number, ApiCredentials, ApiJson, ApiMember, OrganizationHeader};
+use crate::http::openapi::{ErrorBody, InvalidLicenseBody};
 use crate::http::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -16,12 +17,15 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
+use utoipa::ToSchema;
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateLicenseKeyRequest {
+    /// A label for the instance; trimmed, blank means none.
     #[serde(default)]
+    #[schema(max_length = 255, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     instance_name: Option<String>,
 }
 
@@ -37,6 +41,21 @@ fn created(key: CreatedLicenseKeyDto) -> Response {
         .into_response()
 }
 
+#[utoipa::path(
+    post,
+    path = "/licensing/keys",
+    tag = "licensing",
+    summary = "Create a license key (owner only); the only answer that shows it in full",
+    params(OrganizationHeader),
+    request_body(content = Option<CreateLicenseKeyRequest>, description = "Optional: may be absent or {}"),
+    responses((
+        status = 201,
+        description = "Created. `Cache-Control: no-store`: the key is never shown again",
+        body = CreatedLicenseKeyDto,
+        headers(("Location" = String, description = "The new key: /api/v1/licensing/keys/{id}"))
+    )),
+    security(("bearer" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     credentials: ApiCredentials,
@@ -75,11 +94,20 @@ fn parse_instance_name(body: CreateLicenseKeyRequest) -> Result<Option<InstanceN
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ListResponse {
     keys: Vec<LicenseKeyDto>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/licensing/keys",
+    tag = "licensing",
+    summary = "The organization's keys, newest first, masked (owner only)",
+    params(OrganizationHeader),
+    responses((status = 200, description = "The keys", body = ListResponse)),
+    security(("bearer" = []))
+)]
 pub async fn list(
     State(licensing): State<LicensingService>,
     ApiMember(actor): ApiMember,
@@ -91,23 +119,84 @@ pub async fn list(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/licensing/keys/{id}",
+    tag = "licensing",
+    summary = "One key, masked (owner only)",
+    params(OrganizationHeader, ("id" = String, Path, description = "The key's id")),
+    responses(
+        (status = 200, description = "The key", body = LicenseKeyDto),
+        (status = 404, description = "No such key in this organization, or no such organization", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get(
+    State(licensing): State<LicensingService>,
+    ApiMember(actor): ApiMember,
+    Path(key_id): Path<String>,
+) -> Result<Json<LicenseKeyDto>, AppError> {
+    Ok(Json(
+        licensing.get(&actor, &key_id).await?.to_dto(clock::now()),
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RevokedResponse {
+    #[schema(example = "revoked")]
+    status: &'static str,
+}
+
+#[utoipa::path(
+    delete,
+    path = "/licensing/keys/{id}",
+    tag = "licensing",
+    summary = "Revoke a key for good; it stays listed, inactive (owner only)",
+    params(OrganizationHeader, ("id" = String, Path, description = "The key's id")),
+    responses(
+        (status = 200, description = "Revoked (also when it already was)", body = RevokedResponse),
+        (status = 404, description = "No such key in this organization, or no such organization", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 pub async fn revoke(
     State(licensing): State<LicensingService>,
     ApiMember(actor): ApiMember,
     meta: RequestMeta,
     Path(key_id): Path<String>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<RevokedResponse>, AppError> {
     licensing.revoke(&actor, &key_id, &meta).await?;
-    Ok(Json(json!({"status": "revoked"})))
+    Ok(Json(RevokedResponse { status: "revoked" }))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RotateRequest {
-    #[serde(default)]
+    /// How long the old key keeps validating: 0 ends it at once. Default 24.
+    #[serde(default, deserialize_with = "whole_number")]
+    #[schema(minimum = 0, maximum = 720)]
     grace_period_hours: Option<i64>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/licensing/keys/{id}/rotate",
+    tag = "licensing",
+    summary = "Replace a key with a new one; the old one validates until the grace period ends (owner only)",
+    params(OrganizationHeader, ("id" = String, Path, description = "The key to replace")),
+    request_body(content = Option<RotateRequest>, description = "Optional: may be absent or {}"),
+    responses(
+        (
+            status = 201,
+            description = "The new key, in full, once; `replaces` names the old one",
+            body = CreatedLicenseKeyDto,
+            headers(("Location" = String, description = "The new key"))
+        ),
+        (status = 404, description = "No such key in this organization, or no such organization", body = ErrorBody),
+        (status = 409, description = "The key is revoked or already being replaced", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 pub async fn rotate(
     State(licensing): State<LicensingService>,
     ApiMember(actor): ApiMember,
@@ -121,8 +210,42 @@ pub async fn rotate(
     ))
 }
 
+/// What a self-hosted instance sends. Fields beyond these are ignored, and optional
+/// ones of the wrong type are dropped: deployed clients of every version call this.
+/// (Documentation only: the handler reads the body leniently, field by field.)
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct ValidateRequest {
+    #[schema(pattern = "^[0-9a-f]{64}$")]
+    license_key: String,
+    instance_name: Option<String>,
+    instance_url: Option<String>,
+    metrics: Option<InstanceMetrics>,
+}
+
 /// Unauthenticated: the key is the credential. Deployed clients of every version
 /// call this, so unknown fields are ignored and mistyped optional ones dropped.
+#[utoipa::path(
+    post,
+    path = "/licensing/validate",
+    tag = "licensing",
+    summary = "Validate a key (no token: the key is the credential)",
+    request_body(content = ValidateRequest),
+    responses(
+        (status = 200, description = "Valid: the plan, its features and any violations", body = ValidationDto),
+        (status = 400, description = "`licenseKey` missing or malformed", body = ErrorBody),
+        (status = 401, description = "Unknown, revoked or expired key", body = InvalidLicenseBody),
+        (status = 403, description = "The organization is inactive", body = InvalidLicenseBody),
+        (status = 413, description = "The body is larger than 16 KiB", body = ErrorBody),
+        (
+            status = 429,
+            description = "Too many validations for this key or from this address",
+            body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))
+        )
+    )
+)]
 pub async fn validate(
     State(state): State<AppState>,
     meta: RequestMeta,

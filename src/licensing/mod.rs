@@ -12,6 +12,7 @@ pub mod service;
 use serde::{Deserialize, Serialize};
 
 /// The `201` body of a creation: the only response that carries the full key.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedLicenseKeyDto {
@@ -26,6 +27,7 @@ pub struct CreatedLicenseKeyDto {
 }
 
 /// A key as the list shows it: `license_key` is masked.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LicenseKeyDto {
@@ -38,6 +40,7 @@ pub struct LicenseKeyDto {
     pub activated_at: Option<String>,
     pub created_at: String,
     /// What the instance reported at its last validation.
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
     pub instance_metrics: Option<serde_json::Value>,
     pub last_violations: Vec<String>,
 }
@@ -67,7 +70,7 @@ pub struct KeyActivity {
 
 /// The `200` of `POST /api/v1/licensing/validate`.
 #[cfg(feature = "ssr")]
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ValidationDto {
     pub valid: bool,

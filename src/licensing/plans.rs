@@ -14,7 +14,7 @@ pub const PLANS: [&str; 6] = [
 ];
 
 /// A plan's limits (0 = unlimited) and flags, exactly as `validate` returns them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PlanFeatures {
     pub max_companies: i64,
@@ -43,7 +43,7 @@ pub struct PlanFeatures {
 
 /// What an instance reports about its use. Deployed clients of every version send
 /// this, so anything unexpected is ignored rather than refused.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InstanceMetrics {
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -345,6 +345,27 @@ impl LicensingService {
         .await?)
     }
 
+    /// One of the organization's keys, masked.
+    pub async fn get(
+        &self,
+        actor: &Membership,
+        key_id: &str,
+    ) -> Result<LicenseKeyRecord, AppError> {
+        require_owner(actor)?;
+        let key_id = Uuid::parse_str(key_id).map_err(|_| AppError::LicenseKeyNotFound)?;
+        sqlx::query_as(
+            "SELECT id, masked_key, instance_name, reported_instance_name, instance_url, \
+                    instance_metrics, last_violations, created_at, last_validated_at, \
+                    activated_at, revoked_at, expires_at \
+             FROM license_keys WHERE id = $1 AND organization_id = $2",
+        )
+        .bind(key_id.to_string())
+        .bind(actor.organization_id().to_string())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(AppError::LicenseKeyNotFound)
+    }
+
     /// Revokes a key for good: it stays listed, inactive. Revoking twice is harmless.
     pub async fn revoke(
         &self,

@@ -281,3 +281,56 @@ async fn unknown_api_paths_and_methods_answer_json() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_key_reads_alone_masked_at_its_location_for_its_owner_only() {
+    let app = spawn_app().await;
+    let owner = app.register("owner@acme.test", "Acme").await;
+    // `null` reads like no body at all.
+    let created = app.create_key(&owner.token, Value::Null).await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let location = created.headers()["location"].to_str().unwrap().to_string();
+    let key: Value = created.json().await.unwrap();
+
+    let read = app.get_json(&location, &owner.token, None).await;
+    let full = key["licenseKey"].as_str().unwrap();
+    assert_eq!(read["id"], key["id"]);
+    assert_eq!(
+        read["licenseKey"],
+        format!("{}...{}", &full[..8], &full[56..])
+    );
+    assert_eq!(read["active"], true);
+
+    let rival = app.register("owner@rival.test", "Rival").await;
+    let member = app.member_of(&owner, "member@acme.test", "member").await;
+    let read_by = |token: String, organization: Option<String>| {
+        let request = app.api.get(app.url(&location)).bearer_auth(token);
+        match organization {
+            Some(id) => request.header("X-Organization", id),
+            None => request,
+        }
+        .send()
+    };
+    assert_error(
+        read_by(rival.token.clone(), None).await.unwrap(),
+        StatusCode::NOT_FOUND,
+        "license_key_not_found",
+    )
+    .await;
+    assert_error(
+        read_by(member.token.clone(), Some(owner.organization_id.clone()))
+            .await
+            .unwrap(),
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    let malformed = app
+        .api
+        .get(app.url("/api/v1/licensing/keys/not-a-uuid"))
+        .bearer_auth(&owner.token)
+        .send()
+        .await
+        .unwrap();
+    assert_error(malformed, StatusCode::NOT_FOUND, "license_key_not_found").await;
+}

@@ -311,14 +311,17 @@ async fn rotation_returns_a_new_key_and_the_old_one_works_for_the_grace_period()
         StatusCode::OK
     );
 
-    assert_error(
-        rotate(&new_id, json!({"gracePeriodHours": -1}))
-            .await
-            .unwrap(),
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
+    for refused in [
+        json!({"gracePeriodHours": -1}),
+        json!({"gracePeriodHours": 2.5}),
+    ] {
+        assert_error(
+            rotate(&new_id, refused).await.unwrap(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+    }
     let listed: Value = app.list_keys(&owner.token).await.json().await.unwrap();
     let active: Vec<bool> = listed["keys"]
         .as_array()

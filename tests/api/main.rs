@@ -7,6 +7,7 @@ mod helpers;
 mod instances;
 mod license_keys;
 mod lifecycle;
+mod openapi;
 mod pages;
 mod schema;
 mod secrets;
