@@ -11,6 +11,8 @@ use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::{path, SsrMode};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::http::middleware::page_content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">

@@ -19,6 +19,8 @@ pub struct Settings {
     pub public_url: Option<String>,
     pub token_ttl: Duration,
     pub session_idle_timeout: Duration,
+    /// A browser session ends this long after sign-in, however active.
+    pub session_absolute_timeout: Duration,
     pub rate_limits: RateLimitSettings,
     pub leptos: LeptosOptions,
 }
@@ -46,6 +48,9 @@ impl Settings {
             token_ttl: Duration::from_secs(60 * 60 * 24 * parse_env("TOKEN_TTL_DAYS", 30)?),
             session_idle_timeout: Duration::from_secs(
                 60 * parse_env("SESSION_IDLE_TIMEOUT_MINUTES", 12 * 60)?,
+            ),
+            session_absolute_timeout: Duration::from_secs(
+                3600 * parse_env("SESSION_ABSOLUTE_TIMEOUT_HOURS", 7 * 24)?,
             ),
             rate_limits: RateLimitSettings {
                 validate_per_key: parse_env("RATE_LIMIT_VALIDATE_PER_KEY", 30)? as u32,

@@ -76,6 +76,10 @@ mod server {
         LicenseKeyNotFound,
         #[error("This license key is revoked or already being replaced")]
         LicenseKeyInactive,
+        #[error("This Idempotency-Key was already used for a different request")]
+        IdempotencyKeyReused,
+        #[error("A request with this Idempotency-Key is still being processed; retry it")]
+        IdempotentRequestInFlight,
         /// Validation of an unknown, revoked or expired key.
         #[error("Invalid or revoked license key")]
         InvalidLicenseKey,
@@ -114,9 +118,11 @@ mod server {
                 | AppError::LicenseKeyNotFound
                 | AppError::RouteNotFound => StatusCode::NOT_FOUND,
                 AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-                AppError::EmailTaken | AppError::AlreadyMember | AppError::LicenseKeyInactive => {
-                    StatusCode::CONFLICT
-                }
+                AppError::EmailTaken
+                | AppError::AlreadyMember
+                | AppError::LicenseKeyInactive
+                | AppError::IdempotentRequestInFlight => StatusCode::CONFLICT,
+                AppError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
                 AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
                 AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -142,6 +148,8 @@ mod server {
                 AppError::PayloadTooLarge => "payload_too_large",
                 AppError::LicenseKeyNotFound => "license_key_not_found",
                 AppError::LicenseKeyInactive => "license_key_inactive",
+                AppError::IdempotencyKeyReused => "idempotency_key_reused",
+                AppError::IdempotentRequestInFlight => "idempotent_request_in_flight",
                 AppError::InvalidLicenseKey => "invalid_license_key",
                 AppError::OrganizationInactive => "organization_inactive",
                 AppError::RateLimited { .. } => "rate_limited",

@@ -19,6 +19,8 @@ pub mod db;
 #[cfg(feature = "ssr")]
 pub mod http;
 #[cfg(feature = "ssr")]
+pub mod idempotency;
+#[cfg(feature = "ssr")]
 pub mod secrets;
 
 #[cfg(feature = "hydrate")]

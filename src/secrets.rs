@@ -70,6 +70,16 @@ impl Pepper {
         mac.update(secret.as_bytes());
         hex::encode(mac.finalize().into_bytes())
     }
+
+    /// A 256-bit key for `purpose` (an encryption key, say), derived from the
+    /// pepper, so that no second secret has to be kept and shared.
+    pub fn subkey(&self, purpose: &str) -> [u8; 32] {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        mac.update(b"subkey");
+        mac.update(&[0]);
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
 }
 
 fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {

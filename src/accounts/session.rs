@@ -2,6 +2,7 @@
 //! Server functions use these; the JSON API never reads the session.
 
 use super::service::{Membership, User};
+use crate::clock;
 use crate::error::AppError;
 use crate::http::AppState;
 use tower_sessions::Session;
@@ -9,6 +10,7 @@ use uuid::Uuid;
 
 const USER_ID: &str = "user_id";
 const ORGANIZATION_ID: &str = "organization_id";
+const SIGNED_IN_AT: &str = "signed_in_at";
 
 fn session_error(error: tower_sessions::session::Error) -> AppError {
     AppError::Internal(format!("session store: {error}"))
@@ -32,6 +34,17 @@ pub async fn signed_in_user(state: &AppState, session: &Session) -> Result<Optio
     let Some(user_id) = session.get::<Uuid>(USER_ID).await.map_err(session_error)? else {
         return Ok(None);
     };
+    // However active, a session ends `session_absolute_timeout` after sign-in.
+    let signed_in_at = session
+        .get::<i64>(SIGNED_IN_AT)
+        .await
+        .map_err(session_error)?
+        .unwrap_or_default();
+    let limit = state.settings.session_absolute_timeout.as_secs() as i64;
+    if clock::now() - signed_in_at > limit {
+        session.flush().await.map_err(session_error)?;
+        return Ok(None);
+    }
     let user = state.accounts.user(user_id).await?;
     if user.is_none() {
         session.flush().await.map_err(session_error)?;
@@ -84,6 +97,10 @@ pub async fn page_actor() -> Result<PageActor, AppError> {
 pub async fn sign_in(session: &Session, user: &User) -> Result<(), AppError> {
     session.cycle_id().await.map_err(session_error)?;
     session.clear().await;
+    session
+        .insert(SIGNED_IN_AT, clock::now())
+        .await
+        .map_err(session_error)?;
     session
         .insert(USER_ID, user.id)
         .await

@@ -60,6 +60,22 @@ pub struct OrganizationHeader {
     organization: Option<Uuid>,
 }
 
+/// `Idempotency-Key`, as the OpenAPI document describes it.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IdempotencyHeader {
+    /// Makes a retry safe: the same key, caller and body within 24 hours get the
+    /// first `201` again (the same key); the same key with another body is `422`.
+    /// 1 to 255 visible ASCII characters.
+    #[param(
+        rename = "Idempotency-Key",
+        max_length = 255,
+        pattern = "^[\\x21-\\x7E]+$"
+    )]
+    #[allow(dead_code)]
+    idempotency_key: Option<String>,
+}
+
 /// What a request claims, before any lookup: its Bearer token and the organization
 /// named by `X-Organization`. Most endpoints want `ApiMember`; create resolves it
 /// inside its own write (licensing::api::create).

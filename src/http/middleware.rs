@@ -66,6 +66,27 @@ fn is_same_origin(headers: &HeaderMap, public_url: Option<&str>) -> bool {
     }
 }
 
+/// The policy of a page being rendered: its own scripts, styles and wasm, the
+/// inline scripts Leptos writes under this response's nonce, nothing else.
+pub fn page_content_security_policy() {
+    use leptos::prelude::use_context;
+    let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) else {
+        return;
+    };
+    let policy = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+         base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        &*nonce
+    );
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response.insert_header(header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
 /// Headers every response carries. Pages and API answers hold per-user data (and
 /// sometimes a secret), so nothing but the static bundle may be cached.
 pub async fn security_headers(request: Request, next: Next) -> Response {
@@ -81,10 +102,14 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("same-origin"),
     );
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("frame-ancestors 'none'"),
-    );
+    // Pages set their own policy, with the nonce of their inline scripts
+    // (`page_content_security_policy`); everything else loads nothing.
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        );
+    }
     if !cacheable {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }

@@ -5,12 +5,14 @@ pub mod extract;
 pub mod middleware;
 pub mod openapi;
 pub mod rate_limit;
+pub mod session_ids;
 
 use crate::accounts::service::AccountsService;
 use crate::audit::service::AuditLog;
 use crate::config::Settings;
 use crate::db::{sqlite_file, Db, Engine, SessionStorage};
 use crate::error::AppError;
+use crate::idempotency::IdempotencyStore;
 use crate::licensing::service::LicensingService;
 use crate::secrets::Pepper;
 use axum::extract::{DefaultBodyLimit, FromRef};
@@ -18,6 +20,7 @@ use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use rate_limit::RateLimits;
+use session_ids::DigestedIds;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
@@ -32,6 +35,7 @@ pub struct AppState {
     pub accounts: AccountsService,
     pub licensing: LicensingService,
     pub audit: AuditLog,
+    pub idempotency: IdempotencyStore,
     pub settings: Arc<Settings>,
 }
 
@@ -57,6 +61,9 @@ impl Application {
         let pepper = resolve_pepper(&settings, &db)?;
         let limits = RateLimits::new(settings.rate_limits);
         limits.spawn_cleanup();
+        let idempotency = IdempotencyStore::new(db.pool.clone(), pepper.clone());
+        let session_pepper = pepper.clone();
+        idempotency.spawn_sweeper();
         let state = AppState {
             leptos_options: settings.leptos.clone(),
             accounts: AccountsService::new(
@@ -67,11 +74,16 @@ impl Application {
             ),
             licensing: LicensingService::new(db.pool.clone(), db.engine, pepper, limits),
             audit: AuditLog::new(db.pool.clone()),
+            idempotency,
             settings: Arc::new(settings),
         };
         let router = match sessions {
-            SessionStorage::Sqlite(store) => router(state.clone(), store),
-            SessionStorage::Postgres(store) => router(state.clone(), store),
+            SessionStorage::Sqlite(store) => {
+                router(state.clone(), DigestedIds::new(store, session_pepper))
+            }
+            SessionStorage::Postgres(store) => {
+                router(state.clone(), DigestedIds::new(store, session_pepper))
+            }
         };
         let address = state.settings.leptos.site_addr;
         let listener = TcpListener::bind(address)

@@ -7,9 +7,12 @@ use super::{CreatedLicenseKeyDto, LicenseKeyDto, ValidationDto};
 use crate::audit::service::RequestMeta;
 use crate::clock;
 use crate::error::AppError;
-use crate::http::extract::{whole_number, ApiCredentials, ApiJson, ApiMember, OrganizationHeader};
+use crate::http::extract::{
+    whole_number, ApiCredentials, ApiJson, ApiMember, IdempotencyHeader, OrganizationHeader,
+};
 use crate::http::openapi::{ErrorBody, InvalidLicenseBody};
 use crate::http::AppState;
+use crate::idempotency;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
@@ -17,7 +20,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{json, Value};
 use utoipa::ToSchema;
 
 #[derive(Deserialize, Default, ToSchema)]
@@ -46,7 +49,7 @@ fn created(key: CreatedLicenseKeyDto) -> Response {
     path = "/licensing/keys",
     tag = "licensing",
     summary = "Create a license key (owner only); the only answer that shows it in full",
-    params(OrganizationHeader),
+    params(OrganizationHeader, IdempotencyHeader),
     request_body(content = Option<CreateLicenseKeyRequest>, description = "Optional: may be absent or {}"),
     responses((
         status = 201,
@@ -60,6 +63,7 @@ pub async fn create(
     State(state): State<AppState>,
     credentials: ApiCredentials,
     meta: RequestMeta,
+    headers: HeaderMap,
     body: Result<ApiJson<CreateLicenseKeyRequest>, AppError>,
 ) -> Result<Response, AppError> {
     let instance_name = match body.and_then(|ApiJson(body)| parse_instance_name(body)) {
@@ -70,6 +74,25 @@ pub async fn create(
             return Err(invalid);
         }
     };
+    if headers.contains_key(idempotency::HEADER) {
+        let actor = credentials.member(&state).await?;
+        let request = state.idempotency.request(
+            &headers,
+            actor.user_id(),
+            &format!("create a key in {}", actor.organization_id()),
+            &json!({ "instanceName": instance_name.as_ref().map(InstanceName::as_str) }),
+        )?;
+        if let Some(request) = request {
+            let created_key = request
+                .run_once(
+                    state
+                        .licensing
+                        .create(&actor, instance_name, &meta, Some(&request)),
+                )
+                .await?;
+            return Ok(created(created_key));
+        }
+    }
     let credential = state
         .accounts
         .token_credential(&credentials.token, credentials.requested);
@@ -81,7 +104,10 @@ pub async fn create(
         Some(key) => key,
         None => {
             let actor = credentials.member(&state).await?;
-            state.licensing.create(&actor, instance_name, &meta).await?
+            state
+                .licensing
+                .create(&actor, instance_name, &meta, None)
+                .await?
         }
     };
     Ok(created(key))
@@ -183,7 +209,7 @@ pub struct RotateRequest {
     path = "/licensing/keys/{id}/rotate",
     tag = "licensing",
     summary = "Replace a key with a new one; the old one validates until the grace period ends (owner only)",
-    params(OrganizationHeader, ("id" = String, Path, description = "The key to replace")),
+    params(OrganizationHeader, IdempotencyHeader, ("id" = String, Path, description = "The key to replace")),
     request_body(content = Option<RotateRequest>, description = "Optional: may be absent or {}"),
     responses(
         (
@@ -198,16 +224,28 @@ pub struct RotateRequest {
     security(("bearer" = []))
 )]
 pub async fn rotate(
-    State(licensing): State<LicensingService>,
+    State(state): State<AppState>,
     ApiMember(actor): ApiMember,
     meta: RequestMeta,
+    headers: HeaderMap,
     Path(key_id): Path<String>,
     ApiJson(body): ApiJson<RotateRequest>,
 ) -> Result<Response, AppError> {
     let grace = body.grace_period_hours.unwrap_or(DEFAULT_GRACE_HOURS);
-    Ok(created(
-        licensing.rotate(&actor, &key_id, grace, &meta).await?,
-    ))
+    let request = state.idempotency.request(
+        &headers,
+        actor.user_id(),
+        &format!("rotate key {key_id} in {}", actor.organization_id()),
+        &json!({ "gracePeriodHours": grace }),
+    )?;
+    let rotation = state
+        .licensing
+        .rotate(&actor, &key_id, grace, &meta, request.as_ref());
+    let new_key = match &request {
+        Some(request) => request.run_once(rotation).await?,
+        None => rotation.await?,
+    };
+    Ok(created(new_key))
 }
 
 /// What a self-hosted instance sends. Fields beyond these are ignored, and optional

@@ -22,7 +22,7 @@ pub async fn create_license_key(instance_name: String) -> Result<CreatedLicenseK
     Ok(actor
         .state
         .licensing
-        .create(&actor.membership, instance_name, &meta)
+        .create(&actor.membership, instance_name, &meta, None)
         .await?)
 }
 
@@ -55,7 +55,7 @@ pub async fn rotate_license_key(
     Ok(actor
         .state
         .licensing
-        .rotate(&actor.membership, &id, grace_period_hours, &meta)
+        .rotate(&actor.membership, &id, grace_period_hours, &meta, None)
         .await?)
 }
 

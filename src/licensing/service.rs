@@ -11,6 +11,7 @@ use crate::clock;
 use crate::db::Engine;
 use crate::error::AppError;
 use crate::http::rate_limit::RateLimits;
+use crate::idempotency::IdempotentRequest;
 use crate::secrets::Pepper;
 use serde_json::json;
 use sqlx::AnyPool;
@@ -278,6 +279,7 @@ impl LicensingService {
         actor: &Membership,
         instance_name: Option<InstanceName>,
         meta: &RequestMeta,
+        idempotent: Option<&IdempotentRequest>,
     ) -> Result<CreatedLicenseKeyDto, AppError> {
         require_owner(actor)?;
         let mut tx = self.pool.begin().await?;
@@ -294,6 +296,9 @@ impl LicensingService {
             meta,
         )
         .await?;
+        if let Some(request) = idempotent {
+            request.save(&mut tx, &created).await?;
+        }
         tx.commit().await?;
         tracing::info!(
             license_key_id = %created.id,
@@ -411,6 +416,7 @@ impl LicensingService {
         key_id: &str,
         grace_hours: i64,
         meta: &RequestMeta,
+        idempotent: Option<&IdempotentRequest>,
     ) -> Result<CreatedLicenseKeyDto, AppError> {
         require_owner(actor)?;
         if !(0..=MAX_GRACE_HOURS).contains(&grace_hours) {
@@ -461,9 +467,12 @@ impl LicensingService {
             meta,
         )
         .await?;
+        created.replaces = Some(key_id.to_string());
+        if let Some(request) = idempotent {
+            request.save(&mut tx, &created).await?;
+        }
         tx.commit().await?;
         tracing::info!(license_key_id = %key_id, replaced_by = %created.id, grace_hours, "license key rotated");
-        created.replaces = Some(key_id.to_string());
         Ok(created)
     }
 

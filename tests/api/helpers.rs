@@ -229,6 +229,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
         public_url: None,
         token_ttl: Duration::from_secs(30 * 24 * 3600),
         session_idle_timeout: Duration::from_secs(3600),
+        session_absolute_timeout: Duration::from_secs(24 * 3600),
         rate_limits: Default::default(),
         leptos: leptos::config::LeptosOptions::builder()
             .output_name("storno-licensing")

@@ -334,3 +334,50 @@ async fn a_key_reads_alone_masked_at_its_location_for_its_owner_only() {
         .unwrap();
     assert_error(malformed, StatusCode::NOT_FOUND, "license_key_not_found").await;
 }
+
+#[tokio::test]
+async fn a_thousand_concurrent_creates_give_a_thousand_distinct_keys_that_all_validate() {
+    use futures::StreamExt;
+    let app = spawn_app_with(|settings| {
+        // This test is about creation; validation limits have their own test.
+        settings.rate_limits.validate_per_ip = 100_000;
+    })
+    .await;
+    let owner = app.register("owner@acme.test", "Acme").await;
+    let mut tokens = vec![owner.token.clone()];
+    for _ in 0..3 {
+        tokens.push(app.new_token(&owner.email, &owner.password).await);
+    }
+
+    let app = &app;
+    let creates = (0..1000).map(|i| {
+        let token = &tokens[i % tokens.len()];
+        async move {
+            let response = app.create_key(token, json!({})).await;
+            assert_eq!(response.status(), StatusCode::CREATED);
+            let body: Value = response.json().await.unwrap();
+            body["licenseKey"].as_str().unwrap().to_string()
+        }
+    });
+    let keys: Vec<String> = futures::future::join_all(creates).await;
+    let distinct: std::collections::HashSet<&String> = keys.iter().collect();
+    assert_eq!(distinct.len(), 1000);
+    let listed: Value = app.list_keys(&owner.token).await.json().await.unwrap();
+    assert_eq!(listed["keys"].as_array().unwrap().len(), 1000);
+
+    let validations = futures::stream::iter(keys.iter().map(|key| {
+        let request = app
+            .api
+            .post(app.url("/api/v1/licensing/validate"))
+            .json(&json!({"licenseKey": key}))
+            .send();
+        async move { request.await.unwrap().status() }
+    }))
+    .buffer_unordered(32)
+    .collect::<Vec<StatusCode>>()
+    .await;
+    assert!(
+        validations.iter().all(|status| *status == StatusCode::OK),
+        "{validations:?}"
+    );
+}

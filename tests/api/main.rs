@@ -4,6 +4,7 @@
 mod accounts;
 mod authorization;
 mod helpers;
+mod idempotency;
 mod instances;
 mod license_keys;
 mod lifecycle;

@@ -239,6 +239,94 @@ async fn sign_in_rotates_the_session_and_sign_out_ends_it_on_the_server() {
 }
 
 #[tokio::test]
+async fn sessions_end_after_the_idle_and_the_absolute_timeout() {
+    let idle = spawn_app_with(|settings| {
+        settings.session_idle_timeout = std::time::Duration::from_secs(1);
+    })
+    .await;
+    let owner = idle.register("ana@acme.test", "Acme").await;
+    let cookie = session_cookie(&idle, &owner).await;
+    assert_eq!(session_of(&idle, &cookie).await["email"], "ana@acme.test");
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(
+        session_of(&idle, &cookie).await,
+        Value::Null,
+        "idle too long"
+    );
+
+    let absolute = spawn_app_with(|settings| {
+        settings.session_absolute_timeout = std::time::Duration::from_secs(2);
+    })
+    .await;
+    let owner = absolute.register("ana@acme.test", "Acme").await;
+    let cookie = session_cookie(&absolute, &owner).await;
+    // Busy all along: each call renews the idle timeout, not the absolute one.
+    for _ in 0..4 {
+        assert_eq!(
+            session_of(&absolute, &cookie).await["email"],
+            "ana@acme.test"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(
+        session_of(&absolute, &cookie).await,
+        Value::Null,
+        "signed in too long ago"
+    );
+}
+
+#[tokio::test]
+async fn pages_allow_only_their_own_scripts_under_a_fresh_nonce() {
+    let app = spawn_app().await;
+    let policy_and_html = || async {
+        let response = app.browser.get(app.url("/sign-in")).send().await.unwrap();
+        let policy = response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        (policy, response.text().await.unwrap())
+    };
+    let (policy, html) = policy_and_html().await;
+    for directive in [
+        "default-src 'self'",
+        "style-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "'wasm-unsafe-eval'",
+    ] {
+        assert!(policy.contains(directive), "{directive} in {policy}");
+    }
+    assert!(!policy.contains("unsafe-inline"), "{policy}");
+    let nonce = policy
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .unwrap()
+        .to_string();
+    let scripts: Vec<&str> = html.split("<script").skip(1).collect();
+    assert!(!scripts.is_empty(), "the page has its hydration script");
+    for script in scripts {
+        let tag = script.split('>').next().unwrap();
+        assert!(tag.contains(&format!("nonce=\"{nonce}\"")), "{tag}");
+    }
+    let (again, _) = policy_and_html().await;
+    assert_ne!(again, policy, "a new nonce for every page");
+
+    let api = app
+        .api
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        api.headers()["content-security-policy"],
+        "default-src 'none'; frame-ancestors 'none'"
+    );
+}
+
+#[tokio::test]
 async fn members_see_why_they_cannot_manage_keys() {
     let app = spawn_app().await;
     let owner = app.register("ana@acme.test", "Acme").await;

@@ -44,35 +44,103 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
         .any(|window| window == needle)
 }
 
+/// Signs in through the page's server function; returns the session cookie's value.
+async fn browser_session(app: &TestApp, owner: &Owner) -> String {
+    let response = app
+        .api
+        .post(app.url("/rpc/sign_in"))
+        .header("Origin", &app.address)
+        .form(&[
+            ("email", owner.email.as_str()),
+            ("password", owner.password.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let set_cookie = response.headers()["set-cookie"].to_str().unwrap();
+    let pair = set_cookie.split(';').next().unwrap();
+    pair.split_once('=').unwrap().1.to_string()
+}
+
+/// The whole life of a customer's secrets, logged at TRACE: sign-up, a second
+/// token, a browser session, keys created through both doors (one with an
+/// `Idempotency-Key`, so its answer is kept for replay), listed, rotated and
+/// validated. None of the secrets may rest in plain text anywhere.
 #[tokio::test]
-async fn keys_tokens_and_passwords_are_not_stored_or_logged() {
+async fn no_key_token_password_or_session_id_is_stored_or_logged() {
     let app = spawn_app().await;
     let owner = app.register("ana@acme.test", "Acme").await;
+    let second_token = app.new_token(&owner.email, &owner.password).await;
+    let session_id = browser_session(&app, &owner).await;
+    let cookie = format!("storno_session={session_id}");
+
+    let mut keys = Vec::new();
     let created: Value = app
         .create_key(&owner.token, json!({"instanceName": "Production"}))
         .await
         .json()
         .await
         .unwrap();
-    let key = created["licenseKey"].as_str().unwrap();
-    app.sign_in_browser(&owner).await;
+    keys.push(created["licenseKey"].as_str().unwrap().to_string());
+    let replayable: Value = app
+        .api
+        .post(app.url("/api/v1/licensing/keys"))
+        .bearer_auth(&second_token)
+        .header("Idempotency-Key", "scenario")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    keys.push(replayable["licenseKey"].as_str().unwrap().to_string());
     let from_page: Value = app
-        .server_fn("create_license_key", &[("instance_name", "Page")])
+        .rpc(&cookie, "create_license_key", &[("instance_name", "Page")])
         .await
         .json()
         .await
         .unwrap();
-    let page_key = from_page["licenseKey"].as_str().unwrap();
+    keys.push(from_page["licenseKey"].as_str().unwrap().to_string());
+    let listed = app
+        .get_json("/api/v1/licensing/keys", &owner.token, None)
+        .await;
+    assert_eq!(listed["keys"].as_array().unwrap().len(), 3);
+    let rotated: Value = app
+        .api
+        .post(app.url(&format!(
+            "/api/v1/licensing/keys/{}/rotate",
+            created["id"].as_str().unwrap()
+        )))
+        .bearer_auth(&owner.token)
+        .header("Idempotency-Key", "scenario-rotation")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    keys.push(rotated["licenseKey"].as_str().unwrap().to_string());
+    for key in &keys {
+        let validated = app
+            .api
+            .post(app.url("/api/v1/licensing/validate"))
+            .json(&json!({"licenseKey": key, "instanceUrl": "https://erp.acme.test"}))
+            .send()
+            .await
+            .unwrap();
+        assert!(validated.status().is_success(), "{}", validated.status());
+    }
 
     let database = database_bytes(&app).await;
-    assert!(!database.is_empty());
     assert!(
         contains(&database, b"ana@acme.test"),
-        "the check reads the real file"
+        "the check reads the real database"
     );
     let logs = captured_logs();
     assert!(
-        logs.contains("license key created"),
+        logs.contains("license key created") && logs.contains("license key rotated"),
         "the check reads the real logs"
     );
     let raw_key = |hex_key: &str| {
@@ -81,16 +149,23 @@ async fn keys_tokens_and_passwords_are_not_stored_or_logged() {
             .map(|i| u8::from_str_radix(&hex_key[i..i + 2], 16).unwrap())
             .collect::<Vec<u8>>()
     };
-    for secret in [key, page_key, owner.token.as_str(), owner.password.as_str()] {
+    let mut secrets: Vec<&str> = keys.iter().map(String::as_str).collect();
+    secrets.extend([
+        owner.token.as_str(),
+        second_token.as_str(),
+        owner.password.as_str(),
+        session_id.as_str(),
+    ]);
+    for secret in secrets {
         assert!(
             !contains(&database, secret.as_bytes()),
             "a secret is in the database"
         );
         assert!(!logs.contains(secret), "a secret is in the logs");
     }
-    for hex_key in [key, page_key] {
+    for key in &keys {
         assert!(
-            !contains(&database, &raw_key(hex_key)),
+            !contains(&database, &raw_key(key)),
             "raw key bytes in the database"
         );
     }

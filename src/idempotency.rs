@@ -1,0 +1,241 @@
+//! Idempotent creation: a client that retries a `POST` with the same
+//! `Idempotency-Key` gets the first answer again instead of a second key. That
+//! answer holds a license key in full, so it is kept only sealed
+//! (XChaCha20-Poly1305 under a key derived from the pepper) and erased after 24 hours.
+
+use crate::accounts::service::is_unique_violation;
+use crate::clock;
+use crate::error::AppError;
+use crate::secrets::{random_bytes, Pepper};
+use axum::http::HeaderMap;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sqlx::{AnyConnection, AnyPool};
+use std::time::Duration;
+use uuid::Uuid;
+
+pub const HEADER: &str = "idempotency-key";
+pub const REPLAY_WINDOW_SECONDS: i64 = 24 * 3600;
+const MAX_KEY_CHARS: usize = 255;
+const NONCE_BYTES: usize = 24;
+
+#[derive(Clone)]
+pub struct IdempotencyStore {
+    pool: AnyPool,
+    pepper: Pepper,
+    cipher: XChaCha20Poly1305,
+}
+
+/// A request made under an `Idempotency-Key`: whose, under which key, and what it
+/// asked for.
+pub struct IdempotentRequest {
+    store: IdempotencyStore,
+    user_id: String,
+    key_hash: String,
+    fingerprint: String,
+}
+
+impl IdempotencyStore {
+    pub fn new(pool: AnyPool, pepper: Pepper) -> Self {
+        let cipher = XChaCha20Poly1305::new(&pepper.subkey("idempotent-answers").into());
+        IdempotencyStore {
+            pool,
+            pepper,
+            cipher,
+        }
+    }
+
+    /// The request named by the `Idempotency-Key` header, if there is one.
+    /// `operation` names what is asked ("POST /licensing/keys in <organization>"),
+    /// `body` the parsed input: the same key for another request is refused.
+    pub fn request(
+        &self,
+        headers: &HeaderMap,
+        user_id: Uuid,
+        operation: &str,
+        body: &impl Serialize,
+    ) -> Result<Option<IdempotentRequest>, AppError> {
+        let Some(value) = headers.get(HEADER) else {
+            return Ok(None);
+        };
+        let key = value
+            .to_str()
+            .ok()
+            .filter(|key| {
+                !key.is_empty()
+                    && key.len() <= MAX_KEY_CHARS
+                    && key.bytes().all(|b| b.is_ascii_graphic())
+            })
+            .ok_or_else(|| {
+                AppError::BadRequest(format!(
+                    "Idempotency-Key must be 1 to {MAX_KEY_CHARS} visible ASCII characters"
+                ))
+            })?;
+        let body = serde_json::to_string(body)
+            .map_err(|e| AppError::Internal(format!("idempotency fingerprint: {e}")))?;
+        Ok(Some(IdempotentRequest {
+            store: self.clone(),
+            user_id: user_id.to_string(),
+            key_hash: self.pepper.digest("idempotency-key", key),
+            fingerprint: self
+                .pepper
+                .digest("idempotency-request", &format!("{operation}\n{body}")),
+        }))
+    }
+
+    /// Erases every answer older than the replay window.
+    pub async fn erase_expired(&self) -> Result<u64, AppError> {
+        let erased = sqlx::query("DELETE FROM idempotent_requests WHERE created_at <= $1")
+            .bind(clock::now() - REPLAY_WINDOW_SECONDS)
+            .execute(&self.pool)
+            .await?;
+        Ok(erased.rows_affected())
+    }
+
+    /// Erases expired answers every few minutes, so none outlives the window by much.
+    pub fn spawn_sweeper(&self) {
+        let store = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(300));
+            loop {
+                tick.tick().await;
+                if let Err(error) = store.erase_expired().await {
+                    tracing::warn!(%error, "could not erase expired idempotent answers");
+                }
+            }
+        });
+    }
+}
+
+impl IdempotentRequest {
+    /// Runs `act` once for this request: the stored answer when it already ran,
+    /// and the answer of a concurrent retry that finished first.
+    pub async fn run_once<T, Act>(&self, act: Act) -> Result<T, AppError>
+    where
+        T: DeserializeOwned,
+        Act: std::future::Future<Output = Result<T, AppError>>,
+    {
+        if let Some(answer) = self.replay().await? {
+            return Ok(answer);
+        }
+        match act.await {
+            Err(AppError::IdempotentRequestInFlight) => self
+                .replay()
+                .await?
+                .ok_or(AppError::IdempotentRequestInFlight),
+            other => other,
+        }
+    }
+
+    /// The answer already given to this request, if any. `422` when the key was
+    /// used for a different request.
+    pub async fn replay<T: DeserializeOwned>(&self) -> Result<Option<T>, AppError> {
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT fingerprint, sealed_answer FROM idempotent_requests \
+             WHERE user_id = $1 AND key_hash = $2 AND created_at > $3",
+        )
+        .bind(&self.user_id)
+        .bind(&self.key_hash)
+        .bind(clock::now() - REPLAY_WINDOW_SECONDS)
+        .fetch_optional(&self.store.pool)
+        .await?;
+        let Some((fingerprint, sealed)) = row else {
+            return Ok(None);
+        };
+        if fingerprint != self.fingerprint {
+            return Err(AppError::IdempotencyKeyReused);
+        }
+        let answer = self.open(&sealed)?;
+        serde_json::from_slice(&answer)
+            .map(Some)
+            .map_err(|e| AppError::Internal(format!("stored idempotent answer: {e}")))
+    }
+
+    /// Keeps `answer`, sealed, in the transaction that produced it, so the two
+    /// land together. A concurrent retry that stored first makes this fail with
+    /// `IdempotentRequestInFlight`, rolling back the duplicate; the caller replays.
+    pub async fn save<T: Serialize>(
+        &self,
+        connection: &mut AnyConnection,
+        answer: &T,
+    ) -> Result<(), AppError> {
+        let answer = serde_json::to_vec(answer)
+            .map_err(|e| AppError::Internal(format!("idempotent answer: {e}")))?;
+        let now = clock::now();
+        // An expired answer under the same key no longer counts.
+        sqlx::query(
+            "DELETE FROM idempotent_requests \
+             WHERE user_id = $1 AND key_hash = $2 AND created_at <= $3",
+        )
+        .bind(&self.user_id)
+        .bind(&self.key_hash)
+        .bind(now - REPLAY_WINDOW_SECONDS)
+        .execute(&mut *connection)
+        .await?;
+        sqlx::query(
+            "INSERT INTO idempotent_requests \
+             (user_id, key_hash, fingerprint, sealed_answer, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&self.user_id)
+        .bind(&self.key_hash)
+        .bind(&self.fingerprint)
+        .bind(self.seal(&answer)?)
+        .bind(now)
+        .execute(&mut *connection)
+        .await
+        .map_err(|error| {
+            if is_unique_violation(&error) {
+                AppError::IdempotentRequestInFlight
+            } else {
+                error.into()
+            }
+        })?;
+        Ok(())
+    }
+
+    /// The row's identity is the associated data: a sealed answer moved to another
+    /// row does not open.
+    fn associated_data(&self) -> String {
+        format!("{}\n{}", self.user_id, self.key_hash)
+    }
+
+    fn seal(&self, answer: &[u8]) -> Result<String, AppError> {
+        let nonce = random_bytes::<NONCE_BYTES>();
+        let aad = self.associated_data();
+        let ciphertext = self
+            .store
+            .cipher
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: answer,
+                    aad: aad.as_bytes(),
+                },
+            )
+            .map_err(|_| AppError::Internal("could not seal an idempotent answer".into()))?;
+        Ok(hex::encode([nonce.as_slice(), &ciphertext].concat()))
+    }
+
+    fn open(&self, sealed: &str) -> Result<Vec<u8>, AppError> {
+        let unreadable = || AppError::Internal("a stored idempotent answer does not open".into());
+        let bytes = hex::decode(sealed).map_err(|_| unreadable())?;
+        if bytes.len() < NONCE_BYTES {
+            return Err(unreadable());
+        }
+        let (nonce, ciphertext) = bytes.split_at(NONCE_BYTES);
+        let aad = self.associated_data();
+        self.store
+            .cipher
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: aad.as_bytes(),
+                },
+            )
+            .map_err(|_| unreadable())
+    }
+}
