@@ -1,9 +1,13 @@
 //! Bench-only: the least an axum + sqlx endpoint can do to create a license key
-//! with the same durability as the real one (same row, same pragmas, same pool
-//! size), so `bench/run.sh` can tell what the real endpoint's extra work costs:
-//! authentication, organization and role checks, input parsing, the Any driver.
+//! with the same durability as the real one (same pragmas, same pool size), so
+//! `bench/run.sh` can tell where the real endpoint's time goes. Two modes:
 //!
-//!   DATABASE_URL=sqlite://... BENCH_ADDR=127.0.0.1:4000 bare_create
+//! - `BARE_SQL=row` (default): inserts the key row, nothing else.
+//! - `BARE_SQL=same`: runs the real endpoint's own statement (token and owner
+//!   check, key row, audit row) with fixed inputs: the database work of the real
+//!   endpoint without its HTTP, extraction and service layers.
+//!
+//!   DATABASE_URL=sqlite://... BENCH_ADDR=127.0.0.1:4000 [BARE_SQL=same] bare_create
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -26,7 +30,11 @@ struct Bare {
     pool: Pool,
     organization_id: String,
     user_id: String,
+    same_sql: bool,
 }
+
+/// The HMAC that the `same` mode's fixed token is stored under.
+const TOKEN_HASH: &str = "bench-token-hash";
 
 const INSERT: &str = "INSERT INTO license_keys \
     (id, organization_id, key_hash, masked_key, instance_name, created_by, created_at) \
@@ -42,6 +50,30 @@ async fn create(State(bare): State<Arc<Bare>>) -> Result<(StatusCode, Json<Value
     let masked = format!("{}...{}", &key[..8], &key[56..]);
     let id = uuid::Uuid::now_v7().to_string();
     let now = chrono::Utc::now().timestamp();
+    if bare.same_sql {
+        same_statement(&bare, &id, &hash, &masked, now).await?;
+    } else {
+        insert_row(&bare, &id, &hash, &masked, now).await?;
+    }
+    let created_at = chrono::DateTime::<chrono::Utc>::from_timestamp(now, 0)
+        .unwrap()
+        .format("%Y-%m-%dT%H:%M:%S+00:00")
+        .to_string();
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            json!({"id": id, "licenseKey": key, "instanceName": null, "active": true, "createdAt": created_at}),
+        ),
+    ))
+}
+
+async fn insert_row(
+    bare: &Bare,
+    id: &str,
+    hash: &str,
+    masked: &str,
+    now: i64,
+) -> Result<(), StatusCode> {
     let inserted = match &bare.pool {
         Pool::Sqlite(pool) => sqlx::query(INSERT)
             .bind(&id)
@@ -66,17 +98,68 @@ async fn create(State(bare): State<Arc<Bare>>) -> Result<(StatusCode, Json<Value
             .await
             .map(|_| ()),
     };
-    inserted.map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
-    let created_at = chrono::DateTime::<chrono::Utc>::from_timestamp(now, 0)
-        .unwrap()
-        .format("%Y-%m-%dT%H:%M:%S+00:00")
-        .to_string();
-    Ok((
-        StatusCode::CREATED,
-        Json(
-            json!({"id": id, "licenseKey": key, "instanceName": null, "active": true, "createdAt": created_at}),
-        ),
-    ))
+    inserted.map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// The real endpoint's statement, bound and run as the real endpoint runs it: in
+/// a task of its own, so that a client that goes away cannot cut the SQLite batch
+/// between its BEGIN and COMMIT.
+async fn same_statement(
+    bare: &Arc<Bare>,
+    id: &str,
+    hash: &str,
+    masked: &str,
+    now: i64,
+) -> Result<(), StatusCode> {
+    let (bare, id, hash, masked) = (
+        bare.clone(),
+        id.to_string(),
+        hash.to_string(),
+        masked.to_string(),
+    );
+    tokio::spawn(async move { run_same_statement(&bare, &id, &hash, &masked, now).await })
+        .await
+        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?
+}
+
+async fn run_same_statement(
+    bare: &Bare,
+    id: &str,
+    hash: &str,
+    masked: &str,
+    now: i64,
+) -> Result<(), StatusCode> {
+    use storno_licensing::licensing::service::{
+        CREATE_WITH_TOKEN_POSTGRES, CREATE_WITH_TOKEN_SQLITE,
+    };
+    let audit_id = uuid::Uuid::now_v7().to_string();
+    macro_rules! run {
+        ($pool:expr, $sql:expr) => {
+            sqlx::query_as::<_, (String, String)>($sql)
+                .bind(TOKEN_HASH)
+                .bind(now)
+                .bind("")
+                .bind(id)
+                .bind(hash)
+                .bind(masked)
+                .bind(None::<String>)
+                .bind(&audit_id)
+                .bind(Some("127.0.0.1"))
+                .bind(Some("oha"))
+                .fetch_all($pool)
+                .await
+        };
+    }
+    let rows = match &bare.pool {
+        Pool::Sqlite(pool) => run!(pool, CREATE_WITH_TOKEN_SQLITE),
+        Pool::Postgres(pool) => run!(pool, CREATE_WITH_TOKEN_POSTGRES),
+    }
+    .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+    if rows.len() == 1 {
+        Ok(())
+    } else {
+        Err(StatusCode::INTERNAL_SERVER_ERROR)
+    }
 }
 
 #[tokio::main]
@@ -117,9 +200,12 @@ async fn main() {
         uuid::Uuid::now_v7().to_string(),
         uuid::Uuid::now_v7().to_string(),
     );
+    let membership_id = uuid::Uuid::now_v7().to_string();
     let setup = [
         format!("INSERT INTO users (id, email, password_hash, created_at) VALUES ('{user_id}', 'bench@example.test', 'x', 0)"),
         format!("INSERT INTO organizations (id, name, created_at) VALUES ('{organization_id}', 'Bench', 0)"),
+        format!("INSERT INTO memberships (id, organization_id, user_id, role, created_at) VALUES ('{membership_id}', '{organization_id}', '{user_id}', 'owner', 0)"),
+        format!("INSERT INTO api_tokens (id, user_id, token_hash, created_at, expires_at) VALUES ('{membership_id}', '{user_id}', '{TOKEN_HASH}', 0, 9999999999)"),
     ];
     for statement in setup {
         match &pool {
@@ -132,6 +218,7 @@ async fn main() {
         pool,
         organization_id,
         user_id,
+        same_sql: std::env::var("BARE_SQL").is_ok_and(|mode| mode == "same"),
     });
     let router = Router::new()
         .route("/api/v1/licensing/keys", post(create))

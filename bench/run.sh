@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): POST /api/v1/licensing/keys throughput and p50/p99 latency
 # at 1, 16 and 64 connections, on SQLite and PostgreSQL, for the real server and for
-# the bare axum + sqlx handler in bench/bare_create.rs (same row, same durability).
-# Prints a table with the ratio real/bare. Installs oha (crates.io) if missing.
+# the bare axum + sqlx handler in bench/bare_create.rs, same durability, in two modes:
+# "row" inserts the key row only; "same" runs the real endpoint's own SQL statement
+# (owner check, key row, audit row). Prints real/row and real/same: the first is the
+# target, the second shows how much of the gap is the database work itself.
+# Installs oha (crates.io) if missing.
 #   bench/run.sh                      both engines, 10 s per measurement
 #   BENCH_SECONDS=5 BENCH_ENGINES=sqlite bench/run.sh
 set -euo pipefail
@@ -54,27 +57,35 @@ measure() { # url connections [token] -> "requests/s p50_ms p99_ms"
   ' "$WORK/out.json"
 }
 
-printf '%-9s %5s | %9s %8s %8s | %9s %8s %8s | %6s\n' engine conns "real r/s" "p50 ms" "p99 ms" "bare r/s" "p50 ms" "p99 ms" ratio
+printf '%-9s %5s | %9s %8s %8s | %9s %8s %8s | %9s %8s %8s | %8s %9s\n' engine conns \
+  "real r/s" "p50 ms" "p99 ms" "row r/s" "p50 ms" "p99 ms" "same r/s" "p50 ms" "p99 ms" "real/row" "real/same"
 for engine in $ENGINES; do
   app_db="$(fresh_database "$engine" app)"
   bare_db="$(fresh_database "$engine" bare)"
+  same_db="$(fresh_database "$engine" same)"
   DATABASE_URL="$app_db" LEPTOS_SITE_ADDR=127.0.0.1:4100 LEPTOS_OUTPUT_NAME=storno-licensing \
     LICENSING_KEY_PEPPER="$(printf '07%.0s' $(seq 1 32))" RUST_LOG=warn \
     target/release/storno-licensing >/dev/null 2>&1 &
   PIDS+=($!)
   DATABASE_URL="$bare_db" BENCH_ADDR=127.0.0.1:4200 target/release/examples/bare_create >/dev/null 2>&1 &
   PIDS+=($!)
+  DATABASE_URL="$same_db" BENCH_ADDR=127.0.0.1:4300 BARE_SQL=same target/release/examples/bare_create >/dev/null 2>&1 &
+  PIDS+=($!)
   wait_for_port 4100
   wait_for_port 4200
+  wait_for_port 4300
   token="$(curl -sf -X POST http://127.0.0.1:4100/api/v1/auth/register -H 'Content-Type: application/json' \
     -d '{"email":"bench@example.test","password":"benchmark password","organizationName":"Bench"}' |
     node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).token))')"
   for c in $CONNECTIONS; do
     read -r real_rps real_p50 real_p99 < <(measure http://127.0.0.1:4100/api/v1/licensing/keys "$c" "$token")
     read -r bare_rps bare_p50 bare_p99 < <(measure http://127.0.0.1:4200/api/v1/licensing/keys "$c")
-    ratio="$(node -e "console.log(($real_rps / $bare_rps).toFixed(2))")"
-    printf '%-9s %5s | %9s %8s %8s | %9s %8s %8s | %6s\n' "$engine" "$c" \
-      "$real_rps" "$real_p50" "$real_p99" "$bare_rps" "$bare_p50" "$bare_p99" "$ratio"
+    read -r same_rps same_p50 same_p99 < <(measure http://127.0.0.1:4300/api/v1/licensing/keys "$c")
+    to_row="$(node -e "console.log(($real_rps / $bare_rps).toFixed(2))")"
+    to_same="$(node -e "console.log(($real_rps / $same_rps).toFixed(2))")"
+    printf '%-9s %5s | %9s %8s %8s | %9s %8s %8s | %9s %8s %8s | %8s %9s\n' "$engine" "$c" \
+      "$real_rps" "$real_p50" "$real_p99" "$bare_rps" "$bare_p50" "$bare_p99" \
+      "$same_rps" "$same_p50" "$same_p99" "$to_row" "$to_same"
   done
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   PIDS=()

@@ -6,10 +6,8 @@
 use crate::accounts::service::is_unique_violation;
 use crate::clock;
 use crate::error::AppError;
-use crate::secrets::{random_bytes, Pepper};
+use crate::secrets::{Pepper, Sealer};
 use axum::http::HeaderMap;
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sqlx::{AnyConnection, AnyPool};
@@ -19,13 +17,12 @@ use uuid::Uuid;
 pub const HEADER: &str = "idempotency-key";
 pub const REPLAY_WINDOW_SECONDS: i64 = 24 * 3600;
 const MAX_KEY_CHARS: usize = 255;
-const NONCE_BYTES: usize = 24;
 
 #[derive(Clone)]
 pub struct IdempotencyStore {
     pool: AnyPool,
     pepper: Pepper,
-    cipher: XChaCha20Poly1305,
+    sealer: Sealer,
 }
 
 /// A request made under an `Idempotency-Key`: whose, under which key, and what it
@@ -39,11 +36,10 @@ pub struct IdempotentRequest {
 
 impl IdempotencyStore {
     pub fn new(pool: AnyPool, pepper: Pepper) -> Self {
-        let cipher = XChaCha20Poly1305::new(&pepper.subkey("idempotent-answers").into());
         IdempotencyStore {
             pool,
+            sealer: Sealer::new(&pepper, "idempotent-answers"),
             pepper,
-            cipher,
         }
     }
 
@@ -147,7 +143,11 @@ impl IdempotentRequest {
         if fingerprint != self.fingerprint {
             return Err(AppError::IdempotencyKeyReused);
         }
-        let answer = self.open(&sealed)?;
+        let answer = self
+            .store
+            .sealer
+            .open(&sealed, self.associated_data().as_bytes())
+            .ok_or_else(|| AppError::Internal("a stored idempotent answer does not open".into()))?;
         serde_json::from_slice(&answer)
             .map(Some)
             .map_err(|e| AppError::Internal(format!("stored idempotent answer: {e}")))
@@ -182,7 +182,11 @@ impl IdempotentRequest {
         .bind(&self.user_id)
         .bind(&self.key_hash)
         .bind(&self.fingerprint)
-        .bind(self.seal(&answer)?)
+        .bind(
+            self.store
+                .sealer
+                .seal(&answer, self.associated_data().as_bytes()),
+        )
         .bind(now)
         .execute(&mut *connection)
         .await
@@ -200,42 +204,5 @@ impl IdempotentRequest {
     /// row does not open.
     fn associated_data(&self) -> String {
         format!("{}\n{}", self.user_id, self.key_hash)
-    }
-
-    fn seal(&self, answer: &[u8]) -> Result<String, AppError> {
-        let nonce = random_bytes::<NONCE_BYTES>();
-        let aad = self.associated_data();
-        let ciphertext = self
-            .store
-            .cipher
-            .encrypt(
-                XNonce::from_slice(&nonce),
-                Payload {
-                    msg: answer,
-                    aad: aad.as_bytes(),
-                },
-            )
-            .map_err(|_| AppError::Internal("could not seal an idempotent answer".into()))?;
-        Ok(hex::encode([nonce.as_slice(), &ciphertext].concat()))
-    }
-
-    fn open(&self, sealed: &str) -> Result<Vec<u8>, AppError> {
-        let unreadable = || AppError::Internal("a stored idempotent answer does not open".into());
-        let bytes = hex::decode(sealed).map_err(|_| unreadable())?;
-        if bytes.len() < NONCE_BYTES {
-            return Err(unreadable());
-        }
-        let (nonce, ciphertext) = bytes.split_at(NONCE_BYTES);
-        let aad = self.associated_data();
-        self.store
-            .cipher
-            .decrypt(
-                XNonce::from_slice(nonce),
-                Payload {
-                    msg: ciphertext,
-                    aad: aad.as_bytes(),
-                },
-            )
-            .map_err(|_| unreadable())
     }
 }

@@ -1,6 +1,8 @@
 //! Server-side secrets: the pepper that keys every stored hash, and fresh random
 //! tokens.
 
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hmac::{Hmac, Mac};
 use rand::rngs::OsRng;
 use rand::RngCore;
@@ -64,7 +66,8 @@ impl Pepper {
     /// Hex HMAC-SHA256 of `secret`, separated by `purpose` so that a token hash can
     /// never be confused with a license-key hash.
     pub fn digest(&self, purpose: &str, secret: &str) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
         mac.update(purpose.as_bytes());
         mac.update(&[0]);
         mac.update(secret.as_bytes());
@@ -74,11 +77,54 @@ impl Pepper {
     /// A 256-bit key for `purpose` (an encryption key, say), derived from the
     /// pepper, so that no second secret has to be kept and shared.
     pub fn subkey(&self, purpose: &str) -> [u8; 32] {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
         mac.update(b"subkey");
         mac.update(&[0]);
         mac.update(purpose.as_bytes());
         mac.finalize().into_bytes().into()
+    }
+}
+
+/// Seals secrets that must be kept for a while and given back (a key awaiting
+/// replay or reveal): XChaCha20-Poly1305 under a key derived from the pepper for
+/// one purpose. `associated` binds a sealed value to where it is kept.
+#[derive(Clone)]
+pub struct Sealer(XChaCha20Poly1305);
+
+impl Sealer {
+    const NONCE_BYTES: usize = 24;
+
+    pub fn new(pepper: &Pepper, purpose: &str) -> Self {
+        Sealer(XChaCha20Poly1305::new(&pepper.subkey(purpose).into()))
+    }
+
+    /// hex(nonce || ciphertext), under a fresh random nonce.
+    pub fn seal(&self, plaintext: &[u8], associated: &[u8]) -> String {
+        let nonce = random_bytes::<{ Self::NONCE_BYTES }>();
+        let payload = Payload {
+            msg: plaintext,
+            aad: associated,
+        };
+        let ciphertext = self
+            .0
+            .encrypt(XNonce::from_slice(&nonce), payload)
+            .expect("XChaCha20-Poly1305 seals any length this service stores");
+        hex::encode([nonce.as_slice(), &ciphertext].concat())
+    }
+
+    /// `None` if the value was not sealed by this sealer for `associated`, or was altered.
+    pub fn open(&self, sealed: &str, associated: &[u8]) -> Option<Vec<u8>> {
+        let bytes = hex::decode(sealed).ok()?;
+        if bytes.len() < Self::NONCE_BYTES {
+            return None;
+        }
+        let (nonce, ciphertext) = bytes.split_at(Self::NONCE_BYTES);
+        let payload = Payload {
+            msg: ciphertext,
+            aad: associated,
+        };
+        self.0.decrypt(XNonce::from_slice(nonce), payload).ok()
     }
 }
 
@@ -114,6 +160,36 @@ mod tests {
         assert_ne!(base, b.digest("license-key", "k"));
         assert_ne!(base, a.digest("api-token", "k"));
         assert_ne!(base, a.digest("license-key", "j"));
+    }
+
+    #[test]
+    fn sealed_values_open_only_with_the_same_pepper_purpose_and_place() {
+        let pepper = Pepper::new(&[1; 32]).unwrap();
+        let sealer = Sealer::new(&pepper, "replay");
+        let sealed = sealer.seal(b"a license key", b"row 1");
+        assert!(!sealed.contains(&hex::encode(b"a license key")));
+        assert_ne!(
+            sealed,
+            sealer.seal(b"a license key", b"row 1"),
+            "fresh nonce"
+        );
+        assert_eq!(sealer.open(&sealed, b"row 1").unwrap(), b"a license key");
+        assert_eq!(sealer.open(&sealed, b"row 2"), None, "moved elsewhere");
+        assert_eq!(Sealer::new(&pepper, "reveal").open(&sealed, b"row 1"), None);
+        let other_pepper = Pepper::new(&[2; 32]).unwrap();
+        assert_eq!(
+            Sealer::new(&other_pepper, "replay").open(&sealed, b"row 1"),
+            None
+        );
+        let mut tampered = sealed.clone().into_bytes();
+        let last = tampered.len() - 1;
+        tampered[last] = if tampered[last] == b'0' { b'1' } else { b'0' };
+        assert_eq!(
+            sealer.open(std::str::from_utf8(&tampered).unwrap(), b"row 1"),
+            None
+        );
+        assert_eq!(sealer.open("not hex", b"row 1"), None);
+        assert_eq!(sealer.open("00", b"row 1"), None);
     }
 
     #[test]

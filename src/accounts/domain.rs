@@ -226,6 +226,40 @@ mod tests {
         assert!(OrganizationName::parse(&"x".repeat(255)).is_ok());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_email_input_parses_to_a_plausible_address_or_a_refusal(raw in proptest::prelude::any::<String>()) {
+            if let Ok(email) = Email::parse(&raw) {
+                let text = email.as_str();
+                proptest::prop_assert!(text.len() <= Email::MAX_LEN);
+                proptest::prop_assert_eq!(text.matches('@').count(), 1);
+                proptest::prop_assert!(!text.chars().any(|c| c.is_whitespace() || c.is_control()));
+                proptest::prop_assert_eq!(text.to_string(), text.to_lowercase());
+            }
+        }
+
+        #[test]
+        fn passwords_are_accepted_exactly_by_their_length_in_characters(raw in proptest::prelude::any::<String>()) {
+            let chars = raw.chars().count();
+            let fits = (Password::MIN_CHARS..=Password::MAX_CHARS).contains(&chars);
+            proptest::prop_assert_eq!(Password::parse(&raw).is_ok(), fits);
+        }
+
+        #[test]
+        fn any_organization_name_is_clean_or_refused(raw in proptest::prelude::any::<String>()) {
+            if let Ok(name) = OrganizationName::parse(&raw) {
+                proptest::prop_assert_eq!(name.as_str(), raw.trim());
+                proptest::prop_assert!(!name.as_str().is_empty());
+                proptest::prop_assert!(!name.as_str().chars().any(char::is_control));
+            }
+        }
+
+        #[test]
+        fn only_the_three_role_names_parse(raw in proptest::prelude::any::<String>()) {
+            proptest::prop_assert_eq!(Role::parse(&raw).is_ok(), ["owner", "admin", "member"].contains(&raw.as_str()));
+        }
+    }
+
     #[test]
     fn roles_parse_and_owner_cannot_be_invited() {
         assert_eq!(Role::parse("admin").unwrap(), Role::Admin);

@@ -5,12 +5,14 @@ use super::service::{Membership, User};
 use crate::clock;
 use crate::error::AppError;
 use crate::http::AppState;
+use crate::licensing::CreatedLicenseKeyDto;
 use tower_sessions::Session;
 use uuid::Uuid;
 
 const USER_ID: &str = "user_id";
 const ORGANIZATION_ID: &str = "organization_id";
 const SIGNED_IN_AT: &str = "signed_in_at";
+const REVEAL: &str = "reveal";
 
 fn session_error(error: tower_sessions::session::Error) -> AppError {
     AppError::Internal(format!("session store: {error}"))
@@ -120,4 +122,53 @@ pub async fn choose_organization(
 /// Ends the session on the server: the cookie is worthless afterwards.
 pub async fn sign_out(session: &Session) -> Result<(), AppError> {
     session.flush().await.map_err(session_error)
+}
+
+/// Whether the request is a form that the browser posted itself (no JavaScript):
+/// it is answered with a redirect back to the page, not with data.
+pub async fn is_plain_form_post() -> bool {
+    leptos_axum::extract::<axum::http::HeaderMap>()
+        .await
+        .ok()
+        .and_then(|headers| {
+            let accept = headers.get(axum::http::header::ACCEPT)?.to_str().ok()?;
+            Some(accept.contains("text/html"))
+        })
+        .unwrap_or(false)
+}
+
+/// Keeps a new key for the page the redirect leads to, sealed (the session store
+/// never holds it in plain text) and bound to the user.
+pub async fn stash_reveal(
+    actor: &PageActor,
+    created: &CreatedLicenseKeyDto,
+) -> Result<(), AppError> {
+    let plaintext =
+        serde_json::to_vec(created).map_err(|e| AppError::Internal(format!("reveal: {e}")))?;
+    let sealed = actor
+        .state
+        .reveals
+        .seal(&plaintext, actor.user.id.as_bytes());
+    actor
+        .session
+        .insert(REVEAL, sealed)
+        .await
+        .map_err(session_error)
+}
+
+/// The stashed key, once: taking it erases it.
+pub async fn take_reveal(actor: &PageActor) -> Result<Option<CreatedLicenseKeyDto>, AppError> {
+    let Some(sealed) = actor
+        .session
+        .remove::<String>(REVEAL)
+        .await
+        .map_err(session_error)?
+    else {
+        return Ok(None);
+    };
+    Ok(actor
+        .state
+        .reveals
+        .open(&sealed, actor.user.id.as_bytes())
+        .and_then(|plaintext| serde_json::from_slice(&plaintext).ok()))
 }

@@ -213,3 +213,96 @@ pub fn whole_number<'de, D: serde::Deserializer<'de>>(
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Probe {
+        #[serde(default)]
+        instance_name: Option<String>,
+        #[serde(default, deserialize_with = "whole_number")]
+        grace_period_hours: Option<i64>,
+    }
+
+    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<f64>().prop_map(serde_json::Value::from),
+            any::<String>().prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                proptest::collection::btree_map(
+                    prop_oneof![
+                        Just("instanceName".to_string()),
+                        Just("gracePeriodHours".to_string()),
+                        any::<String>()
+                    ],
+                    inner,
+                    0..4
+                )
+                .prop_map(|map| serde_json::Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// An error never repeats what was sent: a mistyped field may hold a secret.
+    fn assert_refusal_hides_input(error: AppError, input: &str) -> Result<(), TestCaseError> {
+        let message = error.to_string();
+        prop_assert!(matches!(
+            error,
+            AppError::BadRequest(_) | AppError::Validation(_)
+        ));
+        if input.len() >= 8 {
+            prop_assert!(!message.contains(input), "{message}");
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_are_a_body_or_a_400_or_422(body in proptest::collection::vec(any::<u8>(), 0..256)) {
+            if let Err(error) = parse_json::<Probe>(&body) {
+                prop_assert!(matches!(error, AppError::BadRequest(_) | AppError::Validation(_)));
+            }
+        }
+
+        #[test]
+        fn any_json_is_a_body_or_a_refusal_that_does_not_echo_it(value in json_value()) {
+            let text = value.to_string();
+            if let Err(error) = parse_json::<Probe>(text.as_bytes()) {
+                let strings: Vec<String> = match &value {
+                    serde_json::Value::Object(map) => map
+                        .values()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect(),
+                    _ => vec![],
+                };
+                for string in strings {
+                    assert_refusal_hides_input(AppError::Validation(error.to_string()), &string)?;
+                }
+            }
+        }
+
+        #[test]
+        fn whole_numbers_are_accepted_as_integers_or_floats(hours in -(1i64 << 52)..(1i64 << 52)) {
+            let as_integer = format!("{{\"gracePeriodHours\": {hours}}}");
+            let as_float = format!("{{\"gracePeriodHours\": {hours}.0}}");
+            for body in [as_integer, as_float] {
+                let ApiJson(probe) = parse_json::<Probe>(body.as_bytes()).unwrap();
+                prop_assert_eq!(probe.grace_period_hours, Some(hours));
+            }
+            let fractional = format!("{{\"gracePeriodHours\": {hours}.5}}");
+            prop_assert!(matches!(parse_json::<Probe>(fractional.as_bytes()), Err(AppError::Validation(_))));
+        }
+    }
+}

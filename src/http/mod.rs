@@ -14,7 +14,7 @@ use crate::db::{sqlite_file, Db, Engine, SessionStorage};
 use crate::error::AppError;
 use crate::idempotency::IdempotencyStore;
 use crate::licensing::service::LicensingService;
-use crate::secrets::Pepper;
+use crate::secrets::{Pepper, Sealer};
 use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::Router;
 use leptos::config::LeptosOptions;
@@ -36,6 +36,8 @@ pub struct AppState {
     pub licensing: LicensingService,
     pub audit: AuditLog,
     pub idempotency: IdempotencyStore,
+    /// Seals a new key kept in the session for a browser without JavaScript.
+    pub reveals: Sealer,
     pub settings: Arc<Settings>,
 }
 
@@ -63,6 +65,7 @@ impl Application {
         limits.spawn_cleanup();
         let idempotency = IdempotencyStore::new(db.pool.clone(), pepper.clone());
         let session_pepper = pepper.clone();
+        let reveals = Sealer::new(&pepper, "reveals");
         idempotency.spawn_sweeper();
         let state = AppState {
             leptos_options: settings.leptos.clone(),
@@ -75,6 +78,7 @@ impl Application {
             licensing: LicensingService::new(db.pool.clone(), db.engine, pepper, limits),
             audit: AuditLog::new(db.pool.clone()),
             idempotency,
+            reveals,
             settings: Arc::new(settings),
         };
         let router = match sessions {

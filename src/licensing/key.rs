@@ -103,6 +103,42 @@ mod tests {
         assert_eq!(mask(key), "a1b2c3d4...e5f6a1b2");
     }
 
+    proptest::proptest! {
+        /// Any text at all: a clean label, "no name", or a message; never a panic.
+        #[test]
+        fn any_instance_name_parses_to_a_clean_label_or_a_refusal(raw in proptest::prelude::any::<String>()) {
+            match InstanceName::parse(&raw) {
+                Ok(Some(name)) => {
+                    proptest::prop_assert_eq!(name.as_str(), raw.trim());
+                    proptest::prop_assert!(!name.as_str().is_empty());
+                    proptest::prop_assert!(name.as_str().chars().count() <= InstanceName::MAX_CHARS);
+                    proptest::prop_assert!(!name.as_str().chars().any(char::is_control));
+                }
+                Ok(None) => proptest::prop_assert!(raw.trim().is_empty()),
+                Err(refusal) => proptest::prop_assert!(refusal.0.starts_with("instanceName must")),
+            }
+        }
+
+        #[test]
+        fn a_key_masks_to_its_first_and_last_eight(key in "[0-9a-f]{64}") {
+            let masked = mask(&key);
+            proptest::prop_assert_eq!(masked.len(), 19);
+            proptest::prop_assert!(key.starts_with(&masked[..8]));
+            proptest::prop_assert!(key.ends_with(&masked[11..]));
+            proptest::prop_assert_eq!(&masked[8..11], "...");
+        }
+
+        /// Whatever it is given, a mask shows at most sixteen of its characters.
+        #[test]
+        fn a_mask_never_shows_more_than_sixteen_characters(text in proptest::prelude::any::<String>()) {
+            let masked = mask(&text);
+            proptest::prop_assert!(masked.chars().count() <= 19);
+            if text.chars().count() > 16 {
+                proptest::prop_assert!(!masked.contains(&text));
+            }
+        }
+    }
+
     #[cfg(feature = "ssr")]
     #[test]
     fn generated_keys_are_64_lowercase_hex_and_distinct() {

@@ -19,11 +19,24 @@ pub async fn create_license_key(instance_name: String) -> Result<CreatedLicenseK
     let actor = crate::accounts::session::page_actor().await?;
     let instance_name = InstanceName::parse(&instance_name).map_err(AppError::from)?;
     let meta = RequestMeta::of_server_fn().await;
-    Ok(actor
+    let created = actor
         .state
         .licensing
         .create(&actor.membership, instance_name, &meta, None)
-        .await?)
+        .await?;
+    if crate::accounts::session::is_plain_form_post().await {
+        // Without JavaScript the answer is a redirect back to the page, which
+        // shows the key from the session, once.
+        crate::accounts::session::stash_reveal(&actor, &created).await?;
+    }
+    Ok(created)
+}
+
+/// The key a form posted without JavaScript created, for the page it returns to.
+#[server(prefix = "/rpc", endpoint = "take_revealed_key")]
+pub async fn take_revealed_key() -> Result<Option<CreatedLicenseKeyDto>, PageError> {
+    let actor = crate::accounts::session::page_actor().await?;
+    Ok(crate::accounts::session::take_reveal(&actor).await?)
 }
 
 #[server(prefix = "/rpc", endpoint = "list_license_keys")]
@@ -116,8 +129,12 @@ fn KeyManager(organization: String) -> impl IntoView {
             revealed.set(Some(key));
         }
     });
+    // Without JavaScript, a create comes back as a page load with the key stashed.
+    let stashed = OnceResource::new(take_revealed_key());
+    let stash_closed = RwSignal::new(false);
     let close = Callback::new(move |_| {
         revealed.set(None);
+        stash_closed.set(true);
         create.clear();
         rotate.clear();
     });
@@ -137,6 +154,17 @@ fn KeyManager(organization: String) -> impl IntoView {
         </section>
         <div aria-live="polite">
             {move || revealed.get().map(|created| view! { <RevealPanel created on_close=close/> })}
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let created = stashed.await.ok().flatten();
+                    move || {
+                        created
+                            .clone()
+                            .filter(|_| revealed.get().is_none() && !stash_closed.get())
+                            .map(|created| view! { <RevealPanel created on_close=close/> })
+                    }
+                })}
+            </Suspense>
         </div>
         <section class="card">
             <h2>"Keys"</h2>
@@ -209,6 +237,9 @@ fn RevealPanel(created: CreatedLicenseKeyDto, on_close: Callback<()>) -> impl In
                     }
                 }}
             </p>
+            <noscript>
+                <p class="hint">"Select the key and copy it; it is gone when you leave or reload this page."</p>
+            </noscript>
             <button type="button" class="secondary" on:click=close>"I have saved it, close"</button>
         </section>
     }

@@ -108,6 +108,23 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    proptest::proptest! {
+        /// Deployed clients send what they send: whole numbers count, anything else is ignored.
+        #[test]
+        fn metrics_keep_whole_numbers_and_ignore_everything_else(
+            text in proptest::prelude::any::<String>(),
+            n in proptest::prelude::any::<i64>(),
+            x in proptest::prelude::any::<f64>(),
+        ) {
+            let value = json!({"userCount": n, "orgCount": text, "companyCount": x, "invoicesThisMonth": [n], "other": n});
+            let metrics = InstanceMetrics::from_json(&value).unwrap();
+            proptest::prop_assert_eq!(metrics.user_count, Some(n));
+            proptest::prop_assert_eq!(metrics.org_count, None);
+            proptest::prop_assert_eq!(metrics.invoices_this_month, None);
+            proptest::prop_assert!(InstanceMetrics::from_json(&json!(text)).is_none());
+        }
+    }
+
     fn starter() -> PlanFeatures {
         serde_json::from_value(json!({
             "maxCompanies": 3, "maxUsersPerOrg": 10, "maxInvoicesPerMonth": 0,

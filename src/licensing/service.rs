@@ -52,7 +52,7 @@ macro_rules! owner_by_token {
 /// Create in one statement: authorize, insert the key ($4 id, $5 hash, $6 mask,
 /// $7 name) and its audit event ($8 id, $9 ip, $10 user agent). PostgreSQL runs
 /// it as one implicit transaction.
-const CREATE_WITH_TOKEN_POSTGRES: &str = concat!(
+pub const CREATE_WITH_TOKEN_POSTGRES: &str = concat!(
     "WITH actor AS (",
     owner_by_token!(),
     "), created AS ( \
@@ -68,7 +68,7 @@ const CREATE_WITH_TOKEN_POSTGRES: &str = concat!(
 
 /// The same for SQLite, which has no data-modifying CTEs: one batch, sent to the
 /// connection's worker as one command, with its own transaction.
-const CREATE_WITH_TOKEN_SQLITE: &str = concat!(
+pub const CREATE_WITH_TOKEN_SQLITE: &str = concat!(
     "BEGIN IMMEDIATE; \
      INSERT INTO license_keys \
        (id, organization_id, key_hash, masked_key, instance_name, created_by, created_at) \
@@ -594,6 +594,14 @@ fn require_owner(actor: &Membership) -> Result<(), AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn only_64_lowercase_hex_characters_are_key_shaped(text in "[0-9a-fA-Fg ]{0,70}") {
+            let expected = text.len() == 64 && text.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c));
+            proptest::prop_assert_eq!(is_key_shaped(&text), expected);
+        }
+    }
 
     fn record(
         last_validated_at: Option<i64>,
