@@ -74,11 +74,14 @@ pub async fn rotate_license_key(
 
 #[component]
 pub fn LicenseKeysPage() -> impl IntoView {
+    // Without JavaScript, a create comes back as a page load with the key stashed in
+    // the session. Taken here, once per page: the views below may be built twice.
+    let stashed = OnceResource::new(take_revealed_key());
     view! {
         <Title text="License keys · Storno Licensing"/>
-        <RequireSignIn signed_in_view=|signed_in: SignedIn| {
+        <RequireSignIn signed_in_view=move |signed_in: SignedIn| {
             if signed_in.current.role == Role::Owner {
-                view! { <KeyManager organization=signed_in.current.name/> }.into_any()
+                view! { <KeyManager organization=signed_in.current.name stashed/> }.into_any()
             } else {
                 view! { <NotOwner organization=signed_in.current.name role=signed_in.current.role/> }
                     .into_any()
@@ -103,7 +106,10 @@ fn NotOwner(organization: String, role: Role) -> impl IntoView {
 }
 
 #[component]
-fn KeyManager(organization: String) -> impl IntoView {
+fn KeyManager(
+    organization: String,
+    stashed: OnceResource<Result<Option<CreatedLicenseKeyDto>, PageError>>,
+) -> impl IntoView {
     let create = ServerAction::<CreateLicenseKey>::new();
     let revoke = ServerAction::<RevokeLicenseKey>::new();
     let rotate = ServerAction::<RotateLicenseKey>::new();
@@ -129,8 +135,6 @@ fn KeyManager(organization: String) -> impl IntoView {
             revealed.set(Some(key));
         }
     });
-    // Without JavaScript, a create comes back as a page load with the key stashed.
-    let stashed = OnceResource::new(take_revealed_key());
     let stash_closed = RwSignal::new(false);
     let close = Callback::new(move |_| {
         revealed.set(None);

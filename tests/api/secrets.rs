@@ -170,3 +170,66 @@ async fn no_key_token_password_or_session_id_is_stored_or_logged() {
         );
     }
 }
+
+/// Without JavaScript the create form is answered by a redirect, and the new key
+/// waits in the session for the page it leads to: sealed, and shown once.
+#[tokio::test]
+async fn a_key_awaiting_its_no_javascript_reveal_is_sealed_and_shown_once() {
+    let app = spawn_app().await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    let cookie = format!("storno_session={}", browser_session(&app, &owner).await);
+    let posted = app
+        .api
+        .post(app.url("/rpc/create_license_key"))
+        .header("Origin", &app.address)
+        .header("Referer", app.url("/keys"))
+        .header("Accept", "text/html")
+        .header("Cookie", &cookie)
+        .form(&[("instance_name", "Plain")])
+        .send()
+        .await
+        .unwrap();
+    assert!(posted.status().is_redirection(), "{}", posted.status());
+    assert!(posted.headers()["location"]
+        .to_str()
+        .unwrap()
+        .contains("/keys"));
+
+    let listed = app
+        .get_json("/api/v1/licensing/keys", &owner.token, None)
+        .await;
+    let masked = listed["keys"][0]["licenseKey"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let app = &app;
+    let page = |cookie: String| async move {
+        app.api
+            .get(app.url("/keys"))
+            .header("Cookie", cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let stashed = database_bytes(&app).await;
+    let first = page(cookie.clone()).await;
+    let key = first
+        .split("data-testid=\"revealed-key\"")
+        .nth(1)
+        .and_then(|rest| rest.split_once('>'))
+        .and_then(|(_, rest)| rest.split('<').next())
+        .expect("the page reveals the key")
+        .to_string();
+    assert!(is_lower_hex(&key, 64));
+    assert_eq!(format!("{}...{}", &key[..8], &key[56..]), masked);
+    assert!(
+        !contains(&stashed, key.as_bytes()),
+        "the waiting key is not in the database in plain text"
+    );
+    let second = page(cookie).await;
+    assert!(second.contains(&masked));
+    assert!(!second.contains(&key), "shown once");
+}
