@@ -76,10 +76,10 @@ async fn insert_row(
 ) -> Result<(), StatusCode> {
     let inserted = match &bare.pool {
         Pool::Sqlite(pool) => sqlx::query(INSERT)
-            .bind(&id)
+            .bind(id)
             .bind(&bare.organization_id)
-            .bind(&hash)
-            .bind(&masked)
+            .bind(hash)
+            .bind(masked)
             .bind(None::<String>)
             .bind(&bare.user_id)
             .bind(now)
@@ -87,10 +87,10 @@ async fn insert_row(
             .await
             .map(|_| ()),
         Pool::Postgres(pool) => sqlx::query(INSERT)
-            .bind(&id)
+            .bind(id)
             .bind(&bare.organization_id)
-            .bind(&hash)
-            .bind(&masked)
+            .bind(hash)
+            .bind(masked)
             .bind(None::<String>)
             .bind(&bare.user_id)
             .bind(now)

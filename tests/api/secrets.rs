@@ -214,7 +214,7 @@ async fn a_key_awaiting_its_no_javascript_reveal_is_sealed_and_shown_once() {
             .await
             .unwrap()
     };
-    let stashed = database_bytes(&app).await;
+    let stashed = database_bytes(app).await;
     let first = page(cookie.clone()).await;
     let key = first
         .split("data-testid=\"revealed-key\"")
