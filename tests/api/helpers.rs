@@ -164,6 +164,30 @@ impl TestApp {
         request.send().await.unwrap().json().await.unwrap()
     }
 
+    /// Signs in through the page's server function; returns the session cookie
+    /// (`name=value`), after checking its flags.
+    pub async fn session_cookie(&self, owner: &Owner) -> String {
+        let response = self
+            .api
+            .post(self.url("/rpc/sign_in"))
+            .header("Origin", &self.address)
+            .form(&[
+                ("email", owner.email.as_str()),
+                ("password", owner.password.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_redirection() || response.status().is_success());
+        let set_cookie = response.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
+        assert!(set_cookie.contains("SameSite=Lax"), "{set_cookie}");
+        set_cookie.split(';').next().unwrap().to_string()
+    }
+
     pub async fn sign_in_browser(&self, owner: &Owner) {
         let response = self
             .server_fn(

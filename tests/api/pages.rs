@@ -6,28 +6,6 @@ use serde_json::{json, Value};
 
 /// Signs in through the page's server function and returns the session cookie
 /// (`name=value`) it set.
-async fn session_cookie(app: &TestApp, owner: &Owner) -> String {
-    let response = app
-        .api
-        .post(app.url("/rpc/sign_in"))
-        .header("Origin", &app.address)
-        .form(&[
-            ("email", owner.email.as_str()),
-            ("password", owner.password.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_redirection() || response.status().is_success());
-    let set_cookie = response.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .to_string();
-    assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
-    assert!(set_cookie.contains("SameSite=Lax"), "{set_cookie}");
-    set_cookie.split(';').next().unwrap().to_string()
-}
-
 async fn session_of(app: &TestApp, cookie: &str) -> Value {
     app.rpc(cookie, "session", &[]).await.json().await.unwrap()
 }
@@ -158,7 +136,7 @@ async fn server_fn_errors_carry_their_status() {
 async fn cross_site_posts_to_server_functions_are_refused() {
     let app = spawn_app().await;
     let owner = app.register("ana@acme.test", "Acme").await;
-    let cookie = session_cookie(&app, &owner).await;
+    let cookie = app.session_cookie(&owner).await;
 
     let forged_origin = app
         .api
@@ -227,8 +205,8 @@ async fn a_forged_cookie_is_a_signed_out_visitor() {
 async fn sign_in_rotates_the_session_and_sign_out_ends_it_on_the_server() {
     let app = spawn_app().await;
     let owner = app.register("ana@acme.test", "Acme").await;
-    let first = session_cookie(&app, &owner).await;
-    let second = session_cookie(&app, &owner).await;
+    let first = app.session_cookie(&owner).await;
+    let second = app.session_cookie(&owner).await;
     assert_ne!(first, second);
     assert_eq!(session_of(&app, &second).await["email"], "ana@acme.test");
 
@@ -245,7 +223,7 @@ async fn sessions_end_after_the_idle_and_the_absolute_timeout() {
     })
     .await;
     let owner = idle.register("ana@acme.test", "Acme").await;
-    let cookie = session_cookie(&idle, &owner).await;
+    let cookie = idle.session_cookie(&owner).await;
     assert_eq!(session_of(&idle, &cookie).await["email"], "ana@acme.test");
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
     assert_eq!(
@@ -259,7 +237,7 @@ async fn sessions_end_after_the_idle_and_the_absolute_timeout() {
     })
     .await;
     let owner = absolute.register("ana@acme.test", "Acme").await;
-    let cookie = session_cookie(&absolute, &owner).await;
+    let cookie = absolute.session_cookie(&owner).await;
     // Busy all along: each call renews the idle timeout, not the absolute one.
     for _ in 0..4 {
         assert_eq!(
@@ -331,7 +309,7 @@ async fn members_see_why_they_cannot_manage_keys() {
     let app = spawn_app().await;
     let owner = app.register("ana@acme.test", "Acme").await;
     let member = app.member_of(&owner, "bob@acme.test", "member").await;
-    let cookie = session_cookie(&app, &member).await;
+    let cookie = app.session_cookie(&member).await;
 
     // Bob owns an organization of his own; switch to Acme, where he is a member.
     let switched = app
@@ -400,7 +378,7 @@ async fn the_organization_page_lets_only_the_owner_add_members() {
     let owner = app.register("ana@acme.test", "Acme").await;
     let bob = app.register("bob@acme.test", "Bob's").await;
     app.register("cy@acme.test", "Cy's").await;
-    let owner_cookie = session_cookie(&app, &owner).await;
+    let owner_cookie = app.session_cookie(&owner).await;
     let add = |cookie: &str, email: &'static str, role: &'static str| {
         app.api
             .post(app.url("/rpc/add_member"))
@@ -454,7 +432,7 @@ async fn the_organization_page_lets_only_the_owner_add_members() {
     );
 
     // Bob, an admin of Acme, acting in Acme: refused.
-    let bob_cookie = session_cookie(&app, &bob).await;
+    let bob_cookie = app.session_cookie(&bob).await;
     app.rpc(
         &bob_cookie,
         "switch_organization",

@@ -44,24 +44,6 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
         .any(|window| window == needle)
 }
 
-/// Signs in through the page's server function; returns the session cookie's value.
-async fn browser_session(app: &TestApp, owner: &Owner) -> String {
-    let response = app
-        .api
-        .post(app.url("/rpc/sign_in"))
-        .header("Origin", &app.address)
-        .form(&[
-            ("email", owner.email.as_str()),
-            ("password", owner.password.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let set_cookie = response.headers()["set-cookie"].to_str().unwrap();
-    let pair = set_cookie.split(';').next().unwrap();
-    pair.split_once('=').unwrap().1.to_string()
-}
-
 /// The whole life of a customer's secrets, logged at TRACE: sign-up, a second
 /// token, a browser session, keys created through both doors (one with an
 /// `Idempotency-Key`, so its answer is kept for replay), listed, rotated and
@@ -71,8 +53,8 @@ async fn no_key_token_password_or_session_id_is_stored_or_logged() {
     let app = spawn_app().await;
     let owner = app.register("ana@acme.test", "Acme").await;
     let second_token = app.new_token(&owner.email, &owner.password).await;
-    let session_id = browser_session(&app, &owner).await;
-    let cookie = format!("storno_session={session_id}");
+    let cookie = app.session_cookie(&owner).await;
+    let session_id = cookie.split_once('=').unwrap().1.to_string();
 
     let mut keys = Vec::new();
     let created: Value = app
@@ -177,7 +159,7 @@ async fn no_key_token_password_or_session_id_is_stored_or_logged() {
 async fn a_key_awaiting_its_no_javascript_reveal_is_sealed_and_shown_once() {
     let app = spawn_app().await;
     let owner = app.register("ana@acme.test", "Acme").await;
-    let cookie = format!("storno_session={}", browser_session(&app, &owner).await);
+    let cookie = app.session_cookie(&owner).await;
     let posted = app
         .api
         .post(app.url("/rpc/create_license_key"))
