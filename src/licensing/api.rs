@@ -83,12 +83,9 @@ pub async fn create(
             &json!({ "instanceName": instance_name.as_ref().map(InstanceName::as_str) }),
         )?;
         if let Some(request) = request {
-            let created_key = request
-                .run_once(
-                    state
-                        .licensing
-                        .create(&actor, instance_name, &meta, Some(&request)),
-                )
+            let created_key = state
+                .licensing
+                .create(&actor, instance_name, &meta, Some(&request))
                 .await?;
             return Ok(created(created_key));
         }
@@ -238,13 +235,10 @@ pub async fn rotate(
         &format!("rotate key {key_id} in {}", actor.organization_id()),
         &json!({ "gracePeriodHours": grace }),
     )?;
-    let rotation = state
+    let new_key = state
         .licensing
-        .rotate(&actor, &key_id, grace, &meta, request.as_ref());
-    let new_key = match &request {
-        Some(request) => request.run_once(rotation).await?,
-        None => rotation.await?,
-    };
+        .rotate(&actor, &key_id, grace, &meta, request.as_ref())
+        .await?;
     Ok(created(new_key))
 }
 

@@ -282,6 +282,25 @@ impl LicensingService {
         idempotent: Option<&IdempotentRequest>,
     ) -> Result<CreatedLicenseKeyDto, AppError> {
         require_owner(actor)?;
+        match idempotent {
+            Some(request) => {
+                request
+                    .run_once(self.create_once(actor, instance_name, meta, Some(request)))
+                    .await
+            }
+            None => self.create_once(actor, instance_name, meta, None).await,
+        }
+    }
+
+    /// Creates the key; with `idempotent`, keeps the answer for replay in the same
+    /// transaction.
+    async fn create_once(
+        &self,
+        actor: &Membership,
+        instance_name: Option<InstanceName>,
+        meta: &RequestMeta,
+        idempotent: Option<&IdempotentRequest>,
+    ) -> Result<CreatedLicenseKeyDto, AppError> {
         let mut tx = self.pool.begin().await?;
         let created = self
             .insert_key(
@@ -424,6 +443,29 @@ impl LicensingService {
                 "gracePeriodHours must be between 0 and {MAX_GRACE_HOURS}"
             )));
         }
+        match idempotent {
+            Some(request) => {
+                request
+                    .run_once(self.rotate_once(actor, key_id, grace_hours, meta, Some(request)))
+                    .await
+            }
+            None => {
+                self.rotate_once(actor, key_id, grace_hours, meta, None)
+                    .await
+            }
+        }
+    }
+
+    /// Rotates the key; with `idempotent`, keeps the answer for replay in the same
+    /// transaction.
+    async fn rotate_once(
+        &self,
+        actor: &Membership,
+        key_id: &str,
+        grace_hours: i64,
+        meta: &RequestMeta,
+        idempotent: Option<&IdempotentRequest>,
+    ) -> Result<CreatedLicenseKeyDto, AppError> {
         let key_id = Uuid::parse_str(key_id).map_err(|_| AppError::LicenseKeyNotFound)?;
         let mut tx = self.pool.begin().await?;
         let existing: Option<(Option<i64>, Option<i64>, Option<String>)> = sqlx::query_as(

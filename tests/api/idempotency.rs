@@ -173,3 +173,31 @@ async fn the_stored_answer_is_sealed_and_erased_after_24_hours() {
         .unwrap();
     assert!(left.is_empty(), "erased");
 }
+
+#[tokio::test]
+async fn the_header_changes_nothing_about_who_may_create() {
+    let app = spawn_app().await;
+    let owner = app.register("owner@acme.test", "Acme").await;
+    let member = app.member_of(&owner, "member@acme.test", "member").await;
+    let refused = app
+        .api
+        .post(app.url("/api/v1/licensing/keys"))
+        .bearer_auth(&member.token)
+        .header("X-Organization", &owner.organization_id)
+        .header("Idempotency-Key", "k")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(refused, StatusCode::FORBIDDEN, "forbidden").await;
+    let anonymous = app
+        .api
+        .post(app.url("/api/v1/licensing/keys"))
+        .header("Idempotency-Key", "k")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(anonymous, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    assert_eq!(key_count(&app, &owner.token).await, 0);
+}
