@@ -268,6 +268,15 @@ mod tests {
         Ok(())
     }
 
+    /// Found by the property below: serde_json's default float parsing read this
+    /// one as 3602879701925878.5 (now `float_roundtrip`).
+    #[test]
+    fn large_whole_number_floats_read_exactly() {
+        let ApiJson(probe) =
+            parse_json::<Probe>(br#"{"gracePeriodHours": 3602879701925878.0}"#).unwrap();
+        assert_eq!(probe.grace_period_hours, Some(3602879701925878));
+    }
+
     proptest! {
         #[test]
         fn any_bytes_are_a_body_or_a_400_or_422(body in proptest::collection::vec(any::<u8>(), 0..256)) {
