@@ -7,6 +7,7 @@ use sqlx::{AnyPool, Executor};
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
+use tower_sessions::ExpiredDeletion;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
@@ -156,4 +157,25 @@ impl SessionStorage {
         }
         Ok(storage)
     }
+
+    /// Deletes ended sessions now and every few minutes after, so that no row of an
+    /// expired session stays behind for long.
+    pub fn spawn_sweeper(&self) {
+        match self {
+            SessionStorage::Sqlite(store) => sweep_sessions(store.clone()),
+            SessionStorage::Postgres(store) => sweep_sessions(store.clone()),
+        }
+    }
+}
+
+fn sweep_sessions<Store: ExpiredDeletion + Clone>(store: Store) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(300));
+        loop {
+            tick.tick().await;
+            if let Err(error) = store.delete_expired().await {
+                tracing::warn!(%error, "could not delete expired sessions");
+            }
+        }
+    });
 }

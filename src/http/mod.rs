@@ -60,6 +60,7 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, String> {
         let db = Db::connect(&settings.database_url).await?;
         let sessions = db.migrate().await?;
+        sessions.spawn_sweeper();
         let pepper = resolve_pepper(&settings, &db)?;
         let limits = RateLimits::new(settings.rate_limits);
         limits.spawn_cleanup();

@@ -254,6 +254,52 @@ async fn sessions_end_after_the_idle_and_the_absolute_timeout() {
     );
 }
 
+async fn session_rows(database_url: &str) -> i64 {
+    let db = storno_licensing::db::Db::connect(database_url)
+        .await
+        .unwrap();
+    let table = if database_url.starts_with("sqlite") {
+        "tower_sessions"
+    } else {
+        "tower_sessions.session"
+    };
+    let (rows,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}"))
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    rows
+}
+
+#[tokio::test]
+async fn ended_sessions_are_deleted_from_the_database() {
+    let first = spawn_app_with(|settings| {
+        settings.session_idle_timeout = std::time::Duration::from_secs(1);
+    })
+    .await;
+    let owner = first.register("ana@acme.test", "Acme").await;
+    first.session_cookie(&owner).await;
+    assert_eq!(session_rows(&first.database_url).await, 1);
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(
+        session_rows(&first.database_url).await,
+        1,
+        "ended, not yet swept"
+    );
+
+    // The sweep runs when a server starts, then every few minutes.
+    let database_url = first.database_url.clone();
+    let _second = spawn_app_with(|settings| settings.database_url = database_url).await;
+    let mut rows = 1;
+    for _ in 0..50 {
+        rows = session_rows(&first.database_url).await;
+        if rows == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(rows, 0);
+}
+
 #[tokio::test]
 async fn pages_allow_only_their_own_scripts_under_a_fresh_nonce() {
     let app = spawn_app().await;
