@@ -106,18 +106,23 @@ impl IdempotencyStore {
 }
 
 impl IdempotentRequest {
-    /// Runs `act` once for this request: the stored answer when it already ran,
-    /// and the answer of a concurrent retry that finished first.
-    pub async fn run_once<T, Act>(&self, act: Act) -> Result<T, AppError>
+    /// Runs `act`, handing it the request so that it can keep its answer. Without
+    /// a request, simply runs it; with one, runs it once per request: the stored
+    /// answer when it already ran, the answer of a concurrent retry that finished first.
+    pub async fn once<'r, T, Act, Run>(request: Option<&'r Self>, act: Act) -> Result<T, AppError>
     where
         T: DeserializeOwned,
-        Act: std::future::Future<Output = Result<T, AppError>>,
+        Act: FnOnce(Option<&'r Self>) -> Run,
+        Run: std::future::Future<Output = Result<T, AppError>>,
     {
-        if let Some(answer) = self.replay().await? {
+        let Some(request) = request else {
+            return act(None).await;
+        };
+        if let Some(answer) = request.replay().await? {
             return Ok(answer);
         }
-        match act.await {
-            Err(AppError::IdempotentRequestInFlight) => self
+        match act(Some(request)).await {
+            Err(AppError::IdempotentRequestInFlight) => request
                 .replay()
                 .await?
                 .ok_or(AppError::IdempotentRequestInFlight),

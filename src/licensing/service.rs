@@ -82,6 +82,11 @@ pub const CREATE_WITH_TOKEN_SQLITE: &str = concat!(
      COMMIT;"
 );
 
+/// The columns of a `LicenseKeyRecord`.
+const KEY_COLUMNS: &str = "id, masked_key, instance_name, reported_instance_name, instance_url, \
+     instance_metrics, last_violations, created_at, last_validated_at, activated_at, \
+     revoked_at, expires_at";
+
 /// A stored key as the service sees it: times in Unix seconds.
 #[derive(sqlx::FromRow)]
 pub struct LicenseKeyRecord {
@@ -167,6 +172,9 @@ struct ValidationRow {
     deactivated_at: Option<i64>,
     current_period_end: Option<i64>,
     trial_ends_at: Option<i64>,
+    /// The organization's plan's features, and the `free` plan's for a lapsed period.
+    plan_features: String,
+    free_features: String,
 }
 
 /// What a self-hosted instance sends; `license_key` is still unchecked text.
@@ -282,14 +290,10 @@ impl LicensingService {
         idempotent: Option<&IdempotentRequest>,
     ) -> Result<CreatedLicenseKeyDto, AppError> {
         require_owner(actor)?;
-        match idempotent {
-            Some(request) => {
-                request
-                    .run_once(self.create_once(actor, instance_name, meta, Some(request)))
-                    .await
-            }
-            None => self.create_once(actor, instance_name, meta, None).await,
-        }
+        IdempotentRequest::once(idempotent, |request| {
+            self.create_once(actor, instance_name, meta, request)
+        })
+        .await
     }
 
     /// Creates the key; with `idempotent`, keeps the answer for replay in the same
@@ -357,13 +361,10 @@ impl LicensingService {
     /// The organization's keys, newest first, masked. Revoked keys stay listed.
     pub async fn list(&self, actor: &Membership) -> Result<Vec<LicenseKeyRecord>, AppError> {
         require_owner(actor)?;
-        Ok(sqlx::query_as(
-            "SELECT id, masked_key, instance_name, reported_instance_name, instance_url, \
-                    instance_metrics, last_violations, created_at, last_validated_at, \
-                    activated_at, revoked_at, expires_at \
-             FROM license_keys WHERE organization_id = $1 \
-             ORDER BY created_at DESC, id DESC",
-        )
+        Ok(sqlx::query_as(&format!(
+            "SELECT {KEY_COLUMNS} FROM license_keys WHERE organization_id = $1 \
+             ORDER BY created_at DESC, id DESC"
+        ))
         .bind(actor.organization_id().to_string())
         .fetch_all(&self.pool)
         .await?)
@@ -377,12 +378,9 @@ impl LicensingService {
     ) -> Result<LicenseKeyRecord, AppError> {
         require_owner(actor)?;
         let key_id = Uuid::parse_str(key_id).map_err(|_| AppError::LicenseKeyNotFound)?;
-        sqlx::query_as(
-            "SELECT id, masked_key, instance_name, reported_instance_name, instance_url, \
-                    instance_metrics, last_violations, created_at, last_validated_at, \
-                    activated_at, revoked_at, expires_at \
-             FROM license_keys WHERE id = $1 AND organization_id = $2",
-        )
+        sqlx::query_as(&format!(
+            "SELECT {KEY_COLUMNS} FROM license_keys WHERE id = $1 AND organization_id = $2"
+        ))
         .bind(key_id.to_string())
         .bind(actor.organization_id().to_string())
         .fetch_optional(&self.pool)
@@ -443,17 +441,10 @@ impl LicensingService {
                 "gracePeriodHours must be between 0 and {MAX_GRACE_HOURS}"
             )));
         }
-        match idempotent {
-            Some(request) => {
-                request
-                    .run_once(self.rotate_once(actor, key_id, grace_hours, meta, Some(request)))
-                    .await
-            }
-            None => {
-                self.rotate_once(actor, key_id, grace_hours, meta, None)
-                    .await
-            }
-        }
+        IdempotentRequest::once(idempotent, |request| {
+            self.rotate_once(actor, key_id, grace_hours, meta, request)
+        })
+        .await
     }
 
     /// Rotates the key; with `idempotent`, keeps the answer for replay in the same
@@ -534,8 +525,9 @@ impl LicensingService {
         let row: Option<ValidationRow> = sqlx::query_as(
             "SELECT k.id, k.organization_id, k.revoked_at, k.expires_at, k.activated_at, \
                     k.instance_url, o.name, o.plan, o.deactivated_at, o.current_period_end, \
-                    o.trial_ends_at \
+                    o.trial_ends_at, p.features AS plan_features, f.features AS free_features \
              FROM license_keys k JOIN organizations o ON o.id = k.organization_id \
+             JOIN plans p ON p.name = o.plan JOIN plans f ON f.name = 'free' \
              WHERE k.key_hash = $1",
         )
         .bind(&digest)
@@ -551,12 +543,12 @@ impl LicensingService {
         }
         let in_trial = row.trial_ends_at.is_some_and(|end| end > now);
         let lapsed = row.current_period_end.is_some_and(|end| end <= now) && !in_trial;
-        let plan = if lapsed { "free".to_string() } else { row.plan };
-        let (features,): (String,) = sqlx::query_as("SELECT features FROM plans WHERE name = $1")
-            .bind(&plan)
-            .fetch_one(&self.pool)
-            .await?;
-        let features: PlanFeatures = serde_json::from_str(&features)
+        let (plan, features) = if lapsed {
+            ("free".to_string(), &row.free_features)
+        } else {
+            (row.plan.clone(), &row.plan_features)
+        };
+        let features: PlanFeatures = serde_json::from_str(features)
             .map_err(|e| AppError::Internal(format!("features of plan {plan}: {e}")))?;
         let violations = request
             .metrics
@@ -565,8 +557,7 @@ impl LicensingService {
             .unwrap_or_default();
 
         let organization = parse_id(&row.organization_id)?;
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
+        let update = sqlx::query(
             "UPDATE license_keys SET last_validated_at = $1, activated_at = COALESCE(activated_at, $1), \
                  reported_instance_name = COALESCE($2, reported_instance_name), \
                  instance_url = COALESCE($3, instance_url), \
@@ -578,9 +569,7 @@ impl LicensingService {
         .bind(request.instance_url.clone())
         .bind(request.metrics.as_ref().map(|m| json!(m).to_string()))
         .bind(json!(violations).to_string())
-        .bind(&row.id)
-        .execute(&mut *tx)
-        .await?;
+        .bind(&row.id);
         // Only events worth an owner's attention, never one row per routine check.
         let notable = if row.activated_at.is_none() {
             Some("license_key.activated")
@@ -589,7 +578,10 @@ impl LicensingService {
         } else {
             None
         };
+        // A routine check is one statement; a notable one lands with its event.
         if let Some(action) = notable {
+            let mut tx = self.pool.begin().await?;
+            update.execute(&mut *tx).await?;
             record(
                 &mut tx,
                 AuditEvent {
@@ -605,8 +597,10 @@ impl LicensingService {
                 meta,
             )
             .await?;
+            tx.commit().await?;
+        } else {
+            update.execute(&self.pool).await?;
         }
-        tx.commit().await?;
         Ok(ValidationDto {
             valid: true,
             plan,
