@@ -25,6 +25,33 @@ pub struct IdempotencyStore {
     sealer: Sealer,
 }
 
+/// The client's `Idempotency-Key`: 1 to 255 visible ASCII characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    /// The key the request's headers carry, if any; a malformed one is `400`.
+    pub fn from_headers(headers: &HeaderMap) -> Result<Option<Self>, AppError> {
+        let Some(value) = headers.get(HEADER) else {
+            return Ok(None);
+        };
+        value
+            .to_str()
+            .ok()
+            .filter(|key| {
+                !key.is_empty()
+                    && key.len() <= MAX_KEY_CHARS
+                    && key.bytes().all(|b| b.is_ascii_graphic())
+            })
+            .map(|key| Some(IdempotencyKey(key.to_string())))
+            .ok_or_else(|| {
+                AppError::BadRequest(format!(
+                    "Idempotency-Key must be 1 to {MAX_KEY_CHARS} visible ASCII characters"
+                ))
+            })
+    }
+}
+
 /// A request made under an `Idempotency-Key`: whose, under which key, and what it
 /// asked for.
 pub struct IdempotentRequest {
@@ -43,42 +70,24 @@ impl IdempotencyStore {
         }
     }
 
-    /// The request named by the `Idempotency-Key` header, if there is one.
-    /// `operation` names what is asked ("POST /licensing/keys in <organization>"),
-    /// `body` the parsed input: the same key for another request is refused.
+    /// A request made under `key`: `operation` names what is asked ("create a key
+    /// in <organization>"), `body` the parsed input; the same key for another
+    /// request is refused.
     pub fn request(
         &self,
-        headers: &HeaderMap,
+        key: &IdempotencyKey,
         user_id: Uuid,
         operation: &str,
-        body: &impl Serialize,
-    ) -> Result<Option<IdempotentRequest>, AppError> {
-        let Some(value) = headers.get(HEADER) else {
-            return Ok(None);
-        };
-        let key = value
-            .to_str()
-            .ok()
-            .filter(|key| {
-                !key.is_empty()
-                    && key.len() <= MAX_KEY_CHARS
-                    && key.bytes().all(|b| b.is_ascii_graphic())
-            })
-            .ok_or_else(|| {
-                AppError::BadRequest(format!(
-                    "Idempotency-Key must be 1 to {MAX_KEY_CHARS} visible ASCII characters"
-                ))
-            })?;
-        let body = serde_json::to_string(body)
-            .map_err(|e| AppError::Internal(format!("idempotency fingerprint: {e}")))?;
-        Ok(Some(IdempotentRequest {
+        body: &serde_json::Value,
+    ) -> IdempotentRequest {
+        IdempotentRequest {
             store: self.clone(),
             user_id: user_id.to_string(),
-            key_hash: self.pepper.digest("idempotency-key", key),
+            key_hash: self.pepper.digest("idempotency-key", &key.0),
             fingerprint: self
                 .pepper
                 .digest("idempotency-request", &format!("{operation}\n{body}")),
-        }))
+        }
     }
 
     /// Erases every answer older than the replay window.
@@ -209,5 +218,33 @@ impl IdempotentRequest {
     /// row does not open.
     fn associated_data(&self) -> String {
         format!("{}\n{}", self.user_id, self.key_hash)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn key_of(value: &str) -> Result<Option<IdempotencyKey>, AppError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(HEADER, HeaderValue::from_str(value).unwrap());
+        IdempotencyKey::from_headers(&headers)
+    }
+
+    #[test]
+    fn keys_are_one_to_255_visible_ascii_characters() {
+        assert_eq!(
+            IdempotencyKey::from_headers(&HeaderMap::new()).unwrap(),
+            None
+        );
+        assert!(key_of("retry-1").unwrap().is_some());
+        assert!(key_of(&"k".repeat(255)).unwrap().is_some());
+        for refused in ["", "has space", &"k".repeat(256)] {
+            assert!(
+                matches!(key_of(refused), Err(AppError::BadRequest(_))),
+                "{refused:?}"
+            );
+        }
     }
 }

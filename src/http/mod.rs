@@ -35,7 +35,6 @@ pub struct AppState {
     pub accounts: AccountsService,
     pub licensing: LicensingService,
     pub audit: AuditLog,
-    pub idempotency: IdempotencyStore,
     /// Seals a new key kept in the session for a browser without JavaScript.
     pub reveals: Sealer,
     pub settings: Arc<Settings>,
@@ -76,9 +75,14 @@ impl Application {
                 settings.token_ttl,
                 limits.clone(),
             ),
-            licensing: LicensingService::new(db.pool.clone(), db.engine, pepper, limits),
+            licensing: LicensingService::new(
+                db.pool.clone(),
+                db.engine,
+                pepper,
+                limits,
+                idempotency,
+            ),
             audit: AuditLog::new(db.pool.clone()),
-            idempotency,
             reveals,
             settings: Arc::new(settings),
         };

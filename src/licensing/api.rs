@@ -12,7 +12,7 @@ use crate::http::extract::{
 };
 use crate::http::openapi::{ErrorBody, InvalidLicenseBody};
 use crate::http::AppState;
-use crate::idempotency;
+use crate::idempotency::{self, IdempotencyKey};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
@@ -20,7 +20,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use utoipa::ToSchema;
 
 #[derive(Deserialize, Default, ToSchema)]
@@ -74,21 +74,15 @@ pub async fn create(
             return Err(invalid);
         }
     };
+    // A create that may be replayed takes the path that keeps its answer.
     if headers.contains_key(idempotency::HEADER) {
         let actor = credentials.member(&state).await?;
-        let request = state.idempotency.request(
-            &headers,
-            actor.user_id(),
-            &format!("create a key in {}", actor.organization_id()),
-            &json!({ "instanceName": instance_name.as_ref().map(InstanceName::as_str) }),
-        )?;
-        if let Some(request) = request {
-            let created_key = state
-                .licensing
-                .create(&actor, instance_name, &meta, Some(&request))
-                .await?;
-            return Ok(created(created_key));
-        }
+        let idempotency_key = IdempotencyKey::from_headers(&headers)?;
+        let created_key = state
+            .licensing
+            .create(&actor, instance_name, &meta, idempotency_key.as_ref())
+            .await?;
+        return Ok(created(created_key));
     }
     let credential = state
         .accounts
@@ -221,7 +215,7 @@ pub struct RotateRequest {
     security(("bearer" = []))
 )]
 pub async fn rotate(
-    State(state): State<AppState>,
+    State(licensing): State<LicensingService>,
     ApiMember(actor): ApiMember,
     meta: RequestMeta,
     headers: HeaderMap,
@@ -229,15 +223,9 @@ pub async fn rotate(
     ApiJson(body): ApiJson<RotateRequest>,
 ) -> Result<Response, AppError> {
     let grace = body.grace_period_hours.unwrap_or(DEFAULT_GRACE_HOURS);
-    let request = state.idempotency.request(
-        &headers,
-        actor.user_id(),
-        &format!("rotate key {key_id} in {}", actor.organization_id()),
-        &json!({ "gracePeriodHours": grace }),
-    )?;
-    let new_key = state
-        .licensing
-        .rotate(&actor, &key_id, grace, &meta, request.as_ref())
+    let idempotency_key = IdempotencyKey::from_headers(&headers)?;
+    let new_key = licensing
+        .rotate(&actor, &key_id, grace, &meta, idempotency_key.as_ref())
         .await?;
     Ok(created(new_key))
 }

@@ -11,7 +11,7 @@ use crate::clock;
 use crate::db::Engine;
 use crate::error::AppError;
 use crate::http::rate_limit::RateLimits;
-use crate::idempotency::IdempotentRequest;
+use crate::idempotency::{IdempotencyKey, IdempotencyStore, IdempotentRequest};
 use crate::secrets::Pepper;
 use serde_json::json;
 use sqlx::AnyPool;
@@ -31,6 +31,7 @@ pub struct LicensingService {
     engine: Engine,
     pepper: Pepper,
     limits: RateLimits,
+    idempotency: IdempotencyStore,
 }
 
 /// `(organization_id, user_id)` of a live token ($1, valid at $2) whose holder owns
@@ -210,12 +211,19 @@ fn is_key_shaped(text: &str) -> bool {
 }
 
 impl LicensingService {
-    pub fn new(pool: AnyPool, engine: Engine, pepper: Pepper, limits: RateLimits) -> Self {
+    pub fn new(
+        pool: AnyPool,
+        engine: Engine,
+        pepper: Pepper,
+        limits: RateLimits,
+        idempotency: IdempotencyStore,
+    ) -> Self {
         LicensingService {
             pool,
             engine,
             pepper,
             limits,
+            idempotency,
         }
     }
 
@@ -287,10 +295,18 @@ impl LicensingService {
         actor: &Membership,
         instance_name: Option<InstanceName>,
         meta: &RequestMeta,
-        idempotent: Option<&IdempotentRequest>,
+        idempotency_key: Option<&IdempotencyKey>,
     ) -> Result<CreatedLicenseKeyDto, AppError> {
         require_owner(actor)?;
-        IdempotentRequest::once(idempotent, |request| {
+        let idempotent = idempotency_key.map(|key| {
+            self.idempotency.request(
+                key,
+                actor.user_id(),
+                &format!("create a key in {}", actor.organization_id()),
+                &json!({ "instanceName": instance_name.as_ref().map(InstanceName::as_str) }),
+            )
+        });
+        IdempotentRequest::once(idempotent.as_ref(), |request| {
             self.create_once(actor, instance_name, meta, request)
         })
         .await
@@ -433,7 +449,7 @@ impl LicensingService {
         key_id: &str,
         grace_hours: i64,
         meta: &RequestMeta,
-        idempotent: Option<&IdempotentRequest>,
+        idempotency_key: Option<&IdempotencyKey>,
     ) -> Result<CreatedLicenseKeyDto, AppError> {
         require_owner(actor)?;
         if !(0..=MAX_GRACE_HOURS).contains(&grace_hours) {
@@ -441,7 +457,15 @@ impl LicensingService {
                 "gracePeriodHours must be between 0 and {MAX_GRACE_HOURS}"
             )));
         }
-        IdempotentRequest::once(idempotent, |request| {
+        let idempotent = idempotency_key.map(|key| {
+            self.idempotency.request(
+                key,
+                actor.user_id(),
+                &format!("rotate key {key_id} in {}", actor.organization_id()),
+                &json!({ "gracePeriodHours": grace_hours }),
+            )
+        });
+        IdempotentRequest::once(idempotent.as_ref(), |request| {
             self.rotate_once(actor, key_id, grace_hours, meta, request)
         })
         .await
