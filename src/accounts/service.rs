@@ -319,11 +319,7 @@ impl AccountsService {
     /// The holder of a live token acting in an organization (as `membership`
     /// chooses it), in one query: every API call that acts on an organization
     /// starts here.
-    pub async fn token_member(
-        &self,
-        token: &str,
-        requested: Option<Uuid>,
-    ) -> Result<Membership, AppError> {
+    pub async fn token_member(&self, credential: &TokenCredential) -> Result<Membership, AppError> {
         type Row = (
             String,
             Option<String>,
@@ -339,7 +335,7 @@ impl AccountsService {
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2 \
              ORDER BY m.id",
         )
-        .bind(self.pepper.digest(TOKEN_PURPOSE, token))
+        .bind(&credential.token_hash)
         .bind(clock::now())
         .fetch_all(&self.pool)
         .await?;
@@ -359,7 +355,7 @@ impl AccountsService {
             })
             .map(|row| membership_from_row(user_id, row))
             .collect::<Result<Vec<_>, _>>()?;
-        match requested {
+        match credential.requested {
             Some(id) => memberships
                 .into_iter()
                 .find(|m| m.organization_id == id)

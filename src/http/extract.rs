@@ -3,7 +3,7 @@
 //! failure is a JSON error.
 
 use super::AppState;
-use crate::accounts::service::{Membership, TokenHolder};
+use crate::accounts::service::{Membership, TokenCredential, TokenHolder};
 use crate::error::AppError;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -97,11 +97,9 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiCredentials {
 }
 
 impl ApiCredentials {
-    pub async fn member(&self, state: &AppState) -> Result<Membership, AppError> {
-        state
-            .accounts
-            .token_member(&self.token, self.requested)
-            .await
+    /// The token as it is stored, with the organization asked for.
+    pub fn credential(&self, state: &AppState) -> TokenCredential {
+        state.accounts.token_credential(&self.token, self.requested)
     }
 }
 
@@ -114,7 +112,8 @@ impl FromRequestParts<AppState> for ApiMember {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let credentials = ApiCredentials::from_request_parts(parts, state).await?;
-        Ok(ApiMember(credentials.member(state).await?))
+        let credential = credentials.credential(state);
+        Ok(ApiMember(state.accounts.token_member(&credential).await?))
     }
 }
 

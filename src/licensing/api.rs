@@ -66,17 +66,19 @@ pub async fn create(
     headers: HeaderMap,
     body: Result<ApiJson<CreateLicenseKeyRequest>, AppError>,
 ) -> Result<Response, AppError> {
+    // The token is hashed once, whichever path below resolves it.
+    let credential = credentials.credential(&state);
     let instance_name = match body.and_then(|ApiJson(body)| parse_instance_name(body)) {
         Ok(name) => name,
         Err(invalid) => {
             // Who is asking is answered before what they sent, as on every endpoint.
-            credentials.member(&state).await?;
+            state.accounts.token_member(&credential).await?;
             return Err(invalid);
         }
     };
     // A create that may be replayed takes the path that keeps its answer.
     if headers.contains_key(idempotency::HEADER) {
-        let actor = credentials.member(&state).await?;
+        let actor = state.accounts.token_member(&credential).await?;
         let idempotency_key = IdempotencyKey::from_headers(&headers)?;
         let created_key = state
             .licensing
@@ -84,9 +86,6 @@ pub async fn create(
             .await?;
         return Ok(created(created_key));
     }
-    let credential = state
-        .accounts
-        .token_credential(&credentials.token, credentials.requested);
     let fast = state
         .licensing
         .create_with_token(&credential, instance_name.clone(), &meta)
@@ -94,7 +93,7 @@ pub async fn create(
     let key = match fast {
         Some(key) => key,
         None => {
-            let actor = credentials.member(&state).await?;
+            let actor = state.accounts.token_member(&credential).await?;
             state
                 .licensing
                 .create(&actor, instance_name, &meta, None)
