@@ -4,13 +4,14 @@
 //!
 //! - `BARE_SQL=row` (default): inserts the key row, nothing else.
 //! - `BARE_SQL=same`: runs the real endpoint's own statement (token and owner
-//!   check, key row, audit row) with fixed inputs: the database work of the real
+//!   check and key row) with fixed inputs: the database work of the real
 //!   endpoint without its HTTP, extraction and service layers.
 //!
 //!   DATABASE_URL=sqlite://... BENCH_ADDR=127.0.0.1:4000 [BARE_SQL=same] bare_create
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::header::USER_AGENT;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
 use hmac::{Hmac, Mac};
@@ -37,10 +38,28 @@ struct Bare {
 const TOKEN_HASH: &str = "bench-token-hash";
 
 const INSERT: &str = "INSERT INTO license_keys \
-    (id, organization_id, key_hash, masked_key, instance_name, created_by, created_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    (id, organization_id, key_hash, masked_key, instance_name, created_by, created_at, \
+     created_ip, created_user_agent) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
-async fn create(State(bare): State<Arc<Bare>>) -> Result<(StatusCode, Json<Value>), StatusCode> {
+/// The creation record the real endpoint keeps: where the request came from.
+struct Origin {
+    ip: &'static str,
+    user_agent: Option<String>,
+}
+
+async fn create(
+    State(bare): State<Arc<Bare>>,
+    headers: HeaderMap,
+) -> Result<(StatusCode, Json<Value>), StatusCode> {
+    // Every request comes over loopback; the real endpoint stores the peer's address.
+    let origin = Origin {
+        ip: "127.0.0.1",
+        user_agent: headers
+            .get(USER_AGENT)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_string),
+    };
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let key = hex::encode(bytes);
@@ -51,9 +70,9 @@ async fn create(State(bare): State<Arc<Bare>>) -> Result<(StatusCode, Json<Value
     let id = uuid::Uuid::now_v7().to_string();
     let now = chrono::Utc::now().timestamp();
     if bare.same_sql {
-        same_statement(&bare, &id, &hash, &masked, now).await?;
+        same_statement(&bare, &id, &hash, &masked, now, &origin).await?;
     } else {
-        insert_row(&bare, &id, &hash, &masked, now).await?;
+        insert_row(&bare, &id, &hash, &masked, now, &origin).await?;
     }
     let created_at = chrono::DateTime::<chrono::Utc>::from_timestamp(now, 0)
         .unwrap()
@@ -73,69 +92,45 @@ async fn insert_row(
     hash: &str,
     masked: &str,
     now: i64,
+    origin: &Origin,
 ) -> Result<(), StatusCode> {
-    let inserted = match &bare.pool {
-        Pool::Sqlite(pool) => sqlx::query(INSERT)
-            .bind(id)
-            .bind(&bare.organization_id)
-            .bind(hash)
-            .bind(masked)
-            .bind(None::<String>)
-            .bind(&bare.user_id)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|_| ()),
-        Pool::Postgres(pool) => sqlx::query(INSERT)
-            .bind(id)
-            .bind(&bare.organization_id)
-            .bind(hash)
-            .bind(masked)
-            .bind(None::<String>)
-            .bind(&bare.user_id)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|_| ()),
-    };
-    inserted.map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)
+    macro_rules! run {
+        ($pool:expr) => {
+            sqlx::query(INSERT)
+                .bind(id)
+                .bind(&bare.organization_id)
+                .bind(hash)
+                .bind(masked)
+                .bind(None::<String>)
+                .bind(&bare.user_id)
+                .bind(now)
+                .bind(origin.ip)
+                .bind(origin.user_agent.as_deref())
+                .execute($pool)
+                .await
+                .map(|_| ())
+        };
+    }
+    match &bare.pool {
+        Pool::Sqlite(pool) => run!(pool),
+        Pool::Postgres(pool) => run!(pool),
+    }
+    .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)
 }
 
-/// The real endpoint's statement, bound and run as the real endpoint runs it: in
-/// a task of its own, so that a client that goes away cannot cut the SQLite batch
-/// between its BEGIN and COMMIT.
+/// The real endpoint's statement, bound and run as the real endpoint runs it.
 async fn same_statement(
-    bare: &Arc<Bare>,
-    id: &str,
-    hash: &str,
-    masked: &str,
-    now: i64,
-) -> Result<(), StatusCode> {
-    let (bare, id, hash, masked) = (
-        bare.clone(),
-        id.to_string(),
-        hash.to_string(),
-        masked.to_string(),
-    );
-    tokio::spawn(async move { run_same_statement(&bare, &id, &hash, &masked, now).await })
-        .await
-        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?
-}
-
-async fn run_same_statement(
     bare: &Bare,
     id: &str,
     hash: &str,
     masked: &str,
     now: i64,
+    origin: &Origin,
 ) -> Result<(), StatusCode> {
-    use storno_licensing::licensing::service::{
-        CREATE_WITH_TOKEN_POSTGRES, CREATE_WITH_TOKEN_SQLITE,
-    };
-    let audit_id = uuid::Uuid::now_v7().to_string();
+    use storno_licensing::licensing::service::CREATE_WITH_TOKEN;
     macro_rules! run {
-        ($pool:expr, $sql:expr) => {
-            sqlx::query_as::<_, (String, String)>($sql)
+        ($pool:expr) => {
+            sqlx::query_as::<_, (String, String)>(CREATE_WITH_TOKEN)
                 .bind(TOKEN_HASH)
                 .bind(now)
                 .bind("")
@@ -143,16 +138,15 @@ async fn run_same_statement(
                 .bind(hash)
                 .bind(masked)
                 .bind(None::<String>)
-                .bind(&audit_id)
-                .bind(Some("127.0.0.1"))
-                .bind(Some("oha"))
+                .bind(origin.ip)
+                .bind(origin.user_agent.as_deref())
                 .fetch_all($pool)
                 .await
         };
     }
     let rows = match &bare.pool {
-        Pool::Sqlite(pool) => run!(pool, CREATE_WITH_TOKEN_SQLITE),
-        Pool::Postgres(pool) => run!(pool, CREATE_WITH_TOKEN_POSTGRES),
+        Pool::Sqlite(pool) => run!(pool),
+        Pool::Postgres(pool) => run!(pool),
     }
     .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
     if rows.len() == 1 {

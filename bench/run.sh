@@ -3,7 +3,7 @@
 # at 1, 16 and 64 connections, on SQLite and PostgreSQL, for the real server and for
 # the bare axum + sqlx handler in bench/bare_create.rs, same durability, in two modes:
 # "row" inserts the key row only; "same" runs the real endpoint's own SQL statement
-# (owner check, key row, audit row). Prints real/row and real/same: the first is the
+# (owner check and key row). Prints real/row and real/same: the first is the
 # target, the second shows how much of the gap is the database work itself.
 # Installs oha (crates.io) if missing.
 #   bench/run.sh                      both engines, 10 s per measurement

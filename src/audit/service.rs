@@ -141,12 +141,27 @@ impl AuditLog {
         let limit = limit.clamp(1, Self::MAX_PAGE);
         // UUIDv7 ids sort by time; "~" sorts after every id.
         let before = before.unwrap_or("~");
+        // Key creations are read from the keys' own rows (their creation record),
+        // except a rotation's replacement, which the rotation event names.
         let rows: Vec<EventRow> = sqlx::query_as(
             "SELECT e.id, e.action, u.email, e.target_id, e.details, e.ip, e.user_agent, e.created_at \
-             FROM audit_events e LEFT JOIN users u ON u.id = e.actor_user_id \
-             WHERE (e.organization_id = $1 OR (e.organization_id IS NULL AND e.actor_user_id IN \
-                    (SELECT user_id FROM memberships WHERE organization_id = $1))) \
-               AND e.id < $2 \
+             FROM ( \
+               SELECT * FROM ( \
+                 SELECT id, actor_user_id, action, target_id, details, ip, user_agent, created_at \
+                 FROM audit_events \
+                 WHERE (organization_id = $1 OR (organization_id IS NULL AND actor_user_id IN \
+                        (SELECT user_id FROM memberships WHERE organization_id = $1))) \
+                   AND id < $2 \
+                 ORDER BY id DESC LIMIT $3) recorded \
+               UNION ALL \
+               SELECT * FROM ( \
+                 SELECT k.id, k.created_by, 'license_key.created', k.id, NULL, k.created_ip, \
+                        k.created_user_agent, k.created_at \
+                 FROM license_keys k \
+                 WHERE k.organization_id = $1 AND k.id < $2 AND NOT EXISTS \
+                   (SELECT 1 FROM license_keys old WHERE old.replaced_by = k.id) \
+                 ORDER BY k.id DESC LIMIT $3) created \
+             ) e LEFT JOIN users u ON u.id = e.actor_user_id \
              ORDER BY e.id DESC LIMIT $3",
         )
         .bind(actor.organization_id().to_string())

@@ -8,7 +8,6 @@ use super::{CreatedLicenseKeyDto, KeyActivity, KeyState, LicenseKeyDto, Validati
 use crate::accounts::service::{parse_id, Membership, TokenCredential};
 use crate::audit::service::{record, AuditEvent, RequestMeta};
 use crate::clock;
-use crate::db::Engine;
 use crate::error::AppError;
 use crate::http::rate_limit::RateLimits;
 use crate::idempotency::{IdempotencyKey, IdempotencyStore, IdempotentRequest};
@@ -28,60 +27,28 @@ pub const MAX_GRACE_HOURS: i64 = 24 * 30;
 #[derive(Clone)]
 pub struct LicensingService {
     pool: AnyPool,
-    engine: Engine,
     pepper: Pepper,
     limits: RateLimits,
     idempotency: IdempotencyStore,
 }
 
-/// `(organization_id, user_id)` of a live token ($1, valid at $2) whose holder owns
-/// the organization the request acts on: the `X-Organization` one ($3), or with no
-/// header ($3 = '') the only organization they own. A narrow form of
-/// `AccountsService::token_member` + `require_owner`: whatever it does not match
-/// takes that detailed path.
-macro_rules! owner_by_token {
-    () => {
-        "SELECT m.organization_id, t.user_id FROM api_tokens t \
-         JOIN memberships m ON m.user_id = t.user_id AND m.role = 'owner' \
-         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2 \
-           AND (m.organization_id = $3 OR ($3 = '' AND NOT EXISTS ( \
-             SELECT 1 FROM memberships other WHERE other.user_id = t.user_id \
-               AND other.role = 'owner' AND other.organization_id <> m.organization_id)))"
-    };
-}
-
-/// Create in one statement: authorize, insert the key ($4 id, $5 hash, $6 mask,
-/// $7 name) and its audit event ($8 id, $9 ip, $10 user agent). PostgreSQL runs
-/// it as one implicit transaction.
-pub const CREATE_WITH_TOKEN_POSTGRES: &str = concat!(
-    "WITH actor AS (",
-    owner_by_token!(),
-    "), created AS ( \
-       INSERT INTO license_keys \
-         (id, organization_id, key_hash, masked_key, instance_name, created_by, created_at) \
-       SELECT $4, organization_id, $5, $6, $7, user_id, $2 FROM actor \
-       RETURNING id, organization_id, created_by) \
-     INSERT INTO audit_events \
-       (id, organization_id, actor_user_id, action, target_id, details, ip, user_agent, created_at) \
-     SELECT $8, organization_id, created_by, 'license_key.created', id, NULL, $9, $10, $2 \
-     FROM created RETURNING organization_id, actor_user_id"
-);
-
-/// The same for SQLite, which has no data-modifying CTEs: one batch, sent to the
-/// connection's worker as one command, with its own transaction.
-pub const CREATE_WITH_TOKEN_SQLITE: &str = concat!(
-    "BEGIN IMMEDIATE; \
-     INSERT INTO license_keys \
-       (id, organization_id, key_hash, masked_key, instance_name, created_by, created_at) \
-     SELECT $4, organization_id, $5, $6, $7, user_id, $2 FROM (",
-    owner_by_token!(),
-    ") RETURNING organization_id, created_by; \
-     INSERT INTO audit_events \
-       (id, organization_id, actor_user_id, action, target_id, details, ip, user_agent, created_at) \
-     SELECT $8, organization_id, created_by, 'license_key.created', id, NULL, $9, $10, $2 \
-     FROM license_keys WHERE id = $4; \
-     COMMIT;"
-);
+/// Create in one statement, the same on both engines: insert the key ($4 id,
+/// $5 hash, $6 mask, $7 name, $8 ip, $9 user agent) if a live token ($1, valid at
+/// $2) belongs to someone who owns the organization the request acts on: the
+/// `X-Organization` one ($3), or with no header ($3 = '') the only organization
+/// they own. A narrow form of `AccountsService::token_member` + `require_owner`:
+/// whatever it does not match takes that detailed path. One statement is one
+/// implicit transaction on both engines (SQLite takes its write lock first).
+pub const CREATE_WITH_TOKEN: &str = "INSERT INTO license_keys \
+       (id, organization_id, key_hash, masked_key, instance_name, created_by, created_at, \
+        created_ip, created_user_agent) \
+     SELECT $4, m.organization_id, $5, $6, $7, t.user_id, $2, $8, $9 \
+     FROM api_tokens t JOIN memberships m ON m.user_id = t.user_id AND m.role = 'owner' \
+     WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2 \
+       AND (m.organization_id = $3 OR ($3 = '' AND NOT EXISTS ( \
+         SELECT 1 FROM memberships other WHERE other.user_id = t.user_id \
+           AND other.role = 'owner' AND other.organization_id <> m.organization_id))) \
+     RETURNING organization_id, created_by";
 
 /// The columns of a `LicenseKeyRecord`.
 const KEY_COLUMNS: &str = "id, masked_key, instance_name, reported_instance_name, instance_url, \
@@ -213,14 +180,12 @@ fn is_key_shaped(text: &str) -> bool {
 impl LicensingService {
     pub fn new(
         pool: AnyPool,
-        engine: Engine,
         pepper: Pepper,
         limits: RateLimits,
         idempotency: IdempotencyStore,
     ) -> Self {
         LicensingService {
             pool,
-            engine,
             pepper,
             limits,
             idempotency,
@@ -241,11 +206,8 @@ impl LicensingService {
         let id = Uuid::now_v7();
         let created_at = clock::now();
         let instance_name = instance_name.map(|n| n.as_str().to_string());
-        let sql = match self.engine {
-            Engine::Postgres => CREATE_WITH_TOKEN_POSTGRES,
-            Engine::Sqlite => CREATE_WITH_TOKEN_SQLITE,
-        };
-        let query = sqlx::query_as::<_, (String, String)>(sql)
+        // `fetch_all`: the statement runs to its end (and commits) before its row is read.
+        let rows: Vec<(String, String)> = sqlx::query_as(CREATE_WITH_TOKEN)
             .bind(credential.token_hash.clone())
             .bind(created_at)
             .bind(
@@ -258,24 +220,10 @@ impl LicensingService {
             .bind(self.pepper.digest(KEY_PURPOSE, key.expose()))
             .bind(key.masked())
             .bind(instance_name.clone())
-            .bind(Uuid::now_v7().to_string())
             .bind(meta.ip.clone())
-            .bind(meta.user_agent.clone());
-        let pool = self.pool.clone();
-        // Spawned so that it runs to the end even if the client goes away: a batch
-        // cut between its BEGIN and COMMIT would leave its connection mid-transaction.
-        // `fetch_all`, not `fetch_optional`, which would stop the batch at the first row.
-        let rows = tokio::spawn(async move {
-            let mut connection = pool.acquire().await?;
-            let rows = query.fetch_all(&mut *connection).await;
-            if rows.is_err() {
-                // Closing rolls back whatever the batch left open.
-                let _ = connection.close().await;
-            }
-            rows
-        })
-        .await
-        .map_err(|error| AppError::Internal(format!("create task failed: {error}")))??;
+            .bind(meta.user_agent.clone())
+            .fetch_all(&self.pool)
+            .await?;
         let Some((organization_id, user_id)) = rows.into_iter().next() else {
             return Ok(None);
         };
@@ -322,19 +270,15 @@ impl LicensingService {
         idempotent: Option<&IdempotentRequest>,
     ) -> Result<CreatedLicenseKeyDto, AppError> {
         let mut tx = self.pool.begin().await?;
+        // The key's row is its own creation record (no separate audit event).
         let created = self
             .insert_key(
                 &mut tx,
                 actor,
                 instance_name.map(|n| n.as_str().to_string()),
+                meta,
             )
             .await?;
-        record(
-            &mut tx,
-            AuditEvent::by(actor, "license_key.created", created.id.clone()),
-            meta,
-        )
-        .await?;
         if let Some(request) = idempotent {
             request.save(&mut tx, &created).await?;
         }
@@ -353,14 +297,16 @@ impl LicensingService {
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         actor: &Membership,
         instance_name: Option<String>,
+        meta: &RequestMeta,
     ) -> Result<CreatedLicenseKeyDto, AppError> {
         let key = LicenseKey::generate();
         let id = Uuid::now_v7();
         let created_at = clock::now();
         sqlx::query(
             "INSERT INTO license_keys \
-             (id, organization_id, key_hash, masked_key, instance_name, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             (id, organization_id, key_hash, masked_key, instance_name, created_by, created_at, \
+              created_ip, created_user_agent) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(id.to_string())
         .bind(actor.organization_id().to_string())
@@ -369,17 +315,19 @@ impl LicensingService {
         .bind(instance_name.clone())
         .bind(actor.user_id().to_string())
         .bind(created_at)
+        .bind(meta.ip.clone())
+        .bind(meta.user_agent.clone())
         .execute(&mut **tx)
         .await?;
         Ok(new_key_dto(id, key, instance_name, created_at))
     }
 
-    /// The organization's keys, newest first, masked. Revoked keys stay listed.
+    /// The organization's keys, newest first (UUIDv7 ids sort by creation), masked.
+    /// Revoked keys stay listed.
     pub async fn list(&self, actor: &Membership) -> Result<Vec<LicenseKeyRecord>, AppError> {
         require_owner(actor)?;
         Ok(sqlx::query_as(&format!(
-            "SELECT {KEY_COLUMNS} FROM license_keys WHERE organization_id = $1 \
-             ORDER BY created_at DESC, id DESC"
+            "SELECT {KEY_COLUMNS} FROM license_keys WHERE organization_id = $1 ORDER BY id DESC"
         ))
         .bind(actor.organization_id().to_string())
         .fetch_all(&self.pool)
@@ -496,7 +444,7 @@ impl LicensingService {
         if revoked_at.is_some() || expires_at.is_some() {
             return Err(AppError::LicenseKeyInactive);
         }
-        let mut created = self.insert_key(&mut tx, actor, instance_name).await?;
+        let mut created = self.insert_key(&mut tx, actor, instance_name, meta).await?;
         let now = clock::now();
         // The condition makes a concurrent second rotation of the same key fail.
         let (revoked_at, expires_at) = if grace_hours == 0 {

@@ -219,7 +219,7 @@ pub fn postgres_server() -> Option<String> {
         .filter(|url| url.starts_with("postgres"))
 }
 
-async fn fresh_database(directory: &Path) -> (String, Option<Vec<u8>>) {
+pub async fn fresh_database(directory: &Path) -> (String, Option<Vec<u8>>) {
     use sqlx::Connection;
     match postgres_server() {
         Some(server) => {
