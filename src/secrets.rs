@@ -8,11 +8,14 @@ use rand::rngs::OsRng;
 use rand::RngCore;
 use sha2::Sha256;
 use std::path::Path;
+use std::sync::Arc;
 
 /// The server secret under which license keys and API tokens are hashed
 /// (HMAC-SHA256). A stolen database alone does not let anyone test guesses offline.
+/// Kept as the HMAC already keyed with it: each hash starts from a copy instead of
+/// keying again, and cloning the pepper copies a pointer.
 #[derive(Clone)]
-pub struct Pepper(Vec<u8>);
+pub struct Pepper(Arc<Hmac<Sha256>>);
 
 impl std::fmt::Debug for Pepper {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -30,7 +33,9 @@ impl Pepper {
                 Self::MIN_BYTES
             ));
         }
-        Ok(Pepper(secret.to_vec()))
+        let keyed =
+            <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes any key length");
+        Ok(Pepper(Arc::new(keyed)))
     }
 
     /// Reads the pepper kept in `path`, or creates one there (readable by the owner
@@ -66,8 +71,7 @@ impl Pepper {
     /// Hex HMAC-SHA256 of `secret`, separated by `purpose` so that a token hash can
     /// never be confused with a license-key hash.
     pub fn digest(&self, purpose: &str, secret: &str) -> String {
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        let mut mac = (*self.0).clone();
         mac.update(purpose.as_bytes());
         mac.update(&[0]);
         mac.update(secret.as_bytes());
@@ -77,8 +81,7 @@ impl Pepper {
     /// A 256-bit key for `purpose` (an encryption key, say), derived from the
     /// pepper, so that no second secret has to be kept and shared.
     pub fn subkey(&self, purpose: &str) -> [u8; 32] {
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        let mut mac = (*self.0).clone();
         mac.update(b"subkey");
         mac.update(&[0]);
         mac.update(purpose.as_bytes());
@@ -90,13 +93,15 @@ impl Pepper {
 /// replay or reveal): XChaCha20-Poly1305 under a key derived from the pepper for
 /// one purpose. `associated` binds a sealed value to where it is kept.
 #[derive(Clone)]
-pub struct Sealer(XChaCha20Poly1305);
+pub struct Sealer(Arc<XChaCha20Poly1305>);
 
 impl Sealer {
     const NONCE_BYTES: usize = 24;
 
     pub fn new(pepper: &Pepper, purpose: &str) -> Self {
-        Sealer(XChaCha20Poly1305::new(&pepper.subkey(purpose).into()))
+        Sealer(Arc::new(XChaCha20Poly1305::new(
+            &pepper.subkey(purpose).into(),
+        )))
     }
 
     /// hex(nonce || ciphertext), under a fresh random nonce.
@@ -149,6 +154,21 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Stored hashes must stay readable: the digest is HMAC-SHA256(pepper,
+    /// purpose || 0 || secret), as computed independently (Python's hmac module).
+    #[test]
+    fn digest_and_subkey_are_the_documented_hmacs() {
+        let pepper = Pepper::new(&[7; 32]).unwrap();
+        assert_eq!(
+            pepper.digest("license-key", "k"),
+            "de0af616d1bb28afcecf551765376301707c25e8eb83c4dadcaad67b5ab9e473"
+        );
+        assert_eq!(
+            hex::encode(pepper.subkey("reveals")),
+            "ab0db4c443a7142afa94091c4d8122b13d37a8c47b97c33796c3ce7d57bb9a72"
+        );
+    }
 
     #[test]
     fn digest_depends_on_pepper_purpose_and_secret() {

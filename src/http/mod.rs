@@ -29,8 +29,12 @@ use tower_sessions::{Expiry, SessionManagerLayer, SessionStore};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-#[derive(Clone, FromRef)]
-pub struct AppState {
+/// What every request may need. Cloned for each request (and by each extractor),
+/// so it is one shared pointer, not a copy of every service.
+#[derive(Clone)]
+pub struct AppState(Arc<AppStateInner>);
+
+pub struct AppStateInner {
     pub leptos_options: LeptosOptions,
     pub accounts: AccountsService,
     pub licensing: LicensingService,
@@ -39,6 +43,32 @@ pub struct AppState {
     pub reveals: Sealer,
     pub settings: Arc<Settings>,
 }
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateInner;
+
+    fn deref(&self) -> &AppStateInner {
+        &self.0
+    }
+}
+
+/// The parts handlers and leptos_axum extract on their own.
+macro_rules! app_state_parts {
+    ($($field:ident: $part:ty),*) => {$(
+        impl FromRef<AppState> for $part {
+            fn from_ref(state: &AppState) -> $part {
+                state.$field.clone()
+            }
+        }
+    )*};
+}
+
+app_state_parts!(
+    leptos_options: LeptosOptions,
+    accounts: AccountsService,
+    licensing: LicensingService,
+    audit: AuditLog
+);
 
 impl AppState {
     /// The state as a server function sees it (Leptos provides it as context).
@@ -67,7 +97,7 @@ impl Application {
         let session_pepper = pepper.clone();
         let reveals = Sealer::new(&pepper, "reveals");
         idempotency.spawn_sweeper();
-        let state = AppState {
+        let state = AppState(Arc::new(AppStateInner {
             leptos_options: settings.leptos.clone(),
             accounts: AccountsService::new(
                 db.pool.clone(),
@@ -79,7 +109,7 @@ impl Application {
             audit: AuditLog::new(db.pool.clone()),
             reveals,
             settings: Arc::new(settings),
-        };
+        }));
         let router = match sessions {
             SessionStorage::Sqlite(store) => {
                 router(state.clone(), DigestedIds::new(store, session_pepper))
