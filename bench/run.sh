@@ -5,13 +5,16 @@
 # "row" inserts the key row only; "same" runs the real endpoint's own SQL statement
 # (owner check and key row). Prints real/row and real/same: the first is the
 # target, the second shows how much of the gap is the database work itself.
+# The machine is shared and noisy: each figure is the median of BENCH_ROUNDS runs,
+# the three servers taking turns (in a rotating order) within each round.
 # Installs oha (crates.io) if missing.
-#   bench/run.sh                      both engines, 10 s per measurement
-#   BENCH_SECONDS=5 BENCH_ENGINES=sqlite bench/run.sh
+#   bench/run.sh                      both engines, 3 rounds of 5 s per measurement
+#   BENCH_SECONDS=10 BENCH_ROUNDS=5 BENCH_ENGINES=sqlite bench/run.sh
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-SECONDS_PER_RUN="${BENCH_SECONDS:-10}"
+SECONDS_PER_RUN="${BENCH_SECONDS:-5}"
+ROUNDS="${BENCH_ROUNDS:-3}"
 ENGINES="${BENCH_ENGINES:-sqlite postgres}"
 PG_SERVER="${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 CONNECTIONS="1 16 64"
@@ -57,6 +60,14 @@ measure() { # url connections [token] -> "requests/s p50_ms p99_ms"
   ' "$WORK/out.json"
 }
 
+median() { # file of "requests/s p50 p99" lines -> the median of each column
+  node -e '
+    const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => l.split(" ").map(Number));
+    const mid = (i) => { const v = rows.map((r) => r[i]).sort((a, b) => a - b); return v[(v.length - 1) >> 1]; };
+    console.log(mid(0).toFixed(0), mid(1).toFixed(2), mid(2).toFixed(2));
+  ' "$1"
+}
+
 printf '%-9s %5s | %9s %8s %8s | %9s %8s %8s | %9s %8s %8s | %8s %9s\n' engine conns \
   "real r/s" "p50 ms" "p99 ms" "row r/s" "p50 ms" "p99 ms" "same r/s" "p50 ms" "p99 ms" "real/row" "real/same"
 for engine in $ENGINES; do
@@ -77,10 +88,20 @@ for engine in $ENGINES; do
   token="$(curl -sf -X POST http://127.0.0.1:4100/api/v1/auth/register -H 'Content-Type: application/json' \
     -d '{"email":"bench@example.test","password":"benchmark password","organizationName":"Bench"}' |
     node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).token))')"
+  urls=(http://127.0.0.1:4100/api/v1/licensing/keys http://127.0.0.1:4200/api/v1/licensing/keys
+    http://127.0.0.1:4300/api/v1/licensing/keys)
+  tokens=("$token" "" "")
   for c in $CONNECTIONS; do
-    read -r real_rps real_p50 real_p99 < <(measure http://127.0.0.1:4100/api/v1/licensing/keys "$c" "$token")
-    read -r bare_rps bare_p50 bare_p99 < <(measure http://127.0.0.1:4200/api/v1/licensing/keys "$c")
-    read -r same_rps same_p50 same_p99 < <(measure http://127.0.0.1:4300/api/v1/licensing/keys "$c")
+    rm -f "$WORK"/runs-*
+    for round in $(seq 1 "$ROUNDS"); do
+      for turn in 0 1 2; do
+        server=$(( (turn + round) % 3 ))
+        measure "${urls[$server]}" "$c" "${tokens[$server]}" >> "$WORK/runs-$server"
+      done
+    done
+    read -r real_rps real_p50 real_p99 < <(median "$WORK/runs-0")
+    read -r bare_rps bare_p50 bare_p99 < <(median "$WORK/runs-1")
+    read -r same_rps same_p50 same_p99 < <(median "$WORK/runs-2")
     to_row="$(node -e "console.log(($real_rps / $bare_rps).toFixed(2))")"
     to_same="$(node -e "console.log(($real_rps / $same_rps).toFixed(2))")"
     printf '%-9s %5s | %9s %8s %8s | %9s %8s %8s | %9s %8s %8s | %8s %9s\n' "$engine" "$c" \
