@@ -165,12 +165,16 @@ async fn main() {
     let url = std::env::var("DATABASE_URL").expect("DATABASE_URL");
     let address = std::env::var("BENCH_ADDR").unwrap_or_else(|_| "127.0.0.1:4000".into());
     // The schema comes from the real migrations; nothing else of the app is used.
-    storno_licensing::db::Db::connect(&url)
+    storno_licensing::db::Db::connect(&url, None)
         .await
         .unwrap()
         .migrate()
         .await
         .unwrap();
+    // The real server's pool size: the same setting, the same defaults.
+    let max_connections: Option<u32> = std::env::var("DATABASE_MAX_CONNECTIONS")
+        .ok()
+        .map(|value| value.trim().parse().expect("DATABASE_MAX_CONNECTIONS"));
     let pool = if url.starts_with("sqlite") {
         let options = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
             .unwrap()
@@ -180,7 +184,7 @@ async fn main() {
             .foreign_keys(true);
         Pool::Sqlite(
             sqlx::sqlite::SqlitePoolOptions::new()
-                .max_connections(8)
+                .max_connections(max_connections.unwrap_or(8))
                 .connect_with(options)
                 .await
                 .unwrap(),
@@ -188,7 +192,7 @@ async fn main() {
     } else {
         Pool::Postgres(
             sqlx::postgres::PgPoolOptions::new()
-                .max_connections(16)
+                .max_connections(max_connections.unwrap_or(16))
                 .connect(&url)
                 .await
                 .unwrap(),

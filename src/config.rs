@@ -10,6 +10,10 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/storno-licensing.db";
 pub struct Settings {
     /// `sqlite://...` (the default, a file under `./data/`) or `postgres://...`.
     pub database_url: String,
+    /// `DATABASE_MAX_CONNECTIONS`: the most connections this instance keeps to the
+    /// database for requests (its session store keeps up to half as many more).
+    /// `None`: 16 on PostgreSQL, 8 on SQLite.
+    pub database_max_connections: Option<u32>,
     /// `LICENSING_KEY_PEPPER`; when unset with SQLite, a pepper is kept beside the
     /// database file.
     pub pepper: Option<Vec<u8>>,
@@ -40,6 +44,9 @@ impl Settings {
         };
         Ok(Settings {
             database_url: env_or("DATABASE_URL", DEFAULT_DATABASE_URL),
+            database_max_connections: parse_max_connections(
+                std::env::var("DATABASE_MAX_CONNECTIONS").ok().as_deref(),
+            )?,
             pepper,
             public_url: std::env::var("STORNO_PUBLIC_URL")
                 .ok()
@@ -81,6 +88,20 @@ fn env_or(name: &str, default: &str) -> String {
         .unwrap_or_else(|| default.to_string())
 }
 
+/// Several instances share one PostgreSQL, whose `max_connections` (100 by default)
+/// bounds them all together, so the pool size is a deployment setting.
+fn parse_max_connections(value: Option<&str>) -> Result<Option<u32>, String> {
+    match value.map(str::trim).filter(|value| !value.is_empty()) {
+        None => Ok(None),
+        Some(text) => match text.parse::<u32>() {
+            Ok(count @ 1..=1000) => Ok(Some(count)),
+            _ => Err(format!(
+                "DATABASE_MAX_CONNECTIONS must be a whole number from 1 to 1000, got {text:?}"
+            )),
+        },
+    }
+}
+
 fn parse_env(name: &str, default: u64) -> Result<u64, String> {
     match std::env::var(name) {
         Ok(value) => value
@@ -88,5 +109,23 @@ fn parse_env(name: &str, default: u64) -> Result<u64, String> {
             .parse()
             .map_err(|_| format!("{name} must be a whole number, got {value:?}")),
         Err(_) => Ok(default),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_connections_is_a_whole_number_from_1_to_1000_or_the_engine_default() {
+        assert_eq!(parse_max_connections(None), Ok(None));
+        assert_eq!(parse_max_connections(Some(" ")), Ok(None));
+        assert_eq!(parse_max_connections(Some("1")), Ok(Some(1)));
+        assert_eq!(parse_max_connections(Some(" 24 ")), Ok(Some(24)));
+        assert_eq!(parse_max_connections(Some("1000")), Ok(Some(1000)));
+        for bad in ["0", "1001", "-3", "8.5", "many"] {
+            let error = parse_max_connections(Some(bad)).unwrap_err();
+            assert!(error.contains("DATABASE_MAX_CONNECTIONS"), "{error}");
+        }
     }
 }

@@ -55,12 +55,19 @@ pub struct Db {
     pub engine: Engine,
     /// The URL as the engine's own driver should open it (for the session store).
     pub url: String,
+    max_connections: u32,
 }
 
 impl Db {
-    pub async fn connect(url: &str) -> Result<Db, String> {
+    /// Opens the database with at most `max_connections` (`None`: the engine's
+    /// default) connections for requests.
+    pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<Db, String> {
         sqlx::any::install_default_drivers();
         let engine = Engine::of(url)?;
+        let max_connections = max_connections.unwrap_or(match engine {
+            Engine::Sqlite => 8,
+            Engine::Postgres => 16,
+        });
         let url = match engine {
             Engine::Sqlite => {
                 if let Some(parent) = sqlite_file(url).as_deref().and_then(|p| p.parent()) {
@@ -77,7 +84,7 @@ impl Db {
         let pool = match engine {
             Engine::Sqlite => {
                 AnyPoolOptions::new()
-                    .max_connections(8)
+                    .max_connections(max_connections)
                     .after_connect(|conn, _meta| {
                         Box::pin(async move {
                             // Durability first: a 201 means the row is on disk.
@@ -94,7 +101,7 @@ impl Db {
             }
             Engine::Postgres => {
                 AnyPoolOptions::new()
-                    .max_connections(16)
+                    .max_connections(max_connections)
                     .acquire_timeout(Duration::from_secs(10))
                     .connect_with(options)
                     .await
@@ -106,7 +113,12 @@ impl Db {
                 .await
                 .map_err(|e| format!("cannot enable WAL: {e}"))?;
         }
-        Ok(Db { pool, engine, url })
+        Ok(Db {
+            pool,
+            engine,
+            url,
+            max_connections,
+        })
     }
 
     /// Applies the schema's migrations and creates the session table.
@@ -129,6 +141,8 @@ pub enum SessionStorage {
 impl SessionStorage {
     async fn open(db: &Db) -> Result<Self, String> {
         let failed = |e: sqlx::Error| format!("session store: {e}");
+        // Session reads and writes are short and rarer than API calls.
+        let max_connections = (db.max_connections / 2).max(1);
         let storage = match db.engine {
             Engine::Sqlite => {
                 let options = sqlx::sqlite::SqliteConnectOptions::from_str(&db.url)
@@ -136,7 +150,7 @@ impl SessionStorage {
                     .busy_timeout(Duration::from_secs(5))
                     .synchronous(sqlx::sqlite::SqliteSynchronous::Full);
                 let pool = sqlx::sqlite::SqlitePoolOptions::new()
-                    .max_connections(4)
+                    .max_connections(max_connections)
                     .connect_with(options)
                     .await
                     .map_err(failed)?;
@@ -144,7 +158,7 @@ impl SessionStorage {
             }
             Engine::Postgres => {
                 let pool = sqlx::postgres::PgPoolOptions::new()
-                    .max_connections(8)
+                    .max_connections(max_connections)
                     .connect(&db.url)
                     .await
                     .map_err(failed)?;

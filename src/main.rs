@@ -60,7 +60,7 @@ async fn run() -> Result<(), String> {
 
 async fn migrate() -> Result<(), String> {
     let settings = Settings::from_env()?;
-    let db = Db::connect(&settings.database_url).await?;
+    let db = Db::connect(&settings.database_url, settings.database_max_connections).await?;
     db.migrate().await?;
     println!("migrations applied ({:?})", db.engine);
     Ok(())
@@ -88,7 +88,7 @@ async fn organization_command(args: Vec<String>) -> Result<(), String> {
         }
     };
     let settings = Settings::from_env()?;
-    let db = Db::connect(&settings.database_url).await?;
+    let db = Db::connect(&settings.database_url, settings.database_max_connections).await?;
     db.migrate().await?;
     let accounts = OrganizationAdmin::new(db.pool.clone());
     let result = match (command, value) {

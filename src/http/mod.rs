@@ -87,7 +87,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, String> {
-        let db = Db::connect(&settings.database_url).await?;
+        let db = Db::connect(&settings.database_url, settings.database_max_connections).await?;
         let sessions = db.migrate().await?;
         sessions.spawn_sweeper();
         let pepper = resolve_pepper(&settings, &db)?;

@@ -249,6 +249,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
     let (database_url, pepper) = fresh_database(directory.path()).await;
     let mut settings = Settings {
         database_url: database_url.clone(),
+        database_max_connections: None,
         pepper,
         public_url: None,
         token_ttl: Duration::from_secs(30 * 24 * 3600),

@@ -139,7 +139,7 @@ async fn the_stored_answer_is_sealed_and_erased_after_24_hours() {
     let (_, _, first) = answer(create_with(&app, &owner.token, "sealed", json!({})).await).await;
     let key = first["licenseKey"].as_str().unwrap().to_string();
 
-    let pool = Db::connect(&app.database_url).await.unwrap().pool;
+    let pool = Db::connect(&app.database_url, None).await.unwrap().pool;
     let sealed: Vec<(String,)> = sqlx::query_as("SELECT sealed_answer FROM idempotent_requests")
         .fetch_all(&pool)
         .await

@@ -267,3 +267,38 @@ async fn a_killed_server_loses_no_acknowledged_key_and_leaves_no_half_row() {
         "{unacknowledged} listed keys had neither a 201 nor a cut connection"
     );
 }
+
+/// Instances share one database server, whose connection limit bounds them all
+/// together: how many connections each keeps is a setting.
+#[tokio::test]
+async fn each_instance_keeps_at_most_its_configured_number_of_connections() {
+    use storno_licensing::db::{Db, Engine};
+    let directory = tempfile::tempdir().unwrap();
+    let (database_url, _) = fresh_database(directory.path()).await;
+    let configured = Db::connect(&database_url, Some(3)).await.unwrap();
+    assert_eq!(configured.pool.options().get_max_connections(), 3);
+    let default = Db::connect(&database_url, None).await.unwrap();
+    let engine_default = match default.engine {
+        Engine::Sqlite => 8,
+        Engine::Postgres => 16,
+    };
+    assert_eq!(default.pool.options().get_max_connections(), engine_default);
+
+    let refused = Command::new(env!("CARGO_BIN_EXE_storno-licensing"))
+        .arg("migrate")
+        .env("DATABASE_URL", &database_url)
+        .env("DATABASE_MAX_CONNECTIONS", "0")
+        .env("LICENSING_KEY_PEPPER", "07".repeat(32))
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        !refused.status.success(),
+        "a pool of no connections was accepted"
+    );
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        message.contains("DATABASE_MAX_CONNECTIONS must be a whole number from 1 to 1000"),
+        "{message}"
+    );
+}

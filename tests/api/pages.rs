@@ -255,7 +255,7 @@ async fn sessions_end_after_the_idle_and_the_absolute_timeout() {
 }
 
 async fn session_rows(database_url: &str) -> i64 {
-    let db = storno_licensing::db::Db::connect(database_url)
+    let db = storno_licensing::db::Db::connect(database_url, None)
         .await
         .unwrap();
     let table = if database_url.starts_with("sqlite") {

@@ -11,7 +11,7 @@ async fn a_second_owner_or_a_duplicate_key_hash_cannot_be_stored() {
     let owner = app.register("ana@acme.test", "Acme").await;
     let other = app.register("bob@acme.test", "Bob's").await;
     app.create_key(&owner.token, json!({})).await;
-    let db = Db::connect(&app.database_url).await.unwrap();
+    let db = Db::connect(&app.database_url, None).await.unwrap();
 
     let bob_id: (String,) = sqlx::query_as("SELECT id FROM users WHERE email = 'bob@acme.test'")
         .fetch_one(&db.pool)
@@ -48,7 +48,7 @@ async fn creation_events_recorded_before_the_key_row_kept_them_stay_in_the_activ
     // A database as the release before creation records moved into the key rows left it.
     let directory = tempfile::tempdir().unwrap();
     let (database_url, _) = fresh_database(directory.path()).await;
-    let db = Db::connect(&database_url).await.unwrap();
+    let db = Db::connect(&database_url, None).await.unwrap();
     let earlier = Migrator {
         migrations: Cow::Owned(
             MIGRATOR
@@ -77,7 +77,7 @@ async fn creation_events_recorded_before_the_key_row_kept_them_stay_in_the_activ
     // The new release migrates it at start-up; its owner reads the activity log.
     let app = spawn_app_with(|settings| settings.database_url = database_url.clone()).await;
     let owner = app.register("ana@acme.test", "Acme").await;
-    let db = Db::connect(&database_url).await.unwrap();
+    let db = Db::connect(&database_url, None).await.unwrap();
     sqlx::query(
         "INSERT INTO memberships (id, organization_id, user_id, role, created_at) \
          SELECT '0190a000-0000-7000-8000-0000000000cc', '0190a000-0000-7000-8000-0000000000aa', id, 'owner', 0 FROM users WHERE email = 'ana@acme.test'",
