@@ -1,5 +1,6 @@
 //! Typed settings, read once from the environment at start-up.
 
+use crate::http::client_ip::TrustedProxies;
 use crate::http::rate_limit::RateLimitSettings;
 use leptos::config::LeptosOptions;
 use std::time::Duration;
@@ -21,6 +22,8 @@ pub struct Settings {
     /// use. It makes session cookies `Secure` when it is https. When unset, the
     /// request's own `Host` is the trusted origin.
     pub public_url: Option<String>,
+    /// `TRUSTED_PROXIES`: the load balancers whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
     pub token_ttl: Duration,
     pub session_idle_timeout: Duration,
     /// A browser session ends this long after sign-in, however active.
@@ -52,6 +55,9 @@ impl Settings {
                 .ok()
                 .map(|url| url.trim_end_matches('/').to_string())
                 .filter(|url| !url.is_empty()),
+            trusted_proxies: TrustedProxies::parse(
+                &std::env::var("TRUSTED_PROXIES").unwrap_or_default(),
+            )?,
             token_ttl: Duration::from_secs(60 * 60 * 24 * parse_env("TOKEN_TTL_DAYS", 30)?),
             session_idle_timeout: Duration::from_secs(
                 60 * parse_env("SESSION_IDLE_TIMEOUT_MINUTES", 12 * 60)?,

@@ -5,6 +5,7 @@ use super::{AuditEventDto, AuditPageDto};
 use crate::accounts::service::Membership;
 use crate::clock;
 use crate::error::AppError;
+use crate::http::client_ip::TrustedProxies;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::USER_AGENT;
 use axum::http::request::Parts;
@@ -13,7 +14,8 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use uuid::Uuid;
 
-/// Where a request came from, for the audit log and rate limits.
+/// Where a request came from, for the audit log and rate limits: the client's
+/// address (behind trusted proxies, the one they forwarded) and user agent.
 #[derive(Debug, Clone, Default)]
 pub struct RequestMeta {
     pub ip: Option<String>,
@@ -24,11 +26,16 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(address)| address.ip());
+        let client = peer.map(|peer| match parts.extensions.get::<TrustedProxies>() {
+            Some(proxies) => proxies.client_ip(peer, &parts.headers),
+            None => peer,
+        });
         Ok(RequestMeta {
-            ip: parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(address)| address.ip().to_string()),
+            ip: client.map(|address| address.to_string()),
             user_agent: parts
                 .headers
                 .get(USER_AGENT)

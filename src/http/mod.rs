@@ -1,6 +1,7 @@
 //! axum wiring: application state, the router (pages, server functions, JSON API),
 //! sessions and start-up.
 
+pub mod client_ip;
 pub mod extract;
 pub mod middleware;
 pub mod openapi;
@@ -204,6 +205,7 @@ fn router<Store: SessionStore + Clone>(state: AppState, store: Store) -> Router 
             middleware::reject_cross_site,
         ))
         .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(axum::Extension(settings.trusted_proxies.clone()))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

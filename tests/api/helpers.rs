@@ -252,6 +252,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
         database_max_connections: None,
         pepper,
         public_url: None,
+        trusted_proxies: Default::default(),
         token_ttl: Duration::from_secs(30 * 24 * 3600),
         session_idle_timeout: Duration::from_secs(3600),
         session_absolute_timeout: Duration::from_secs(24 * 3600),

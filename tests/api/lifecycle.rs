@@ -589,3 +589,77 @@ async fn rate_limits_per_client_ip_cover_every_key_and_account() {
         .unwrap();
     assert_error(limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
 }
+
+/// A wrong sign-in from `client` as a load balancer forwards it.
+async fn wrong_sign_in_from(app: &TestApp, client: &str, email: &str) -> reqwest::Response {
+    app.api
+        .post(app.url("/api/v1/auth/token"))
+        .header("X-Forwarded-For", client)
+        .json(&json!({"email": email, "password": "wrong password!!"}))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The IP the activity log recorded for a key created with `X-Forwarded-For: client`.
+async fn logged_creation_ip(app: &TestApp, client: &str) -> Value {
+    let owner = app.register("ana@acme.test", "Acme").await;
+    let created = app
+        .api
+        .post(app.url("/api/v1/licensing/keys"))
+        .bearer_auth(&owner.token)
+        .header("X-Forwarded-For", client)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let log: Value = app.get_json("/api/v1/audit", &owner.token, None).await;
+    let creation = log["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|event| event["action"] == "license_key.created")
+        .expect("the creation is logged")
+        .clone();
+    creation["ip"].clone()
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_limits_and_the_log_see_the_forwarded_client() {
+    use storno_licensing::http::client_ip::TrustedProxies;
+    let app = spawn_app_with(|settings| {
+        // The test client connects from 127.0.0.1: it plays the load balancer.
+        settings.trusted_proxies = TrustedProxies::parse("127.0.0.1").unwrap();
+        settings.rate_limits.sign_in_per_ip = 2;
+    })
+    .await;
+    for email in ["a@acme.test", "b@acme.test"] {
+        let refused = wrong_sign_in_from(&app, "203.0.113.1", email).await;
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    }
+    let limited = wrong_sign_in_from(&app, "203.0.113.1", "c@acme.test").await;
+    assert_error(limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    // Another client behind the same balancer has a limit of its own.
+    let other = wrong_sign_in_from(&app, "203.0.113.2", "d@acme.test").await;
+    assert_eq!(other.status(), StatusCode::UNAUTHORIZED);
+
+    assert_eq!(logged_creation_ip(&app, "203.0.113.9").await, "203.0.113.9");
+}
+
+#[tokio::test]
+async fn without_trusted_proxies_a_forwarded_for_header_changes_nothing() {
+    let app = spawn_app_with(|settings| settings.rate_limits.sign_in_per_ip = 2).await;
+    // An attacker rotating made-up addresses is still one client.
+    for (client, email) in [
+        ("203.0.113.1", "a@acme.test"),
+        ("203.0.113.2", "b@acme.test"),
+    ] {
+        let refused = wrong_sign_in_from(&app, client, email).await;
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    }
+    let limited = wrong_sign_in_from(&app, "203.0.113.3", "c@acme.test").await;
+    assert_error(limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+
+    assert_eq!(logged_creation_ip(&app, "203.0.113.9").await, "127.0.0.1");
+}
