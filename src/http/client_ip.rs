@@ -6,11 +6,13 @@
 use axum::http::HeaderMap;
 use ipnet::IpNet;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// `TRUSTED_PROXIES`: addresses or networks (`10.0.0.0/8`) of the reverse proxies
 /// in front of the server. Empty (the default): the TCP peer is the client.
+/// Shared, not copied, into every request.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct TrustedProxies(Vec<IpNet>);
+pub struct TrustedProxies(Arc<[IpNet]>);
 
 impl TrustedProxies {
     /// A comma-separated list of IP addresses and CIDR networks.
@@ -26,8 +28,8 @@ impl TrustedProxies {
                         format!("TRUSTED_PROXIES: {entry:?} is not an IP address or network")
                     })
             })
-            .collect::<Result<_, _>>()
-            .map(TrustedProxies)
+            .collect::<Result<Vec<_>, _>>()
+            .map(|networks| TrustedProxies(networks.into()))
     }
 
     fn trusts(&self, address: IpAddr) -> bool {
