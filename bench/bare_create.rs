@@ -21,6 +21,7 @@ use sha2::Sha256;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
+use storno_licensing::db::Engine;
 
 /// Built as the real server is built: the same allocator.
 #[global_allocator]
@@ -172,9 +173,10 @@ async fn main() {
         .await
         .unwrap();
     // The real server's pool size: the same setting, the same defaults.
-    let max_connections: Option<u32> = std::env::var("DATABASE_MAX_CONNECTIONS")
+    let max_connections = std::env::var("DATABASE_MAX_CONNECTIONS")
         .ok()
-        .map(|value| value.trim().parse().expect("DATABASE_MAX_CONNECTIONS"));
+        .map(|value| value.trim().parse().expect("DATABASE_MAX_CONNECTIONS"))
+        .unwrap_or(Engine::of(&url).unwrap().default_max_connections());
     let pool = if url.starts_with("sqlite") {
         let options = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
             .unwrap()
@@ -184,7 +186,7 @@ async fn main() {
             .foreign_keys(true);
         Pool::Sqlite(
             sqlx::sqlite::SqlitePoolOptions::new()
-                .max_connections(max_connections.unwrap_or(8))
+                .max_connections(max_connections)
                 .connect_with(options)
                 .await
                 .unwrap(),
@@ -192,7 +194,7 @@ async fn main() {
     } else {
         Pool::Postgres(
             sqlx::postgres::PgPoolOptions::new()
-                .max_connections(max_connections.unwrap_or(16))
+                .max_connections(max_connections)
                 .connect(&url)
                 .await
                 .unwrap(),

@@ -25,6 +25,15 @@ impl Engine {
             Err("DATABASE_URL must start with sqlite:// or postgres://".into())
         }
     }
+
+    /// Connections for requests when `DATABASE_MAX_CONNECTIONS` is unset: SQLite
+    /// writes one at a time, so more would only wait.
+    pub fn default_max_connections(self) -> u32 {
+        match self {
+            Engine::Sqlite => 8,
+            Engine::Postgres => 16,
+        }
+    }
 }
 
 /// Where a SQLite URL keeps its file, when it names one.
@@ -64,10 +73,7 @@ impl Db {
     pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<Db, String> {
         sqlx::any::install_default_drivers();
         let engine = Engine::of(url)?;
-        let max_connections = max_connections.unwrap_or(match engine {
-            Engine::Sqlite => 8,
-            Engine::Postgres => 16,
-        });
+        let max_connections = max_connections.unwrap_or(engine.default_max_connections());
         let url = match engine {
             Engine::Sqlite => {
                 if let Some(parent) = sqlite_file(url).as_deref().and_then(|p| p.parent()) {

@@ -272,17 +272,16 @@ async fn a_killed_server_loses_no_acknowledged_key_and_leaves_no_half_row() {
 /// together: how many connections each keeps is a setting.
 #[tokio::test]
 async fn each_instance_keeps_at_most_its_configured_number_of_connections() {
-    use storno_licensing::db::{Db, Engine};
+    use storno_licensing::db::Db;
     let directory = tempfile::tempdir().unwrap();
     let (database_url, _) = fresh_database(directory.path()).await;
     let configured = Db::connect(&database_url, Some(3)).await.unwrap();
     assert_eq!(configured.pool.options().get_max_connections(), 3);
     let default = Db::connect(&database_url, None).await.unwrap();
-    let engine_default = match default.engine {
-        Engine::Sqlite => 8,
-        Engine::Postgres => 16,
-    };
-    assert_eq!(default.pool.options().get_max_connections(), engine_default);
+    assert_eq!(
+        default.pool.options().get_max_connections(),
+        default.engine.default_max_connections()
+    );
 
     let refused = Command::new(env!("CARGO_BIN_EXE_storno-licensing"))
         .arg("migrate")
