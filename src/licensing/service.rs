@@ -14,6 +14,7 @@ use crate::idempotency::{IdempotencyKey, IdempotencyStore, IdempotentRequest};
 use crate::secrets::Pepper;
 use serde_json::json;
 use sqlx::AnyPool;
+use std::fmt::Display;
 use uuid::Uuid;
 
 const KEY_PURPOSE: &str = "license-key";
@@ -153,21 +154,43 @@ pub struct ValidationRequest {
     pub metrics: Option<InstanceMetrics>,
 }
 
-/// The one answer that carries a key in full.
-fn new_key_dto(
+/// A key about to be stored: drawn from the OS CSPRNG, named by a UUIDv7, stored
+/// only as its HMAC and its mask.
+struct NewKey {
     id: Uuid,
     key: LicenseKey,
-    instance_name: Option<String>,
     created_at: i64,
-) -> CreatedLicenseKeyDto {
-    CreatedLicenseKeyDto {
-        id: id.to_string(),
-        license_key: key.into_string(),
-        instance_name,
-        active: true,
-        created_at: clock::rfc3339(created_at),
-        replaces: None,
+}
+
+impl NewKey {
+    fn generate() -> Self {
+        NewKey {
+            id: Uuid::now_v7(),
+            key: LicenseKey::generate(),
+            created_at: clock::now(),
+        }
     }
+
+    /// The one answer that carries the key in full.
+    fn into_dto(self, instance_name: Option<String>) -> CreatedLicenseKeyDto {
+        CreatedLicenseKeyDto {
+            id: self.id.to_string(),
+            license_key: self.key.into_string(),
+            instance_name,
+            active: true,
+            created_at: clock::rfc3339(self.created_at),
+            replaces: None,
+        }
+    }
+}
+
+fn log_created(id: impl Display, organization_id: impl Display, user_id: impl Display) {
+    tracing::info!(
+        license_key_id = %id,
+        organization_id = %organization_id,
+        user_id = %user_id,
+        "license key created"
+    );
 }
 
 fn is_key_shaped(text: &str) -> bool {
@@ -202,23 +225,21 @@ impl LicensingService {
         instance_name: Option<InstanceName>,
         meta: &RequestMeta,
     ) -> Result<Option<CreatedLicenseKeyDto>, AppError> {
-        let key = LicenseKey::generate();
-        let id = Uuid::now_v7();
-        let created_at = clock::now();
+        let new = NewKey::generate();
         let instance_name = instance_name.map(|n| n.as_str().to_string());
         // `fetch_all`: the statement runs to its end (and commits) before its row is read.
         let rows: Vec<(String, String)> = sqlx::query_as(CREATE_WITH_TOKEN)
             .bind(credential.token_hash.clone())
-            .bind(created_at)
+            .bind(new.created_at)
             .bind(
                 credential
                     .requested
                     .map(|id| id.to_string())
                     .unwrap_or_default(),
             )
-            .bind(id.to_string())
-            .bind(self.pepper.digest(KEY_PURPOSE, key.expose()))
-            .bind(key.masked())
+            .bind(new.id.to_string())
+            .bind(self.key_hash(new.key.expose()))
+            .bind(new.key.masked())
             .bind(instance_name.clone())
             .bind(meta.ip.clone())
             .bind(meta.user_agent.clone())
@@ -227,13 +248,8 @@ impl LicensingService {
         let Some((organization_id, user_id)) = rows.into_iter().next() else {
             return Ok(None);
         };
-        tracing::info!(
-            license_key_id = %id,
-            organization_id = %organization_id,
-            user_id = %user_id,
-            "license key created"
-        );
-        Ok(Some(new_key_dto(id, key, instance_name, created_at)))
+        log_created(new.id, organization_id, user_id);
+        Ok(Some(new.into_dto(instance_name)))
     }
 
     /// Creates a key for the actor's organization and returns it in full: the only
@@ -269,57 +285,59 @@ impl LicensingService {
         meta: &RequestMeta,
         idempotent: Option<&IdempotentRequest>,
     ) -> Result<CreatedLicenseKeyDto, AppError> {
-        let mut tx = self.pool.begin().await?;
-        // The key's row is its own creation record (no separate audit event).
-        let created = self
-            .insert_key(
-                &mut tx,
-                actor,
-                instance_name.map(|n| n.as_str().to_string()),
-                meta,
-            )
-            .await?;
-        if let Some(request) = idempotent {
-            request.save(&mut tx, &created).await?;
-        }
-        tx.commit().await?;
-        tracing::info!(
-            license_key_id = %created.id,
-            organization_id = %actor.organization_id(),
-            user_id = %actor.user_id(),
-            "license key created"
-        );
+        // The key's row is its own creation record (no separate audit event); a
+        // transaction is needed only to keep an idempotent answer with it.
+        let instance_name = instance_name.map(|n| n.as_str().to_string());
+        let created = match idempotent {
+            None => {
+                self.insert_key(&self.pool, actor, instance_name, meta)
+                    .await?
+            }
+            Some(request) => {
+                let mut tx = self.pool.begin().await?;
+                let created = self
+                    .insert_key(&mut *tx, actor, instance_name, meta)
+                    .await?;
+                request.save(&mut tx, &created).await?;
+                tx.commit().await?;
+                created
+            }
+        };
+        log_created(&created.id, actor.organization_id(), actor.user_id());
         Ok(created)
     }
 
-    async fn insert_key(
+    async fn insert_key<'e>(
         &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
         actor: &Membership,
         instance_name: Option<String>,
         meta: &RequestMeta,
     ) -> Result<CreatedLicenseKeyDto, AppError> {
-        let key = LicenseKey::generate();
-        let id = Uuid::now_v7();
-        let created_at = clock::now();
+        let new = NewKey::generate();
         sqlx::query(
             "INSERT INTO license_keys \
              (id, organization_id, key_hash, masked_key, instance_name, created_by, created_at, \
               created_ip, created_user_agent) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
-        .bind(id.to_string())
+        .bind(new.id.to_string())
         .bind(actor.organization_id().to_string())
-        .bind(self.pepper.digest(KEY_PURPOSE, key.expose()))
-        .bind(key.masked())
+        .bind(self.key_hash(new.key.expose()))
+        .bind(new.key.masked())
         .bind(instance_name.clone())
         .bind(actor.user_id().to_string())
-        .bind(created_at)
+        .bind(new.created_at)
         .bind(meta.ip.clone())
         .bind(meta.user_agent.clone())
-        .execute(&mut **tx)
+        .execute(executor)
         .await?;
-        Ok(new_key_dto(id, key, instance_name, created_at))
+        Ok(new.into_dto(instance_name))
+    }
+
+    /// How a key is stored and looked up: its HMAC under the pepper.
+    fn key_hash(&self, key: &str) -> String {
+        self.pepper.digest(KEY_PURPOSE, key)
     }
 
     /// The organization's keys, newest first (UUIDv7 ids sort by creation), masked.
@@ -444,7 +462,9 @@ impl LicensingService {
         if revoked_at.is_some() || expires_at.is_some() {
             return Err(AppError::LicenseKeyInactive);
         }
-        let mut created = self.insert_key(&mut tx, actor, instance_name, meta).await?;
+        let mut created = self
+            .insert_key(&mut *tx, actor, instance_name, meta)
+            .await?;
         let now = clock::now();
         // The condition makes a concurrent second rotation of the same key fail.
         let (revoked_at, expires_at) = if grace_hours == 0 {
@@ -492,7 +512,7 @@ impl LicensingService {
         if !is_key_shaped(&request.license_key) {
             return Err(AppError::BadRequest("licenseKey is required".into()));
         }
-        let digest = self.pepper.digest(KEY_PURPOSE, &request.license_key);
+        let digest = self.key_hash(&request.license_key);
         self.limits.validate(meta.ip.as_deref(), &digest)?;
         let row: Option<ValidationRow> = sqlx::query_as(
             "SELECT k.id, k.organization_id, k.revoked_at, k.expires_at, k.activated_at, \
