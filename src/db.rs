@@ -189,12 +189,26 @@ impl SessionStorage {
 }
 
 fn sweep_sessions<Store: ExpiredDeletion + Clone>(store: Store) {
+    sweep_every_few_minutes("delete expired sessions", move || {
+        let store = store.clone();
+        async move { store.delete_expired().await }
+    });
+}
+
+/// Runs `sweep` now and every five minutes after, for stored data that must not
+/// outlive its promised lifetime by much; a failed round is logged and retried.
+pub fn sweep_every_few_minutes<Sweep, Round, E>(what: &'static str, sweep: Sweep)
+where
+    Sweep: Fn() -> Round + Send + 'static,
+    Round: std::future::Future<Output = Result<(), E>> + Send,
+    E: std::fmt::Display,
+{
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(300));
         loop {
             tick.tick().await;
-            if let Err(error) = store.delete_expired().await {
-                tracing::warn!(%error, "could not delete expired sessions");
+            if let Err(error) = sweep().await {
+                tracing::warn!(%error, "could not {what}");
             }
         }
     });

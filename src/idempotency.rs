@@ -5,13 +5,13 @@
 
 use crate::accounts::service::is_unique_violation;
 use crate::clock;
+use crate::db::sweep_every_few_minutes;
 use crate::error::AppError;
 use crate::secrets::{Pepper, Sealer};
 use axum::http::HeaderMap;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sqlx::{AnyConnection, AnyPool};
-use std::time::Duration;
 use uuid::Uuid;
 
 pub const HEADER: &str = "idempotency-key";
@@ -102,14 +102,9 @@ impl IdempotencyStore {
     /// Erases expired answers every few minutes, so none outlives the window by much.
     pub fn spawn_sweeper(&self) {
         let store = self.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(300));
-            loop {
-                tick.tick().await;
-                if let Err(error) = store.erase_expired().await {
-                    tracing::warn!(%error, "could not erase expired idempotent answers");
-                }
-            }
+        sweep_every_few_minutes("erase expired idempotent answers", move || {
+            let store = store.clone();
+            async move { store.erase_expired().await.map(drop) }
         });
     }
 }
