@@ -4,8 +4,7 @@ use crate::helpers::*;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-/// Signs in through the page's server function and returns the session cookie
-/// (`name=value`) it set.
+/// The session as the page's `session` server function reports it for `cookie`.
 async fn session_of(app: &TestApp, cookie: &str) -> Value {
     app.rpc(cookie, "session", &[]).await.json().await.unwrap()
 }
