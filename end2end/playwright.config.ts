@@ -47,6 +47,8 @@ export default defineConfig({
       LEPTOS_ENV: 'PROD',
       DATABASE_URL: `sqlite://${dataDir}/e2e.db`,
       RUST_LOG: 'warn',
+      // Every test signs up from 127.0.0.1; the sign-up limit has its own Rust tests.
+      RATE_LIMIT_SIGN_UP_PER_IP: '100000',
     },
   },
 });

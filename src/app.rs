@@ -1,8 +1,8 @@
 //! The root component, the HTML shell and the routes.
 
-use crate::accounts::pages::{
-    AccountBar, AccountContext, HomePage, OrganizationPage, SignInPage, SignUpPage,
-};
+use crate::accounts::account_page::AccountPage;
+use crate::accounts::organization_page::OrganizationPage;
+use crate::accounts::pages::{AccountBar, AccountContext, HomePage, SignInPage, SignUpPage};
 use crate::audit::pages::ActivityPage;
 use crate::licensing::pages::LicenseKeysPage;
 use leptos::prelude::*;
@@ -57,6 +57,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/keys") view=LicenseKeysPage ssr=SsrMode::Async/>
                     <Route path=path!("/organization") view=OrganizationPage ssr=SsrMode::Async/>
                     <Route path=path!("/activity") view=ActivityPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

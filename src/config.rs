@@ -70,12 +70,15 @@ impl Settings {
                 validate_per_ip: parse_env("RATE_LIMIT_VALIDATE_PER_IP", 600)? as u32,
                 sign_in_per_ip: parse_env("RATE_LIMIT_SIGN_IN_PER_IP", 30)? as u32,
                 sign_in_per_account: parse_env("RATE_LIMIT_SIGN_IN_PER_ACCOUNT", 10)? as u32,
+                sign_in_per_account_total: parse_env("RATE_LIMIT_SIGN_IN_PER_ACCOUNT_TOTAL", 100)?
+                    as u32,
+                sign_up_per_ip: parse_env("RATE_LIMIT_SIGN_UP_PER_IP", 10)? as u32,
             },
             leptos,
         })
     }
 
-    pub fn secure_cookies(&self) -> bool {
+    pub fn served_over_https(&self) -> bool {
         self.public_url
             .as_deref()
             .is_some_and(|url| url.starts_with("https://"))

@@ -3,7 +3,7 @@
 //! writes SQL that both engines accept.
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::{Any, AnyPool, Executor, Transaction};
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
@@ -134,6 +134,18 @@ impl Db {
             .await
             .map_err(|e| format!("migrations failed: {e}"))?;
         SessionStorage::open(self).await
+    }
+}
+
+/// Starts a transaction that writes. On SQLite it takes the write lock first
+/// (`BEGIN IMMEDIATE`, waiting under the busy timeout): a transaction that reads and
+/// then writes would otherwise fail at once with "database is locked" whenever
+/// another connection wrote in between, and no busy timeout helps it.
+pub async fn begin_write(pool: &AnyPool) -> Result<Transaction<'static, Any>, sqlx::Error> {
+    if pool.connect_options().database_url.scheme() == "sqlite" {
+        pool.begin_with("BEGIN IMMEDIATE").await
+    } else {
+        pool.begin().await
     }
 }
 

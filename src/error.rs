@@ -56,8 +56,12 @@ mod server {
         Forbidden(&'static str),
         #[error("Organization not found")]
         OrganizationNotFound,
-        #[error("User not found")]
-        UserNotFound,
+        #[error("Member not found")]
+        MemberNotFound,
+        #[error("Invitation not found")]
+        InvitationNotFound,
+        #[error("The owner cannot leave or be removed: transfer ownership to an admin first")]
+        OwnerCannotLeave,
         #[error("An account with this email already exists")]
         EmailTaken,
         #[error("This user is already a member of the organization")]
@@ -87,6 +91,9 @@ mod server {
         OrganizationInactive,
         #[error("Too many requests: try again later")]
         RateLimited { retry_after_seconds: u64 },
+        /// Password hashing is at capacity; the caller may retry shortly.
+        #[error("The server is busy: try again in a moment")]
+        Busy { retry_after_seconds: u64 },
         #[error("Not found")]
         RouteNotFound,
         #[error("Method not allowed")]
@@ -114,16 +121,19 @@ mod server {
                 | AppError::CrossSiteRequest
                 | AppError::OrganizationInactive => StatusCode::FORBIDDEN,
                 AppError::OrganizationNotFound
-                | AppError::UserNotFound
+                | AppError::MemberNotFound
+                | AppError::InvitationNotFound
                 | AppError::LicenseKeyNotFound
                 | AppError::RouteNotFound => StatusCode::NOT_FOUND,
                 AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
                 AppError::EmailTaken
                 | AppError::AlreadyMember
+                | AppError::OwnerCannotLeave
                 | AppError::LicenseKeyInactive
                 | AppError::IdempotentRequestInFlight => StatusCode::CONFLICT,
                 AppError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
                 AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+                AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
                 AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
                 AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -139,7 +149,9 @@ mod server {
                 AppError::SignedOut => "signed_out",
                 AppError::Forbidden(_) => "forbidden",
                 AppError::OrganizationNotFound => "organization_not_found",
-                AppError::UserNotFound => "user_not_found",
+                AppError::MemberNotFound => "member_not_found",
+                AppError::InvitationNotFound => "invitation_not_found",
+                AppError::OwnerCannotLeave => "owner_cannot_leave",
                 AppError::EmailTaken => "email_taken",
                 AppError::AlreadyMember => "already_member",
                 AppError::Validation(_) => "validation_failed",
@@ -153,6 +165,7 @@ mod server {
                 AppError::InvalidLicenseKey => "invalid_license_key",
                 AppError::OrganizationInactive => "organization_inactive",
                 AppError::RateLimited { .. } => "rate_limited",
+                AppError::Busy { .. } => "server_busy",
                 AppError::RouteNotFound => "not_found",
                 AppError::MethodNotAllowed => "method_not_allowed",
                 AppError::CrossSiteRequest => "cross_site_request",
@@ -185,6 +198,9 @@ mod server {
             }
             let mut response = (status, Json(body)).into_response();
             if let AppError::RateLimited {
+                retry_after_seconds,
+            }
+            | AppError::Busy {
                 retry_after_seconds,
             } = self
             {

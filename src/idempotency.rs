@@ -25,13 +25,19 @@ pub struct IdempotencyStore {
     sealer: Sealer,
 }
 
-/// The client's `Idempotency-Key`: 1 to 255 visible ASCII characters.
+/// The client's `Idempotency-Key` (1 to 255 visible ASCII characters), bound to
+/// the token that sent it: the same key from another token of the same user names
+/// another request, so no other token can fetch the answer (it holds a license key).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdempotencyKey(String);
+pub struct IdempotencyKey {
+    key: String,
+    token_hash: String,
+}
 
 impl IdempotencyKey {
-    /// The key the request's headers carry, if any; a malformed one is `400`.
-    pub fn from_headers(headers: &HeaderMap) -> Result<Option<Self>, AppError> {
+    /// The key the request's headers carry, if any, for the token (its stored
+    /// form) that authenticated the request; a malformed key is `400`.
+    pub fn from_headers(headers: &HeaderMap, token_hash: &str) -> Result<Option<Self>, AppError> {
         let Some(value) = headers.get(HEADER) else {
             return Ok(None);
         };
@@ -43,7 +49,12 @@ impl IdempotencyKey {
                     && key.len() <= MAX_KEY_CHARS
                     && key.bytes().all(|b| b.is_ascii_graphic())
             })
-            .map(|key| Some(IdempotencyKey(key.to_string())))
+            .map(|key| {
+                Some(IdempotencyKey {
+                    key: key.to_string(),
+                    token_hash: token_hash.to_string(),
+                })
+            })
             .ok_or_else(|| {
                 AppError::BadRequest(format!(
                     "Idempotency-Key must be 1 to {MAX_KEY_CHARS} visible ASCII characters"
@@ -83,7 +94,10 @@ impl IdempotencyStore {
         IdempotentRequest {
             store: self.clone(),
             user_id: user_id.to_string(),
-            key_hash: self.pepper.digest("idempotency-key", &key.0),
+            key_hash: self.pepper.digest(
+                "idempotency-key",
+                &format!("{}\n{}", key.token_hash, key.key),
+            ),
             fingerprint: self
                 .pepper
                 .digest("idempotency-request", &format!("{operation}\n{body}")),
@@ -224,13 +238,13 @@ mod tests {
     fn key_of(value: &str) -> Result<Option<IdempotencyKey>, AppError> {
         let mut headers = HeaderMap::new();
         headers.insert(HEADER, HeaderValue::from_str(value).unwrap());
-        IdempotencyKey::from_headers(&headers)
+        IdempotencyKey::from_headers(&headers, "token")
     }
 
     #[test]
     fn keys_are_one_to_255_visible_ascii_characters() {
         assert_eq!(
-            IdempotencyKey::from_headers(&HeaderMap::new()).unwrap(),
+            IdempotencyKey::from_headers(&HeaderMap::new(), "token").unwrap(),
             None
         );
         assert!(key_of("retry-1").unwrap().is_some());

@@ -58,20 +58,27 @@ test('closing the panel without copying asks first', async ({ page }) => {
   await expect(page.getByTestId('reveal-panel')).toHaveCount(0);
 });
 
-test('a member sees why they cannot manage keys, not a create form', async ({ page, request }) => {
+test('an invited member accepts on the Account page and sees why they cannot manage keys', async ({ page, request }) => {
   const ownerEmail = uniqueEmail('owner');
   const memberEmail = uniqueEmail('member');
   const owner = await apiRegister(request, ownerEmail, 'Acme Corp');
   await apiRegister(request, memberEmail, 'Member Solo');
-  const added = await request.post(`/api/v1/organizations/${owner.organization.id}/members`, {
+  const invited = await request.post(`/api/v1/organizations/${owner.organization.id}/invitations`, {
     headers: { Authorization: `Bearer ${owner.token}` },
     data: { email: memberEmail, role: 'member' },
   });
-  expect(added.status()).toBe(201);
+  expect(invited.status()).toBe(201);
 
   await signIn(page, memberEmail);
-  await page.getByLabel('Organization', { exact: true }).selectOption({ label: 'Acme Corp (member)' });
-  await page.getByRole('button', { name: 'Switch' }).click();
+  await expect(page.getByTitle('Invitations waiting for you')).toHaveText('1');
+  await page.getByRole('link', { name: /Account/ }).click();
+  const invitation = page.locator('li', { hasText: 'Acme Corp' });
+  await expect(invitation).toContainText('invites you as member');
+  await invitation.getByRole('button', { name: 'Accept' }).click();
+  await expect(page.getByText('You joined the organization')).toBeVisible();
+  await expect(page.getByLabel('Organization', { exact: true })).toHaveValue(owner.organization.id);
+
+  await page.getByRole('link', { name: 'License keys' }).click();
 
   const notice = page.getByTestId('not-owner');
   await expect(notice).toContainText('Only the owner can manage license keys');

@@ -84,8 +84,16 @@ impl Password {
     }
 }
 
+/// Characters that change how the text around them is displayed without showing
+/// themselves: bidirectional overrides and isolates (which can make "Acme" display
+/// as another name) and zero-width characters.
+pub fn is_invisible_formatting(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 /// Parses a human-readable name: trimmed, at most `max_chars` characters, no control
-/// characters. `None` when nothing is left after trimming.
+/// characters, no invisible formatting characters. `None` when nothing is left after
+/// trimming.
 pub fn parse_label(
     raw: &str,
     what: &str,
@@ -103,6 +111,12 @@ pub fn parse_label(
     if trimmed.chars().any(char::is_control) {
         return Err(InvalidInput(format!(
             "{what} must not contain control characters"
+        )));
+    }
+    if trimmed.chars().any(is_invisible_formatting) {
+        return Err(InvalidInput(format!(
+            "{what} must not contain invisible formatting characters \
+             (bidirectional overrides or zero-width characters)"
         )));
     }
     Ok(Some(trimmed.to_string()))
@@ -226,6 +240,25 @@ mod tests {
         assert!(OrganizationName::parse(&"x".repeat(255)).is_ok());
     }
 
+    #[test]
+    fn names_refuse_bidirectional_overrides_and_zero_width_characters() {
+        for hidden in [
+            '\u{200B}', '\u{200F}', '\u{202A}', '\u{202E}', '\u{2066}', '\u{2069}',
+        ] {
+            let error = OrganizationName::parse(&format!("Ac{hidden}me")).unwrap_err();
+            assert!(
+                error.0.contains("invisible formatting"),
+                "{hidden:?}: {error}"
+            );
+        }
+        // Letters of right-to-left scripts are names like any other.
+        assert!(OrganizationName::parse("שלום Acme").is_ok());
+        assert!(
+            OrganizationName::parse("Ac\u{2010}me").is_ok(),
+            "a hyphen is visible"
+        );
+    }
+
     proptest::proptest! {
         #[test]
         fn any_email_input_parses_to_a_plausible_address_or_a_refusal(raw in proptest::prelude::any::<String>()) {
@@ -251,6 +284,7 @@ mod tests {
                 proptest::prop_assert_eq!(name.as_str(), raw.trim());
                 proptest::prop_assert!(!name.as_str().is_empty());
                 proptest::prop_assert!(!name.as_str().chars().any(char::is_control));
+                proptest::prop_assert!(!name.as_str().chars().any(is_invisible_formatting));
             }
         }
 

@@ -1,8 +1,10 @@
 //! Accounts: users, sign-up and sign-in, API tokens, organizations and members.
 
+pub mod account_page;
 #[cfg(feature = "ssr")]
 pub mod api;
 pub mod domain;
+pub mod organization_page;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod service;
@@ -36,6 +38,39 @@ pub struct MemberDto {
     pub user_id: String,
     pub email: String,
     pub role: Role,
+    pub joined_at: String,
+}
+
+/// A pending invitation, as the organization's owner sees it.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InvitationDto {
+    pub id: String,
+    pub email: String,
+    pub role: Role,
+    pub expires_at: String,
+}
+
+/// The organization an invitation is for, as the invitee sees it.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitingOrganizationDto {
+    pub id: String,
+    pub name: String,
+}
+
+/// A pending invitation, as the invited person sees it.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MyInvitationDto {
+    pub id: String,
+    pub organization: InvitingOrganizationDto,
+    pub role: Role,
+    /// The email of the owner who invited them.
+    pub invited_by: String,
+    pub expires_at: String,
 }
 
 /// What the page header and every signed-in page need: who is signed in, their
@@ -44,5 +79,8 @@ pub struct MemberDto {
 pub struct SignedIn {
     pub email: String,
     pub organizations: Vec<OrganizationDto>,
-    pub current: OrganizationDto,
+    /// `None` for someone who belongs to no organization (left or was removed
+    /// from all of them).
+    pub current: Option<OrganizationDto>,
+    pub pending_invitations: usize,
 }

@@ -1,8 +1,7 @@
 //! Sign-up, sign-in, the organization switcher and the organization page. The
 //! server functions only parse input and call the accounts service.
 
-use super::domain::Role;
-use super::{MemberDto, SignedIn};
+use super::{OrganizationDto, SignedIn};
 use crate::error::PageError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -11,18 +10,25 @@ use leptos_router::components::{Redirect, A};
 #[server(prefix = "/rpc", endpoint = "session")]
 pub async fn load_session() -> Result<Option<SignedIn>, PageError> {
     use super::session::{current_membership, current_session, signed_in_user};
+    use crate::error::AppError;
     use crate::http::AppState;
     let state = AppState::from_context()?;
     let session = current_session().await?;
     let Some(user) = signed_in_user(&state, &session).await? else {
         return Ok(None);
     };
-    let current = current_membership(&state, &session, &user).await?;
+    let current = match current_membership(&state, &session, &user).await {
+        Ok(membership) => Some(membership.to_dto()),
+        Err(AppError::OrganizationNotFound) => None,
+        Err(error) => return Err(error.into()),
+    };
     let organizations = state.accounts.memberships(&user).await?;
+    let pending_invitations = state.accounts.pending_invitations(&user).await?;
     Ok(Some(SignedIn {
         email: user.email,
         organizations: organizations.iter().map(|m| m.to_dto()).collect(),
-        current: current.to_dto(),
+        current,
+        pending_invitations,
     }))
 }
 
@@ -40,20 +46,15 @@ pub async fn sign_up(
     let email = Email::parse(&email).map_err(AppError::from)?;
     let password = Password::parse(&password).map_err(AppError::from)?;
     let organization_name = OrganizationName::parse(&organization_name).map_err(AppError::from)?;
+    let meta = crate::audit::service::RequestMeta::of_server_fn().await;
     let (user, membership) = state
         .accounts
-        .register(email, password, organization_name)
+        .register(email, password, organization_name, &meta)
         .await?;
     let browser_session = session::current_session().await?;
     session::sign_in(&browser_session, &user).await?;
     session::choose_organization(&browser_session, &membership).await?;
-    state
-        .accounts
-        .record_sign_in(
-            &user,
-            &crate::audit::service::RequestMeta::of_server_fn().await,
-        )
-        .await?;
+    state.accounts.record_sign_in(&user, &meta).await?;
     leptos_axum::redirect("/keys");
     Ok(())
 }
@@ -103,34 +104,60 @@ pub async fn create_organization(name: String) -> Result<(), PageError> {
     use super::domain::OrganizationName;
     use super::session;
     use crate::error::AppError;
-    let actor = session::page_actor().await?;
+    let page = session::page_user().await?;
     let name = OrganizationName::parse(&name).map_err(AppError::from)?;
-    let membership = actor
+    let membership = page
         .state
         .accounts
-        .create_organization(&actor.user, name)
+        .create_organization(&page.user, name)
         .await?;
-    session::choose_organization(&actor.session, &membership).await?;
+    session::choose_organization(&page.session, &membership).await?;
     Ok(())
 }
 
-#[server(prefix = "/rpc", endpoint = "list_members")]
-pub async fn list_members() -> Result<Vec<MemberDto>, PageError> {
-    let actor = super::session::page_actor().await?;
-    Ok(actor.state.accounts.members(&actor.membership).await?)
+/// Joins the organization of an invitation addressed to the signed-in user, and
+/// acts in it from now on.
+#[server(prefix = "/rpc", endpoint = "accept_invitation")]
+pub async fn accept_invitation(id: String) -> Result<(), PageError> {
+    use super::session;
+    use crate::error::AppError;
+    let page = session::page_user().await?;
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| AppError::InvitationNotFound)?;
+    let meta = crate::audit::service::RequestMeta::of_server_fn().await;
+    let membership = page
+        .state
+        .accounts
+        .accept_invitation(&page.user, id, &meta)
+        .await?;
+    session::choose_organization(&page.session, &membership).await?;
+    Ok(())
 }
 
-#[server(prefix = "/rpc", endpoint = "add_member")]
-pub async fn add_member(email: String, role: String) -> Result<MemberDto, PageError> {
-    use super::domain::Email;
+#[server(prefix = "/rpc", endpoint = "decline_invitation")]
+pub async fn decline_invitation(id: String) -> Result<(), PageError> {
+    use crate::error::AppError;
+    let page = super::session::page_user().await?;
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| AppError::InvitationNotFound)?;
+    let meta = crate::audit::service::RequestMeta::of_server_fn().await;
+    Ok(page
+        .state
+        .accounts
+        .decline_invitation(&page.user, id, &meta)
+        .await?)
+}
+
+/// Removes a member from the current organization (owner), or the signed-in user
+/// themselves (leaving).
+#[server(prefix = "/rpc", endpoint = "remove_member")]
+pub async fn remove_member(user_id: String) -> Result<(), PageError> {
     use crate::error::AppError;
     let actor = super::session::page_actor().await?;
-    let email = Email::parse(&email).map_err(AppError::from)?;
-    let role = Role::parse_invitable(&role).map_err(AppError::from)?;
+    let member = uuid::Uuid::parse_str(&user_id).map_err(|_| AppError::MemberNotFound)?;
+    let meta = crate::audit::service::RequestMeta::of_server_fn().await;
     Ok(actor
         .state
         .accounts
-        .add_member(&actor.membership, &email, role)
+        .remove_member(&actor.membership, member, &meta)
         .await?)
 }
 
@@ -143,6 +170,9 @@ pub struct AccountContext {
     pub sign_out: ServerAction<SignOut>,
     pub switch_organization: ServerAction<SwitchOrganization>,
     pub create_organization: ServerAction<CreateOrganization>,
+    pub accept_invitation: ServerAction<AcceptInvitation>,
+    pub decline_invitation: ServerAction<DeclineInvitation>,
+    pub remove_member: ServerAction<RemoveMember>,
 }
 
 impl AccountContext {
@@ -152,6 +182,9 @@ impl AccountContext {
         let sign_out = ServerAction::<SignOut>::new();
         let switch_organization = ServerAction::<SwitchOrganization>::new();
         let create_organization = ServerAction::<CreateOrganization>::new();
+        let accept_invitation = ServerAction::<AcceptInvitation>::new();
+        let decline_invitation = ServerAction::<DeclineInvitation>::new();
+        let remove_member = ServerAction::<RemoveMember>::new();
         let signed_in = Resource::new(
             move || {
                 (
@@ -160,6 +193,9 @@ impl AccountContext {
                     sign_out.version().get(),
                     switch_organization.version().get(),
                     create_organization.version().get(),
+                    accept_invitation.version().get(),
+                    decline_invitation.version().get(),
+                    remove_member.version().get(),
                 )
             },
             |_| load_session(),
@@ -171,6 +207,9 @@ impl AccountContext {
             sign_out,
             switch_organization,
             create_organization,
+            accept_invitation,
+            decline_invitation,
+            remove_member,
         };
         provide_context(context);
         context
@@ -206,11 +245,11 @@ pub fn SignUpPage() -> impl IntoView {
             <ActionForm action=action>
                 <div class="field">
                     <label for="email">"Email"</label>
-                    <input id="email" name="email" type="email" autocomplete="email" required/>
+                    <input id="email" name="email" type="email" autocomplete="email" maxlength="254" required/>
                 </div>
                 <div class="field">
                     <label for="password">"Password"</label>
-                    <input id="password" name="password" type="password" autocomplete="new-password" minlength="12" required aria-describedby="password-hint"/>
+                    <input id="password" name="password" type="password" autocomplete="new-password" minlength="12" maxlength="1024" required aria-describedby="password-hint"/>
                     <p class="hint" id="password-hint">"At least 12 characters."</p>
                 </div>
                 <div class="field">
@@ -236,11 +275,11 @@ pub fn SignInPage() -> impl IntoView {
             <ActionForm action=action>
                 <div class="field">
                     <label for="email">"Email"</label>
-                    <input id="email" name="email" type="email" autocomplete="email" required/>
+                    <input id="email" name="email" type="email" autocomplete="email" maxlength="254" required/>
                 </div>
                 <div class="field">
                     <label for="password">"Password"</label>
-                    <input id="password" name="password" type="password" autocomplete="current-password" required/>
+                    <input id="password" name="password" type="password" autocomplete="current-password" maxlength="1024" required/>
                 </div>
                 <FormError result=Signal::derive(move || action.value().get())/>
                 <button type="submit" class="primary" disabled=move || action.pending().get()>"Sign in"</button>
@@ -263,6 +302,12 @@ pub fn AccountBar() -> impl IntoView {
                             <A href="/keys">"License keys"</A>
                             <A href="/organization">"Organization"</A>
                             <A href="/activity">"Activity"</A>
+                            <A href="/account">
+                                "Account"
+                                {(signed_in.pending_invitations > 0).then(|| view! {
+                                    <span class="badge count" title="Invitations waiting for you">{signed_in.pending_invitations}</span>
+                                })}
+                            </A>
                         </nav>
                         <OrganizationSwitcher signed_in=signed_in.clone()/>
                         <div class="account">
@@ -289,7 +334,10 @@ pub fn AccountBar() -> impl IntoView {
 #[component]
 fn OrganizationSwitcher(signed_in: SignedIn) -> impl IntoView {
     let context = AccountContext::get();
-    let current = signed_in.current.id.clone();
+    let current = signed_in
+        .current
+        .map(|current| current.id)
+        .unwrap_or_default();
     view! {
         <div class="switcher">
             <ActionForm action=context.switch_organization>
@@ -360,96 +408,36 @@ where
     }
 }
 
+/// Renders `member_view` for a signed-in visitor acting in an organization; someone
+/// who belongs to none is told how to get one.
 #[component]
-pub fn OrganizationPage() -> impl IntoView {
+pub fn RequireOrganization<F, V>(member_view: F) -> impl IntoView
+where
+    F: Fn(SignedIn, OrganizationDto) -> V + Clone + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
     view! {
-        <Title text="Organization · Storno Licensing"/>
-        <RequireSignIn signed_in_view=|signed_in: SignedIn| view! { <OrganizationDetails signed_in/> }/>
+        <RequireSignIn signed_in_view=move |signed_in: SignedIn| match signed_in.current.clone() {
+            Some(current) => member_view(signed_in, current).into_any(),
+            None => view! { <NoOrganization/> }.into_any(),
+        }/>
     }
 }
 
 #[component]
-fn OrganizationDetails(signed_in: SignedIn) -> impl IntoView {
+fn NoOrganization() -> impl IntoView {
     let context = AccountContext::get();
-    let add = ServerAction::<AddMember>::new();
-    let members = Resource::new(move || add.version().get(), |_| list_members());
-    let is_owner = signed_in.current.role == Role::Owner;
     view! {
-        <h1>{signed_in.current.name.clone()}</h1>
-        <p class="lede">
-            "Plan: " <strong>{signed_in.current.plan.clone()}</strong>
-            " · Your role: " <strong>{signed_in.current.role.to_string()}</strong>
-        </p>
-        <section class="card">
-            <h2>"Members"</h2>
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match members.await {
-                        Ok(members) => view! {
-                            <ul class="members">
-                                {members
-                                    .into_iter()
-                                    .map(|member| view! {
-                                        <li>
-                                            <span>{member.email}</span>
-                                            <span class=format!("badge role-{}", member.role)>{member.role.to_string()}</span>
-                                        </li>
-                                    })
-                                    .collect_view()}
-                            </ul>
-                        }
-                        .into_any(),
-                        Err(error) => view! { <p class="form-error" role="alert">{error.message}</p> }.into_any(),
-                    }
-                })}
-            </Transition>
-        </section>
-        {if is_owner {
-            view! {
-                <section class="card">
-                    <h2>"Add a member"</h2>
-                    <p class="hint">"They need an account already. Admins and members can use the organization but cannot manage license keys or members."</p>
-                    <ActionForm action=add>
-                        <div class="inline-fields">
-                            <div class="field">
-                                <label for="member-email">"Email"</label>
-                                <input id="member-email" name="email" type="email" required/>
-                            </div>
-                            <div class="field">
-                                <label for="member-role">"Role"</label>
-                                <select id="member-role" name="role">
-                                    <option value="member">"member"</option>
-                                    <option value="admin">"admin"</option>
-                                </select>
-                            </div>
-                        </div>
-                        <FormError result=Signal::derive(move || add.value().get())/>
-                        {move || add.value().get().and_then(Result::ok).map(|member| view! {
-                            <p class="form-success" role="status">{format!("{} was added as {}.", member.email, member.role)}</p>
-                        })}
-                        <button type="submit" class="primary" disabled=move || add.pending().get()>"Add member"</button>
-                    </ActionForm>
-                </section>
-            }
-            .into_any()
-        } else {
-            view! {
-                <section class="card notice" role="note">
-                    <h2>"Only the owner can add members"</h2>
-                    <p>"Ask the owner of this organization to add people."</p>
-                </section>
-            }
-            .into_any()
-        }}
-        <section class="card">
-            <h2>"Create another organization"</h2>
+        <section class="card notice" role="note" data-testid="no-organization">
+            <h2>"You are not a member of any organization"</h2>
+            <p>"Create one below, or accept an invitation on your " <A href="/account">"Account"</A> " page."</p>
             <ActionForm action=context.create_organization>
                 <div class="field">
-                    <label for="new-organization">"Organization name"</label>
-                    <input id="new-organization" name="name" type="text" maxlength="255" required/>
+                    <label for="first-organization">"Organization name"</label>
+                    <input id="first-organization" name="name" type="text" maxlength="255" required/>
                 </div>
                 <FormError result=Signal::derive(move || context.create_organization.value().get())/>
-                <button type="submit">"Create organization"</button>
+                <button type="submit" class="primary">"Create organization"</button>
             </ActionForm>
         </section>
     }

@@ -2,9 +2,10 @@
 //! reads or writes those tables.
 
 use super::domain::{Email, OrganizationName, Password, Role};
-use super::{MemberDto, OrganizationDto};
+use super::OrganizationDto;
 use crate::audit::service::{record, AuditEvent, RequestMeta};
 use crate::clock;
+use crate::db::begin_write;
 use crate::error::AppError;
 use crate::http::rate_limit::RateLimits;
 use crate::licensing::plans::PLANS;
@@ -12,9 +13,12 @@ use crate::secrets::{random_bytes, Pepper};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use sqlx::AnyPool;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+use tokio::sync::Semaphore;
 use uuid::Uuid;
+
+mod members;
 
 const TOKEN_PURPOSE: &str = "api-token";
 /// Bearer tokens carry a prefix so that a leaked one is easy to recognise in a scan.
@@ -90,6 +94,52 @@ pub struct AccountsService {
     pepper: Pepper,
     token_ttl: Duration,
     limits: RateLimits,
+    hashing: PasswordHashing,
+}
+
+/// Argon2 work, bounded: each hash holds 19 MiB and a core for tens of
+/// milliseconds, so at most half the cores (at least one) hash at a time, and the
+/// rest keep serving validations. A caller that cannot start within `max_wait`
+/// gets `503` with `Retry-After` instead of piling up threads and memory (300
+/// parallel sign-ups once took 3.6 GB).
+#[derive(Clone)]
+struct PasswordHashing {
+    permits: Arc<Semaphore>,
+    max_wait: Duration,
+}
+
+impl PasswordHashing {
+    fn new() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        PasswordHashing::with_capacity((cores / 2).max(1), Duration::from_secs(3))
+    }
+
+    fn with_capacity(permits: usize, max_wait: Duration) -> Self {
+        PasswordHashing {
+            permits: Arc::new(Semaphore::new(permits)),
+            max_wait,
+        }
+    }
+
+    /// Runs `work` on the blocking pool once a permit is free.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<T, AppError> + Send + 'static,
+    ) -> Result<T, AppError> {
+        let permit = tokio::time::timeout(self.max_wait, self.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| AppError::Busy {
+                retry_after_seconds: 1,
+            })?
+            .map_err(|e| AppError::Internal(format!("password hashing permits: {e}")))?;
+        tokio::task::spawn_blocking(move || {
+            let result = work();
+            drop(permit);
+            result
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("password hashing task: {e}")))?
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -107,23 +157,27 @@ impl AccountsService {
             pepper,
             token_ttl,
             limits,
+            hashing: PasswordHashing::new(),
         }
     }
 
     /// Creates a user, a new organization and the owner membership, all or nothing.
+    /// Sign-ups are rate limited per client.
     pub async fn register(
         &self,
         email: Email,
         password: Password,
         organization_name: OrganizationName,
+        meta: &RequestMeta,
     ) -> Result<(User, Membership), AppError> {
-        let password_hash = hash_password(password).await?;
+        self.limits.sign_up(meta.ip.as_deref())?;
+        let password_hash = self.hashing.run(move || hash_password(password)).await?;
         let user = User {
             id: Uuid::now_v7(),
             email: email.as_str().to_string(),
         };
         let now = clock::now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = begin_write(&self.pool).await?;
         let inserted = sqlx::query(
             "INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)",
         )
@@ -157,6 +211,10 @@ impl AccountsService {
         meta: &RequestMeta,
     ) -> Result<User, AppError> {
         self.limits.sign_in(meta.ip.as_deref(), email)?;
+        // Sign-up's bound, on both doors: no unbounded input reaches the hasher.
+        if password.chars().count() > Password::MAX_CHARS {
+            return Err(AppError::InvalidCredentials);
+        }
         let row: Option<(String, String, String)> = match Email::parse(email) {
             Ok(email) => {
                 sqlx::query_as("SELECT id, email, password_hash FROM users WHERE email = $1")
@@ -167,7 +225,11 @@ impl AccountsService {
             Err(_) => None,
         };
         let stored_hash = row.as_ref().map(|(_, _, hash)| hash.clone());
-        let matches = verify_password(password.to_string(), stored_hash).await?;
+        let password = password.to_string();
+        let matches = self
+            .hashing
+            .run(move || verify_password(password, stored_hash))
+            .await?;
         match row {
             Some((id, email, _)) if matches => Ok(User {
                 id: parse_id(&id)?,
@@ -186,7 +248,7 @@ impl AccountsService {
         let now = clock::now();
         let expires_at = now + self.token_ttl.as_secs() as i64;
         let token_id = Uuid::now_v7();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = begin_write(&self.pool).await?;
         sqlx::query(
             "INSERT INTO api_tokens (id, user_id, token_hash, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5)",
@@ -241,7 +303,7 @@ impl AccountsService {
         holder: &TokenHolder,
         meta: &RequestMeta,
     ) -> Result<(), AppError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = begin_write(&self.pool).await?;
         sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(clock::now())
             .bind(holder.token_id.to_string())
@@ -369,79 +431,11 @@ impl AccountsService {
         user: &User,
         name: OrganizationName,
     ) -> Result<Membership, AppError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = begin_write(&self.pool).await?;
         let membership = insert_owned_organization(&mut tx, user.id, &name, clock::now()).await?;
         tx.commit().await?;
         tracing::info!(user_id = %user.id, organization_id = %membership.organization_id, "organization created");
         Ok(membership)
-    }
-
-    /// Adds an existing user to the actor's organization. Owner only.
-    pub async fn add_member(
-        &self,
-        actor: &Membership,
-        email: &Email,
-        role: Role,
-    ) -> Result<MemberDto, AppError> {
-        if !actor.is_owner() {
-            return Err(AppError::Forbidden(
-                "Only the organization owner can add members",
-            ));
-        }
-        if role == Role::Owner {
-            return Err(AppError::Validation(
-                "Role must be admin or member: an organization has exactly one owner".into(),
-            ));
-        }
-        let user: Option<(String,)> = sqlx::query_as("SELECT id FROM users WHERE email = $1")
-            .bind(email.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
-        let (user_id,) = user.ok_or(AppError::UserNotFound)?;
-        let inserted = sqlx::query(
-            "INSERT INTO memberships (id, organization_id, user_id, role, created_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(Uuid::now_v7().to_string())
-        .bind(actor.organization_id.to_string())
-        .bind(&user_id)
-        .bind(role.as_str())
-        .bind(clock::now())
-        .execute(&self.pool)
-        .await;
-        match inserted {
-            Ok(_) => {
-                tracing::info!(organization_id = %actor.organization_id, member_id = %user_id, %role, "member added");
-                Ok(MemberDto {
-                    user_id,
-                    email: email.as_str().to_string(),
-                    role,
-                })
-            }
-            Err(error) if is_unique_violation(&error) => Err(AppError::AlreadyMember),
-            Err(error) => Err(error.into()),
-        }
-    }
-
-    /// The members of the actor's organization, owner first.
-    pub async fn members(&self, actor: &Membership) -> Result<Vec<MemberDto>, AppError> {
-        let rows: Vec<(String, String, String)> = sqlx::query_as(
-            "SELECT u.id, u.email, m.role FROM memberships m JOIN users u ON u.id = m.user_id \
-             WHERE m.organization_id = $1 \
-             ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, u.email",
-        )
-        .bind(actor.organization_id.to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(|(user_id, email, role)| {
-                Ok(MemberDto {
-                    user_id,
-                    email,
-                    role: parse_role(&role)?,
-                })
-            })
-            .collect()
     }
 }
 
@@ -596,34 +590,26 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-async fn hash_password(password: Password) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::encode_b64(&random_bytes::<16>())
-            .map_err(|e| AppError::Internal(format!("salt: {e}")))?;
-        argon2()
-            .hash_password(password.expose().as_bytes(), &salt)
-            .map(|hash| hash.to_string())
-            .map_err(|e| AppError::Internal(format!("password hashing: {e}")))
-    })
-    .await
-    .map_err(|e| AppError::Internal(format!("password hashing task: {e}")))?
+fn hash_password(password: Password) -> Result<String, AppError> {
+    let salt = SaltString::encode_b64(&random_bytes::<16>())
+        .map_err(|e| AppError::Internal(format!("salt: {e}")))?;
+    argon2()
+        .hash_password(password.expose().as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|e| AppError::Internal(format!("password hashing: {e}")))
 }
 
 /// Without a stored hash (unknown email) the password is checked against a dummy
 /// hash, and the answer is always "no".
-async fn verify_password(password: String, stored_hash: Option<String>) -> Result<bool, AppError> {
-    tokio::task::spawn_blocking(move || {
-        let known = stored_hash.is_some();
-        let stored_hash = stored_hash.unwrap_or_else(|| dummy_password_hash().to_string());
-        let parsed = PasswordHash::new(&stored_hash)
-            .map_err(|e| AppError::Internal(format!("stored password hash: {e}")))?;
-        Ok(argon2()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-            && known)
-    })
-    .await
-    .map_err(|e| AppError::Internal(format!("password verification task: {e}")))?
+fn verify_password(password: String, stored_hash: Option<String>) -> Result<bool, AppError> {
+    let known = stored_hash.is_some();
+    let stored_hash = stored_hash.unwrap_or_else(|| dummy_password_hash().to_string());
+    let parsed = PasswordHash::new(&stored_hash)
+        .map_err(|e| AppError::Internal(format!("stored password hash: {e}")))?;
+    Ok(argon2()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok()
+        && known)
 }
 
 /// A real hash of a random password, verified against when the email is unknown.
@@ -636,4 +622,37 @@ fn dummy_password_hash() -> &'static str {
             .expect("hashing a random password succeeds")
             .to_string()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn password_hashing_runs_a_bounded_number_of_jobs_and_refuses_after_a_short_wait() {
+        let hashing = PasswordHashing::with_capacity(1, Duration::from_millis(50));
+        let (started, wait_started) = tokio::sync::oneshot::channel();
+        let busy = hashing.clone();
+        let long_job = tokio::spawn(async move {
+            busy.run(move || {
+                started.send(()).unwrap();
+                std::thread::sleep(Duration::from_millis(600));
+                Ok(1)
+            })
+            .await
+        });
+        wait_started.await.unwrap();
+        match hashing.run(|| Ok(2)).await {
+            Err(AppError::Busy {
+                retry_after_seconds,
+            }) => assert!(retry_after_seconds >= 1),
+            other => panic!("expected Busy while the only permit is taken, got {other:?}"),
+        }
+        assert_eq!(long_job.await.unwrap().unwrap(), 1);
+        assert_eq!(
+            hashing.run(|| Ok(3)).await.unwrap(),
+            3,
+            "the permit came back"
+        );
+    }
 }

@@ -79,13 +79,34 @@ pub async fn current_membership(
     state.accounts.membership(user, None).await
 }
 
-/// The signed-in user in their current organization, or `SignedOut`.
-pub async fn page_actor() -> Result<PageActor, AppError> {
+/// The signed-in user of a page request, whatever organizations they have.
+pub struct PageUser {
+    pub state: AppState,
+    pub session: Session,
+    pub user: User,
+}
+
+/// The signed-in user, or `SignedOut`.
+pub async fn page_user() -> Result<PageUser, AppError> {
     let state = AppState::from_context()?;
     let session = current_session().await?;
     let user = signed_in_user(&state, &session)
         .await?
         .ok_or(AppError::SignedOut)?;
+    Ok(PageUser {
+        state,
+        session,
+        user,
+    })
+}
+
+/// The signed-in user in their current organization, or `SignedOut`.
+pub async fn page_actor() -> Result<PageActor, AppError> {
+    let PageUser {
+        state,
+        session,
+        user,
+    } = page_user().await?;
     let membership = current_membership(&state, &session, &user).await?;
     Ok(PageActor {
         state,
@@ -157,8 +178,8 @@ pub async fn stash_reveal(
 }
 
 /// The stashed key, once: taking it erases it.
-pub async fn take_reveal(actor: &PageActor) -> Result<Option<CreatedLicenseKeyDto>, AppError> {
-    let Some(sealed) = actor
+pub async fn take_reveal(page: &PageUser) -> Result<Option<CreatedLicenseKeyDto>, AppError> {
+    let Some(sealed) = page
         .session
         .remove::<String>(REVEAL)
         .await
@@ -166,9 +187,9 @@ pub async fn take_reveal(actor: &PageActor) -> Result<Option<CreatedLicenseKeyDt
     else {
         return Ok(None);
     };
-    Ok(actor
+    Ok(page
         .state
         .reveals
-        .open(&sealed, actor.user.id.as_bytes())
+        .open(&sealed, page.user.id.as_bytes())
         .and_then(|plaintext| serde_json::from_slice(&plaintext).ok()))
 }

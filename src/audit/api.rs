@@ -3,7 +3,7 @@
 use super::service::AuditLog;
 use super::AuditPageDto;
 use crate::error::AppError;
-use crate::http::extract::{ApiMember, OrganizationHeader};
+use crate::http::extract::{ApiCaller, ApiMember, OrganizationHeader};
 use crate::http::openapi::ErrorBody;
 use axum::extract::{Query, State};
 use axum::Json;
@@ -41,6 +41,36 @@ pub async fn list(
     Ok(Json(
         audit
             .list(&actor, query.before.as_deref(), query.limit.unwrap_or(50))
+            .await?,
+    ))
+}
+
+#[utoipa::path(
+    get,
+    path = "/account/activity",
+    tag = "audit",
+    summary = "The caller's own sign-ins and API tokens, newest first (theirs alone)",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "One page of events", body = AuditPageDto),
+        (status = 400, description = "A malformed `limit`", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
+pub async fn account_activity(
+    State(audit): State<AuditLog>,
+    ApiCaller(holder): ApiCaller,
+    query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<AuditPageDto>, AppError> {
+    let Query(query) =
+        query.map_err(|_| AppError::BadRequest("limit must be a whole number".into()))?;
+    Ok(Json(
+        audit
+            .personal(
+                holder.user.id,
+                query.before.as_deref(),
+                query.limit.unwrap_or(50),
+            )
             .await?,
     ))
 }

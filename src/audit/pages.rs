@@ -1,9 +1,9 @@
 //! The Activity page: the organization's audit log, newest first, a page at a time.
 
-use super::AuditPageDto;
+use super::{AuditEventDto, AuditPageDto};
 use crate::accounts::domain::Role;
-use crate::accounts::pages::RequireSignIn;
-use crate::accounts::SignedIn;
+use crate::accounts::pages::RequireOrganization;
+use crate::accounts::{OrganizationDto, SignedIn};
 use crate::error::PageError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -24,15 +24,15 @@ pub async fn list_activity(before: Option<String>) -> Result<AuditPageDto, PageE
 pub fn ActivityPage() -> impl IntoView {
     view! {
         <Title text="Activity · Storno Licensing"/>
-        <RequireSignIn signed_in_view=|signed_in: SignedIn| {
-            if signed_in.current.role == Role::Owner {
+        <RequireOrganization member_view=|_: SignedIn, current: OrganizationDto| {
+            if current.role == Role::Owner {
                 view! { <ActivityLog/> }.into_any()
             } else {
                 view! {
                     <h1>"Activity"</h1>
                     <section class="card notice" role="note">
                         <h2>"Only the owner can see the activity log"</h2>
-                        <p>"Ask the owner of " <strong>{signed_in.current.name}</strong> " if you need it."</p>
+                        <p>"Ask the owner of " <strong>{current.name}</strong> " if you need it."</p>
                     </section>
                 }
                 .into_any()
@@ -48,42 +48,13 @@ fn ActivityLog() -> impl IntoView {
     let page = Resource::new(before, list_activity);
     view! {
         <h1>"Activity"</h1>
-        <p class="lede">"Sign-ins, tokens and license-key changes, newest first."</p>
+        <p class="lede">"What happened in this organization: its license keys, invitations and members, newest first."</p>
         <section class="card">
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match page.await {
-                        Ok(page) if page.events.is_empty() => view! {
-                            <p class="empty">"No activity yet."</p>
-                        }
-                        .into_any(),
                         Ok(page) => view! {
-                            <div class="table-wrap">
-                                <table class="keys activity">
-                                    <thead>
-                                        <tr>
-                                            <th scope="col">"When"</th>
-                                            <th scope="col">"What"</th>
-                                            <th scope="col">"Who"</th>
-                                            <th scope="col">"From"</th>
-                                        </tr>
-                                    </thead>
-                                    <tbody>
-                                        {page
-                                            .events
-                                            .into_iter()
-                                            .map(|event| view! {
-                                                <tr>
-                                                    <td><time datetime=event.created_at.clone()>{event.created_at.replace('T', " ").replace("+00:00", " UTC")}</time></td>
-                                                    <td>{describe(&event.action).to_string()}</td>
-                                                    <td>{event.actor_email.unwrap_or_else(|| "a self-hosted instance".into())}</td>
-                                                    <td>{event.ip.unwrap_or_default()}</td>
-                                                </tr>
-                                            })
-                                            .collect_view()}
-                                    </tbody>
-                                </table>
-                            </div>
+                            <EventTable events=page.events/>
                             {page.next_before.map(|next| view! {
                                 <p><A href=format!("/activity?before={next}")>"Older events"</A></p>
                             })}
@@ -97,6 +68,42 @@ fn ActivityLog() -> impl IntoView {
     }
 }
 
+/// A page of events: when, what, who, from where.
+#[component]
+pub fn EventTable(events: Vec<AuditEventDto>) -> impl IntoView {
+    if events.is_empty() {
+        return view! { <p class="empty">"No activity yet."</p> }.into_any();
+    }
+    view! {
+        <div class="table-wrap">
+            <table class="keys activity">
+                <thead>
+                    <tr>
+                        <th scope="col">"When"</th>
+                        <th scope="col">"What"</th>
+                        <th scope="col">"Who"</th>
+                        <th scope="col">"From"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {events
+                        .into_iter()
+                        .map(|event| view! {
+                            <tr>
+                                <td><time datetime=event.created_at.clone()>{event.created_at.replace('T', " ").replace("+00:00", " UTC")}</time></td>
+                                <td>{describe(&event.action).to_string()}</td>
+                                <td>{event.actor_email.unwrap_or_else(|| "a self-hosted instance".into())}</td>
+                                <td>{event.ip.unwrap_or_default()}</td>
+                            </tr>
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}
+
 fn describe(action: &str) -> &str {
     match action {
         "user.signed_in" => "Signed in",
@@ -107,6 +114,14 @@ fn describe(action: &str) -> &str {
         "license_key.rotated" => "License key rotated",
         "license_key.activated" => "License key activated by an instance",
         "license_key.new_instance_url" => "License key used from a new instance URL",
+        "invitation.created" => "Invitation sent",
+        "invitation.withdrawn" => "Invitation withdrawn",
+        "invitation.declined" => "Invitation declined",
+        "member.joined" => "Member joined",
+        "member.left" => "Member left",
+        "member.removed" => "Member removed",
+        "member.role_changed" => "Member's role changed",
+        "ownership.transferred" => "Ownership transferred",
         other => other,
     }
 }

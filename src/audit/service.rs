@@ -126,14 +126,17 @@ struct EventRow {
 }
 
 impl AuditLog {
-    pub const MAX_PAGE: i64 = 100;
+    /// The most events one page holds; `limit` is clamped to 1..=MAX_PAGE.
+    pub const MAX_PAGE: i64 = 200;
 
     pub fn new(pool: AnyPool) -> Self {
         AuditLog { pool }
     }
 
-    /// The organization's events, and those of its members as people (sign-ins,
-    /// tokens), newest first, `limit` at a time before the event `before`. Owner only.
+    /// What happened in the organization (its keys, invitations, members and
+    /// settings, each with its actor), newest first, `limit` at a time before the
+    /// event `before`. Owner only. A member's own sign-ins and tokens are not the
+    /// organization's: they are only in `personal`.
     pub async fn list(
         &self,
         actor: &Membership,
@@ -156,9 +159,7 @@ impl AuditLog {
                SELECT * FROM ( \
                  SELECT id, actor_user_id, action, target_id, details, ip, user_agent, created_at \
                  FROM audit_events \
-                 WHERE (organization_id = $1 OR (organization_id IS NULL AND actor_user_id IN \
-                        (SELECT user_id FROM memberships WHERE organization_id = $1))) \
-                   AND id < $2 \
+                 WHERE organization_id = $1 AND id < $2 \
                  ORDER BY id DESC LIMIT $3) recorded \
                UNION ALL \
                SELECT * FROM ( \
@@ -176,31 +177,59 @@ impl AuditLog {
         .bind(limit + 1)
         .fetch_all(&self.pool)
         .await?;
-        let more = rows.len() as i64 > limit;
-        let events: Vec<AuditEventDto> = rows
-            .into_iter()
-            .take(limit as usize)
-            .map(|row| AuditEventDto {
-                id: row.id,
-                action: row.action,
-                actor_email: row.email,
-                target_id: row.target_id,
-                details: row
-                    .details
-                    .and_then(|text| serde_json::from_str(&text).ok()),
-                ip: row.ip,
-                user_agent: row.user_agent,
-                created_at: clock::rfc3339(row.created_at),
-            })
-            .collect();
-        let next_before = if more {
-            events.last().map(|event| event.id.clone())
-        } else {
-            None
-        };
-        Ok(AuditPageDto {
-            events,
-            next_before,
+        Ok(page_of(rows, limit))
+    }
+
+    /// A person's own events (sign-ins, API tokens), newest first: shown to them
+    /// alone, on their Account page and at `/api/v1/account/activity`.
+    pub async fn personal(
+        &self,
+        user: Uuid,
+        before: Option<&str>,
+        limit: i64,
+    ) -> Result<AuditPageDto, AppError> {
+        let limit = limit.clamp(1, Self::MAX_PAGE);
+        let rows: Vec<EventRow> = sqlx::query_as(
+            "SELECT e.id, e.action, u.email, e.target_id, e.details, e.ip, e.user_agent, e.created_at \
+             FROM audit_events e LEFT JOIN users u ON u.id = e.actor_user_id \
+             WHERE e.actor_user_id = $1 AND e.organization_id IS NULL AND e.id < $2 \
+             ORDER BY e.id DESC LIMIT $3",
+        )
+        .bind(user.to_string())
+        .bind(before.unwrap_or("~"))
+        .bind(limit + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(page_of(rows, limit))
+    }
+}
+
+/// The first `limit` of `rows` (fetched one beyond it, to know whether more follow).
+fn page_of(rows: Vec<EventRow>, limit: i64) -> AuditPageDto {
+    let more = rows.len() as i64 > limit;
+    let events: Vec<AuditEventDto> = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(|row| AuditEventDto {
+            id: row.id,
+            action: row.action,
+            actor_email: row.email,
+            target_id: row.target_id,
+            details: row
+                .details
+                .and_then(|text| serde_json::from_str(&text).ok()),
+            ip: row.ip,
+            user_agent: row.user_agent,
+            created_at: clock::rfc3339(row.created_at),
         })
+        .collect();
+    let next_before = if more {
+        events.last().map(|event| event.id.clone())
+    } else {
+        None
+    };
+    AuditPageDto {
+        events,
+        next_before,
     }
 }

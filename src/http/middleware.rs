@@ -1,8 +1,10 @@
 //! Cross-cutting protections applied to every response or every cookie-authenticated
 //! mutation.
 
+use super::extract::MAX_BODY_BYTES;
 use super::AppState;
 use crate::error::AppError;
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::header::{self, HeaderValue};
 use axum::http::{HeaderMap, Method};
@@ -87,12 +89,43 @@ pub fn page_content_security_policy() {
     }
 }
 
+/// Pages and server functions read their whole body: one larger than the API's
+/// limit is refused with a JSON `413` before more than that is buffered.
+pub async fn limit_body(request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        return AppError::PayloadTooLarge.into_response();
+    }
+    match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(bytes) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        Err(_) => AppError::PayloadTooLarge.into_response(),
+    }
+}
+
 /// Headers every response carries. Pages and API answers hold per-user data (and
-/// sometimes a secret), so nothing but the static bundle may be cached.
-pub async fn security_headers(request: Request, next: Next) -> Response {
+/// sometimes a secret), so nothing but the static bundle may be cached. Served
+/// over HTTPS (`STORNO_PUBLIC_URL`), browsers are told to never use plain HTTP.
+pub async fn security_headers(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let cacheable = request.uri().path().starts_with("/pkg/");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
+    if state.settings.served_over_https() {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

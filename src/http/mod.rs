@@ -98,14 +98,16 @@ impl Application {
         let session_pepper = pepper.clone();
         let reveals = Sealer::new(&pepper, "reveals");
         idempotency.spawn_sweeper();
+        let accounts = AccountsService::new(
+            db.pool.clone(),
+            pepper.clone(),
+            settings.token_ttl,
+            limits.clone(),
+        );
+        accounts.spawn_sweeper();
         let state = AppState(Arc::new(AppStateInner {
             leptos_options: settings.leptos.clone(),
-            accounts: AccountsService::new(
-                db.pool.clone(),
-                pepper.clone(),
-                settings.token_ttl,
-                limits.clone(),
-            ),
+            accounts,
             licensing: LicensingService::new(db.pool.clone(), pepper, limits, idempotency),
             audit: AuditLog::new(db.pool.clone()),
             reveals,
@@ -174,12 +176,12 @@ fn resolve_pepper(settings: &Settings, db: &Db) -> Result<Pepper, String> {
 fn router<Store: SessionStore + Clone>(state: AppState, store: Store) -> Router {
     let settings = state.settings.clone();
     let sessions = SessionManagerLayer::new(store)
-        .with_name(if settings.secure_cookies() {
+        .with_name(if settings.served_over_https() {
             "__Host-storno_session"
         } else {
             "storno_session"
         })
-        .with_secure(settings.secure_cookies())
+        .with_secure(settings.served_over_https())
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_path("/")
@@ -199,12 +201,16 @@ fn router<Store: SessionStore + Clone>(state: AppState, store: Store) -> Router 
             crate::app::shell,
         ))
         .layer(sessions)
+        .layer(axum::middleware::from_fn(middleware::limit_body))
         .nest("/api/v1", api_router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::reject_cross_site,
         ))
-        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::security_headers,
+        ))
         .layer(axum::Extension(settings.trusted_proxies.clone()))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -221,12 +227,19 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
             accounts::create_organization,
             accounts::list_organizations
         ))
-        .routes(routes!(accounts::add_member))
+        .routes(routes!(accounts::list_members))
+        .routes(routes!(accounts::change_role, accounts::remove_member))
+        .routes(routes!(accounts::invite, accounts::list_invitations))
+        .routes(routes!(accounts::withdraw_invitation))
+        .routes(routes!(accounts::my_invitations))
+        .routes(routes!(accounts::accept_invitation))
+        .routes(routes!(accounts::decline_invitation))
         .routes(routes!(licensing::create, licensing::list))
         .routes(routes!(licensing::get, licensing::revoke))
         .routes(routes!(licensing::rotate))
         .routes(routes!(licensing::validate))
         .routes(routes!(crate::audit::api::list))
+        .routes(routes!(crate::audit::api::account_activity))
         .routes(routes!(openapi::serve))
 }
 

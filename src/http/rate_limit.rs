@@ -1,10 +1,15 @@
 //! Rate limits for the endpoints an attacker would hammer: validation (per key and
-//! per client IP) and sign-in (per IP and per account). They are kept in each
-//! instance's memory, so with N instances a client may get up to N times the limit.
+//! per client), sign-in (per client, per account from one client, per account from
+//! everywhere) and sign-up (per client). They are kept in each instance's memory, so
+//! with N instances a client may get up to N times the limit.
+//!
+//! A "client" is an IPv4 address or an IPv6 /64 network: one IPv6 subscriber
+//! usually holds a whole /64, so counting single addresses would not limit anyone.
 
 use crate::error::AppError;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +20,13 @@ pub struct RateLimitSettings {
     pub validate_per_key: u32,
     pub validate_per_ip: u32,
     pub sign_in_per_ip: u32,
+    /// Attempts for one account from one client: a stranger guessing a password
+    /// runs out here, long before the account's own ceiling below.
     pub sign_in_per_account: u32,
+    /// Attempts for one account from all clients together, much higher, so that a
+    /// stranger cannot lock its owner out.
+    pub sign_in_per_account_total: u32,
+    pub sign_up_per_ip: u32,
 }
 
 impl Default for RateLimitSettings {
@@ -25,6 +36,8 @@ impl Default for RateLimitSettings {
             validate_per_ip: 600,
             sign_in_per_ip: 30,
             sign_in_per_account: 10,
+            sign_in_per_account_total: 100,
+            sign_up_per_ip: 10,
         }
     }
 }
@@ -35,6 +48,24 @@ pub struct RateLimits {
     validate_per_ip: Arc<DefaultKeyedRateLimiter<String>>,
     sign_in_per_ip: Arc<DefaultKeyedRateLimiter<String>>,
     sign_in_per_account: Arc<DefaultKeyedRateLimiter<String>>,
+    sign_in_per_account_total: Arc<DefaultKeyedRateLimiter<String>>,
+    sign_up_per_ip: Arc<DefaultKeyedRateLimiter<String>>,
+}
+
+/// The key a client is counted under: an IPv4 address as it is, an IPv6 address as
+/// its /64 network (an IPv4-mapped IPv6 address as the IPv4 address it maps).
+pub fn client_network(ip: &str) -> String {
+    match ip.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Err(_) => ip.to_string(),
+    }
 }
 
 fn per_minute(requests: u32) -> Arc<DefaultKeyedRateLimiter<String>> {
@@ -58,22 +89,34 @@ impl RateLimits {
             validate_per_ip: per_minute(settings.validate_per_ip),
             sign_in_per_ip: per_minute(settings.sign_in_per_ip),
             sign_in_per_account: per_minute(settings.sign_in_per_account),
+            sign_in_per_account_total: per_minute(settings.sign_in_per_account_total),
+            sign_up_per_ip: per_minute(settings.sign_up_per_ip),
         }
     }
 
     /// `key_digest` is the key's HMAC: the plain key is not kept, even in memory.
     pub fn validate(&self, ip: Option<&str>, key_digest: &str) -> Result<(), AppError> {
         if let Some(ip) = ip {
-            check(&self.validate_per_ip, ip)?;
+            check(&self.validate_per_ip, &client_network(ip))?;
         }
         check(&self.validate_per_key, key_digest)
     }
 
     pub fn sign_in(&self, ip: Option<&str>, email: &str) -> Result<(), AppError> {
-        if let Some(ip) = ip {
-            check(&self.sign_in_per_ip, ip)?;
+        let account = email.trim().to_lowercase();
+        let client = ip.map(client_network).unwrap_or_default();
+        if ip.is_some() {
+            check(&self.sign_in_per_ip, &client)?;
         }
-        check(&self.sign_in_per_account, &email.trim().to_lowercase())
+        check(&self.sign_in_per_account, &format!("{client} {account}"))?;
+        check(&self.sign_in_per_account_total, &account)
+    }
+
+    pub fn sign_up(&self, ip: Option<&str>) -> Result<(), AppError> {
+        match ip {
+            Some(ip) => check(&self.sign_up_per_ip, &client_network(ip)),
+            None => Ok(()),
+        }
     }
 
     /// Forgets idle keys now and then, so memory stays bounded.
@@ -88,6 +131,8 @@ impl RateLimits {
                     &limits.validate_per_ip,
                     &limits.sign_in_per_ip,
                     &limits.sign_in_per_account,
+                    &limits.sign_in_per_account_total,
+                    &limits.sign_up_per_ip,
                 ] {
                     limiter.retain_recent();
                 }
@@ -107,6 +152,8 @@ mod tests {
             validate_per_ip: 100,
             sign_in_per_ip: 100,
             sign_in_per_account: 1,
+            sign_in_per_account_total: 100,
+            sign_up_per_ip: 1,
         });
         assert!(limits.validate(Some("1.2.3.4"), "a").is_ok());
         assert!(limits.validate(Some("1.2.3.4"), "a").is_ok());
@@ -124,5 +171,58 @@ mod tests {
             limits.sign_in(None, "ana@x.test ").is_err(),
             "one account, however spelled"
         );
+        assert!(limits.sign_up(Some("1.2.3.4")).is_ok());
+        assert!(limits.sign_up(Some("1.2.3.4")).is_err());
+        assert!(limits.sign_up(Some("1.2.3.5")).is_ok());
+    }
+
+    #[test]
+    fn a_stranger_guessing_from_one_client_does_not_lock_the_account_elsewhere() {
+        let limits = RateLimits::new(RateLimitSettings {
+            sign_in_per_ip: 1000,
+            sign_in_per_account: 10,
+            sign_in_per_account_total: 50,
+            ..RateLimitSettings::default()
+        });
+        for _ in 0..10 {
+            limits.sign_in(Some("203.0.113.9"), "ana@x.test").unwrap();
+        }
+        assert!(limits.sign_in(Some("203.0.113.9"), "ana@x.test").is_err());
+        assert!(limits.sign_in(Some("198.51.100.4"), "ana@x.test").is_ok());
+        // Many clients together still meet the account's own ceiling.
+        let total_left = (0..100)
+            .filter(|i| {
+                limits
+                    .sign_in(Some(&format!("192.0.2.{i}")), "ana@x.test")
+                    .is_ok()
+            })
+            .count();
+        assert_eq!(total_left, 50 - 11);
+    }
+
+    #[test]
+    fn ipv6_clients_count_per_64_network() {
+        assert_eq!(client_network("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(
+            client_network("2001:db8:1:2:ffff:ffff:ffff:ffff"),
+            client_network("2001:db8:1:2::")
+        );
+        assert_ne!(
+            client_network("2001:db8:1:2::1"),
+            client_network("2001:db8:1:3::1")
+        );
+        assert_eq!(client_network("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(client_network("192.0.2.7"), "192.0.2.7");
+        let limits = RateLimits::new(RateLimitSettings {
+            sign_up_per_ip: 2,
+            ..RateLimitSettings::default()
+        });
+        assert!(limits.sign_up(Some("2001:db8:1:2::1")).is_ok());
+        assert!(limits.sign_up(Some("2001:db8:1:2::2")).is_ok());
+        assert!(
+            limits.sign_up(Some("2001:db8:1:2::3")).is_err(),
+            "a new address in the same /64 is the same client"
+        );
+        assert!(limits.sign_up(Some("2001:db8:1:3::1")).is_ok());
     }
 }

@@ -2,7 +2,7 @@
 
 use super::key::InstanceName;
 use super::plans::InstanceMetrics;
-use super::service::{LicensingService, ValidationRequest, DEFAULT_GRACE_HOURS};
+use super::service::{LicensingService, ValidationRequest, DEFAULT_GRACE_HOURS, DEFAULT_PAGE};
 use super::{CreatedLicenseKeyDto, LicenseKeyDto, ValidationDto};
 use crate::audit::service::RequestMeta;
 use crate::clock;
@@ -14,21 +14,25 @@ use crate::http::openapi::{ErrorBody, InvalidLicenseBody};
 use crate::http::AppState;
 use crate::idempotency::{self, IdempotencyKey};
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 #[derive(Deserialize, Default, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateLicenseKeyRequest {
     /// A label for the instance; trimmed, blank means none.
     #[serde(default)]
-    #[schema(max_length = 255, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
+    #[schema(
+        max_length = 255,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F\u200B-\u200F\u202A-\u202E\u2066-\u2069]*$"
+    )]
     instance_name: Option<String>,
 }
 
@@ -79,7 +83,7 @@ pub async fn create(
     // A create that may be replayed takes the path that keeps its answer.
     if headers.contains_key(idempotency::HEADER) {
         let actor = state.accounts.token_member(&credential).await?;
-        let idempotency_key = IdempotencyKey::from_headers(&headers)?;
+        let idempotency_key = IdempotencyKey::from_headers(&headers, &credential.token_hash)?;
         let created_key = state
             .licensing
             .create(&actor, instance_name, &meta, idempotency_key.as_ref())
@@ -111,27 +115,49 @@ fn parse_instance_name(body: CreateLicenseKeyRequest) -> Result<Option<InstanceN
 }
 
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct ListResponse {
     keys: Vec<LicenseKeyDto>,
+    /// Pass as `before` for the next (older) page; `null` on the last page.
+    next_before: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// `nextBefore` of the previous page: the keys older than that key.
+    before: Option<Uuid>,
+    /// Keys per page, default 50; values outside 1 to 200 are clamped.
+    limit: Option<i64>,
 }
 
 #[utoipa::path(
     get,
     path = "/licensing/keys",
     tag = "licensing",
-    summary = "The organization's keys, newest first, masked (owner only)",
-    params(OrganizationHeader),
-    responses((status = 200, description = "The keys", body = ListResponse)),
+    summary = "The organization's keys, newest first, masked, a page at a time (owner only)",
+    params(OrganizationHeader, ListQuery),
+    responses(
+        (status = 200, description = "One page of keys", body = ListResponse),
+        (status = 400, description = "A `limit` that is not a whole number or a `before` that is not a key id", body = ErrorBody)
+    ),
     security(("bearer" = []))
 )]
 pub async fn list(
     State(licensing): State<LicensingService>,
     ApiMember(actor): ApiMember,
+    query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<ListResponse>, AppError> {
+    let Query(query) = query.map_err(|_| {
+        AppError::BadRequest("limit must be a whole number and before a key id".into())
+    })?;
     let now = clock::now();
-    let keys = licensing.list(&actor).await?;
+    let page = licensing
+        .list(&actor, query.before, query.limit.unwrap_or(DEFAULT_PAGE))
+        .await?;
     Ok(Json(ListResponse {
-        keys: keys.iter().map(|key| key.to_dto(now)).collect(),
+        keys: page.keys.iter().map(|key| key.to_dto(now)).collect(),
+        next_before: page.next_before,
     }))
 }
 
@@ -214,16 +240,21 @@ pub struct RotateRequest {
     security(("bearer" = []))
 )]
 pub async fn rotate(
-    State(licensing): State<LicensingService>,
-    ApiMember(actor): ApiMember,
+    State(state): State<AppState>,
+    credentials: ApiCredentials,
     meta: RequestMeta,
     headers: HeaderMap,
     Path(key_id): Path<String>,
-    ApiJson(body): ApiJson<RotateRequest>,
+    body: Result<ApiJson<RotateRequest>, AppError>,
 ) -> Result<Response, AppError> {
+    let credential = credentials.credential(&state);
+    // Who is asking is answered before what they sent, as on every endpoint.
+    let actor = state.accounts.token_member(&credential).await?;
+    let ApiJson(body) = body?;
     let grace = body.grace_period_hours.unwrap_or(DEFAULT_GRACE_HOURS);
-    let idempotency_key = IdempotencyKey::from_headers(&headers)?;
-    let new_key = licensing
+    let idempotency_key = IdempotencyKey::from_headers(&headers, &credential.token_hash)?;
+    let new_key = state
+        .licensing
         .rotate(&actor, &key_id, grace, &meta, idempotency_key.as_ref())
         .await?;
     Ok(created(new_key))

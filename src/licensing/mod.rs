@@ -68,6 +68,14 @@ pub struct KeyActivity {
     pub last_validated: Option<String>,
 }
 
+/// One page of the License keys page's list, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyActivityPage {
+    pub keys: Vec<KeyActivity>,
+    /// The id to page on from ("Older keys"), when there are more.
+    pub next_before: Option<String>,
+}
+
 /// The `200` of `POST /api/v1/licensing/validate`.
 #[cfg(feature = "ssr")]
 #[derive(utoipa::ToSchema, Debug, Clone, Serialize)]

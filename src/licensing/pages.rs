@@ -2,14 +2,16 @@
 //! explanation for anyone who is not the owner. Server functions only parse input
 //! and call the licensing service.
 
-use super::{CreatedLicenseKeyDto, KeyActivity, KeyState};
+use super::{CreatedLicenseKeyDto, KeyActivity, KeyActivityPage, KeyState};
 use crate::accounts::domain::Role;
-use crate::accounts::pages::{FormError, RequireSignIn};
-use crate::accounts::SignedIn;
+use crate::accounts::pages::{FormError, RequireOrganization};
+use crate::accounts::{OrganizationDto, SignedIn};
 use crate::browser;
 use crate::error::PageError;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::hooks::use_query_map;
 
 #[server(prefix = "/rpc", endpoint = "create_license_key")]
 pub async fn create_license_key(instance_name: String) -> Result<CreatedLicenseKeyDto, PageError> {
@@ -35,16 +37,27 @@ pub async fn create_license_key(instance_name: String) -> Result<CreatedLicenseK
 /// The key a form posted without JavaScript created, for the page it returns to.
 #[server(prefix = "/rpc", endpoint = "take_revealed_key")]
 pub async fn take_revealed_key() -> Result<Option<CreatedLicenseKeyDto>, PageError> {
-    let actor = crate::accounts::session::page_actor().await?;
-    Ok(crate::accounts::session::take_reveal(&actor).await?)
+    // Whatever organization they are in now: the stash belongs to the person.
+    let page = crate::accounts::session::page_user().await?;
+    Ok(crate::accounts::session::take_reveal(&page).await?)
 }
 
 #[server(prefix = "/rpc", endpoint = "list_license_keys")]
-pub async fn list_license_keys() -> Result<Vec<KeyActivity>, PageError> {
+pub async fn list_license_keys(before: Option<String>) -> Result<KeyActivityPage, PageError> {
+    use super::service::DEFAULT_PAGE;
     let actor = crate::accounts::session::page_actor().await?;
+    // A `before` that is not a key id pages from the newest, as without one.
+    let before = before.and_then(|id| uuid::Uuid::parse_str(&id).ok());
     let now = crate::clock::now();
-    let keys = actor.state.licensing.list(&actor.membership).await?;
-    Ok(keys.iter().map(|key| key.activity(now)).collect())
+    let page = actor
+        .state
+        .licensing
+        .list(&actor.membership, before, DEFAULT_PAGE)
+        .await?;
+    Ok(KeyActivityPage {
+        keys: page.keys.iter().map(|key| key.activity(now)).collect(),
+        next_before: page.next_before,
+    })
 }
 
 #[server(prefix = "/rpc", endpoint = "revoke_license_key")]
@@ -79,12 +92,11 @@ pub fn LicenseKeysPage() -> impl IntoView {
     let stashed = OnceResource::new(take_revealed_key());
     view! {
         <Title text="License keys · Storno Licensing"/>
-        <RequireSignIn signed_in_view=move |signed_in: SignedIn| {
-            if signed_in.current.role == Role::Owner {
-                view! { <KeyManager organization=signed_in.current.name stashed/> }.into_any()
+        <RequireOrganization member_view=move |_: SignedIn, current: OrganizationDto| {
+            if current.role == Role::Owner {
+                view! { <KeyManager organization=current.name stashed/> }.into_any()
             } else {
-                view! { <NotOwner organization=signed_in.current.name role=signed_in.current.role/> }
-                    .into_any()
+                view! { <NotOwner organization=current.name role=current.role/> }.into_any()
             }
         }/>
     }
@@ -113,15 +125,17 @@ fn KeyManager(
     let create = ServerAction::<CreateLicenseKey>::new();
     let revoke = ServerAction::<RevokeLicenseKey>::new();
     let rotate = ServerAction::<RotateLicenseKey>::new();
+    let query = use_query_map();
     let keys = Resource::new(
         move || {
             (
+                query.read().get("before"),
                 create.version().get(),
                 revoke.version().get(),
                 rotate.version().get(),
             )
         },
-        |_| list_license_keys(),
+        |(before, ..)| list_license_keys(before),
     );
     // The one key to reveal: the newest that a create or a rotation returned.
     let revealed = RwSignal::new(None::<CreatedLicenseKeyDto>);
@@ -177,11 +191,17 @@ fn KeyManager(
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match keys.await {
-                        Ok(keys) if keys.is_empty() => view! {
+                        Ok(page) if page.keys.is_empty() => view! {
                             <p class="empty">"No license keys yet."</p>
                         }
                         .into_any(),
-                        Ok(keys) => view! { <KeyTable keys revoke rotate/> }.into_any(),
+                        Ok(page) => view! {
+                            <KeyTable keys=page.keys revoke rotate/>
+                            {page.next_before.map(|next| view! {
+                                <p class="more"><A href=format!("/keys?before={next}")>"Older keys"</A></p>
+                            })}
+                        }
+                        .into_any(),
                         Err(error) => view! { <p class="form-error" role="alert">{error.message}</p> }.into_any(),
                     }
                 })}

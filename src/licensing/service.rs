@@ -8,6 +8,7 @@ use super::{CreatedLicenseKeyDto, KeyActivity, KeyState, LicenseKeyDto, Validati
 use crate::accounts::service::{parse_id, Membership, TokenCredential};
 use crate::audit::service::{record, AuditEvent, RequestMeta};
 use crate::clock;
+use crate::db::begin_write;
 use crate::error::AppError;
 use crate::http::rate_limit::RateLimits;
 use crate::idempotency::{IdempotencyKey, IdempotencyStore, IdempotentRequest};
@@ -50,6 +51,16 @@ pub const CREATE_WITH_TOKEN: &str = "INSERT INTO license_keys \
          SELECT 1 FROM memberships other WHERE other.user_id = t.user_id \
            AND other.role = 'owner' AND other.organization_id <> m.organization_id))) \
      RETURNING organization_id, created_by";
+
+/// Keys per page when the caller does not say, and the most a page holds.
+pub const DEFAULT_PAGE: i64 = 50;
+pub const MAX_PAGE: i64 = 200;
+
+/// One page of keys, newest first; `next_before` asks for the older ones.
+pub struct KeyPage {
+    pub keys: Vec<LicenseKeyRecord>,
+    pub next_before: Option<String>,
+}
 
 /// The columns of a `LicenseKeyRecord`.
 const KEY_COLUMNS: &str = "id, masked_key, instance_name, reported_instance_name, instance_url, \
@@ -294,7 +305,7 @@ impl LicensingService {
                     .await?
             }
             Some(request) => {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = begin_write(&self.pool).await?;
                 let created = self
                     .insert_key(&mut *tx, actor, instance_name, meta)
                     .await?;
@@ -340,16 +351,35 @@ impl LicensingService {
         self.pepper.digest(KEY_PURPOSE, key)
     }
 
-    /// The organization's keys, newest first (UUIDv7 ids sort by creation), masked.
-    /// Revoked keys stay listed.
-    pub async fn list(&self, actor: &Membership) -> Result<Vec<LicenseKeyRecord>, AppError> {
+    /// A page of the organization's keys, newest first (UUIDv7 ids sort by
+    /// creation), masked: up to `limit` (clamped to 1..=MAX_PAGE) keys older than
+    /// `before`. Revoked keys stay listed.
+    pub async fn list(
+        &self,
+        actor: &Membership,
+        before: Option<Uuid>,
+        limit: i64,
+    ) -> Result<KeyPage, AppError> {
         require_owner(actor)?;
-        Ok(sqlx::query_as(&format!(
-            "SELECT {KEY_COLUMNS} FROM license_keys WHERE organization_id = $1 ORDER BY id DESC"
+        let limit = limit.clamp(1, MAX_PAGE);
+        // "~" sorts after every id; the index (organization_id, id) serves the order.
+        let before = before.map_or_else(|| "~".to_string(), |id| id.to_string());
+        let mut keys: Vec<LicenseKeyRecord> = sqlx::query_as(&format!(
+            "SELECT {KEY_COLUMNS} FROM license_keys WHERE organization_id = $1 AND id < $2 \
+             ORDER BY id DESC LIMIT $3"
         ))
         .bind(actor.organization_id().to_string())
+        .bind(before)
+        .bind(limit + 1)
         .fetch_all(&self.pool)
-        .await?)
+        .await?;
+        let next_before = if keys.len() as i64 > limit {
+            keys.truncate(limit as usize);
+            keys.last().map(|key| key.id.clone())
+        } else {
+            None
+        };
+        Ok(KeyPage { keys, next_before })
     }
 
     /// One of the organization's keys, masked.
@@ -379,7 +409,7 @@ impl LicensingService {
     ) -> Result<(), AppError> {
         require_owner(actor)?;
         let key_id = Uuid::parse_str(key_id).map_err(|_| AppError::LicenseKeyNotFound)?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = begin_write(&self.pool).await?;
         let existing: Option<(Option<i64>,)> = sqlx::query_as(
             "SELECT revoked_at FROM license_keys WHERE id = $1 AND organization_id = $2",
         )
@@ -448,7 +478,7 @@ impl LicensingService {
         idempotent: Option<&IdempotentRequest>,
     ) -> Result<CreatedLicenseKeyDto, AppError> {
         let key_id = Uuid::parse_str(key_id).map_err(|_| AppError::LicenseKeyNotFound)?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = begin_write(&self.pool).await?;
         let existing: Option<(Option<i64>, Option<i64>, Option<String>)> = sqlx::query_as(
             "SELECT revoked_at, expires_at, instance_name FROM license_keys \
              WHERE id = $1 AND organization_id = $2",
@@ -572,7 +602,7 @@ impl LicensingService {
         };
         // A routine check is one statement; a notable one lands with its event.
         if let Some(action) = notable {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = begin_write(&self.pool).await?;
             update.execute(&mut *tx).await?;
             record(
                 &mut tx,

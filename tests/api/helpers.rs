@@ -79,23 +79,39 @@ impl TestApp {
         }
     }
 
-    /// Adds `email` (registered with an organization of their own) to `owner`'s
-    /// organization with `role`, and returns their token.
+    /// Registers `email` (with an organization of their own), has `owner` invite
+    /// them with `role` and has them accept; returns the new member.
     pub async fn member_of(&self, owner: &Owner, email: &str, role: &str) -> Owner {
         let member = self.register(email, &format!("{email}'s own")).await;
-        let response = self
+        let invitation = self.invite(owner, email, role).await;
+        assert_eq!(invitation.status(), StatusCode::CREATED);
+        let invitation: Value = invitation.json().await.unwrap();
+        let accepted = self
             .api
             .post(self.url(&format!(
-                "/api/v1/organizations/{}/members",
+                "/api/v1/invitations/{}/accept",
+                invitation["id"].as_str().unwrap()
+            )))
+            .bearer_auth(&member.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(accepted.status(), StatusCode::OK);
+        member
+    }
+
+    /// `owner` invites `email` into their organization.
+    pub async fn invite(&self, owner: &Owner, email: &str, role: &str) -> Response {
+        self.api
+            .post(self.url(&format!(
+                "/api/v1/organizations/{}/invitations",
                 owner.organization_id
             )))
             .bearer_auth(&owner.token)
             .json(&json!({"email": email, "role": role}))
             .send()
             .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::CREATED);
-        member
+            .unwrap()
     }
 
     pub async fn create_key(&self, token: &str, body: Value) -> Response {

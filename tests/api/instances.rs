@@ -65,21 +65,21 @@ async fn register(client: &Client, address: &str, email: &str) -> String {
     body["token"].as_str().unwrap().to_string()
 }
 
+/// Every key's id, page by page (`nextBefore`).
 async fn list_ids(client: &Client, address: &str, token: &str) -> Vec<String> {
-    let listed: Value = client
-        .get(format!("{address}/api/v1/licensing/keys"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    listed["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|key| {
+    let mut ids = Vec::new();
+    let mut before = String::new();
+    loop {
+        let listed: Value = client
+            .get(format!("{address}/api/v1/licensing/keys?limit=200{before}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        ids.extend(listed["keys"].as_array().unwrap().iter().map(|key| {
             // A whole row: every field the contract names is there and well-formed.
             assert!(key["licenseKey"].as_str().unwrap().len() == 19, "{key}");
             assert!(
@@ -87,8 +87,12 @@ async fn list_ids(client: &Client, address: &str, token: &str) -> Vec<String> {
                 "{key}"
             );
             key["id"].as_str().unwrap().to_string()
-        })
-        .collect()
+        }));
+        match listed["nextBefore"].as_str() {
+            Some(next) => before = format!("&before={next}"),
+            None => return ids,
+        }
+    }
 }
 
 #[tokio::test]

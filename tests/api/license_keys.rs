@@ -169,7 +169,7 @@ async fn list_of_a_new_organization_is_empty() {
     let app = spawn_app().await;
     let owner = app.register("owner@acme.test", "Acme").await;
     let body: Value = app.list_keys(&owner.token).await.json().await.unwrap();
-    assert_eq!(body, json!({"keys": []}));
+    assert_eq!(body, json!({"keys": [], "nextBefore": null}));
 }
 
 #[tokio::test]
@@ -362,8 +362,17 @@ async fn a_thousand_concurrent_creates_give_a_thousand_distinct_keys_that_all_va
     let keys: Vec<String> = futures::future::join_all(creates).await;
     let distinct: std::collections::HashSet<&String> = keys.iter().collect();
     assert_eq!(distinct.len(), 1000);
-    let listed: Value = app.list_keys(&owner.token).await.json().await.unwrap();
-    assert_eq!(listed["keys"].as_array().unwrap().len(), 1000);
+    let mut listed = 0;
+    let mut path = "/api/v1/licensing/keys?limit=200".to_string();
+    loop {
+        let page = app.get_json(&path, &owner.token, None).await;
+        listed += page["keys"].as_array().unwrap().len();
+        match page["nextBefore"].as_str() {
+            Some(next) => path = format!("/api/v1/licensing/keys?limit=200&before={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(listed, 1000);
 
     let validations = futures::stream::iter(keys.iter().map(|key| {
         let request = app

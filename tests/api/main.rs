@@ -1,6 +1,7 @@
 //! Integration tests: each spawns the real application on port 0 with a fresh
 //! database and talks to it over HTTP, like a client would.
 
+mod abuse;
 mod accounts;
 mod authorization;
 mod helpers;
@@ -8,6 +9,7 @@ mod idempotency;
 mod instances;
 mod license_keys;
 mod lifecycle;
+mod memberships;
 mod openapi;
 mod pages;
 mod schema;

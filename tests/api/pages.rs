@@ -77,7 +77,7 @@ async fn the_page_and_the_api_share_one_service() {
         .json()
         .await
         .unwrap();
-    let page_keys: Vec<&Value> = from_page
+    let page_keys: Vec<&Value> = from_page["keys"]
         .as_array()
         .unwrap()
         .iter()
@@ -85,7 +85,7 @@ async fn the_page_and_the_api_share_one_service() {
         .collect();
     let api_keys: Vec<&Value> = listed["keys"].as_array().unwrap().iter().collect();
     assert_eq!(page_keys, api_keys);
-    assert_eq!(from_page[0]["state"], "NeverUsed");
+    assert_eq!(from_page["keys"][0]["state"], "NeverUsed");
     let html = app
         .browser
         .get(app.url("/keys"))
@@ -418,49 +418,66 @@ async fn pages_carry_security_headers() {
 }
 
 #[tokio::test]
-async fn the_organization_page_lets_only_the_owner_add_members() {
+async fn the_organization_page_invites_and_the_invitee_accepts_on_the_account_page() {
     let app = spawn_app().await;
     let owner = app.register("ana@acme.test", "Acme").await;
     let bob = app.register("bob@acme.test", "Bob's").await;
-    app.register("cy@acme.test", "Cy's").await;
     let owner_cookie = app.session_cookie(&owner).await;
-    let add = |cookie: &str, email: &'static str, role: &'static str| {
-        app.api
-            .post(app.url("/rpc/add_member"))
-            .header("Origin", &app.address)
-            .header("Cookie", cookie.to_string())
-            .form(&[("email", email), ("role", role)])
-            .send()
+
+    let invited = app
+        .rpc(
+            &owner_cookie,
+            "invite_member",
+            &[("email", "bob@acme.test"), ("role", "admin")],
+        )
+        .await;
+    assert_eq!(invited.status(), StatusCode::OK);
+    let invited: Value = invited.json().await.unwrap();
+    assert_eq!(invited["role"], "admin");
+    let as_owner = app
+        .rpc(
+            &owner_cookie,
+            "invite_member",
+            &[("email", "cy@acme.test"), ("role", "owner")],
+        )
+        .await;
+    assert_eq!(as_owner.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page_of = |cookie: String, path: &'static str| {
+        let app = &app;
+        async move {
+            app.api
+                .get(app.url(path))
+                .header("Cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
     };
+    let organization = page_of(owner_cookie.clone(), "/organization").await;
+    assert!(organization.contains("Send invitation"), "{organization}");
+    assert!(organization.contains(r#"data-invitation="bob@acme.test""#));
 
-    let added = add(&owner_cookie, "bob@acme.test", "admin").await.unwrap();
-    assert_eq!(added.status(), StatusCode::OK);
-    let added: Value = added.json().await.unwrap();
-    assert_eq!(added["role"], "admin");
-    assert_eq!(
-        add(&owner_cookie, "bob@acme.test", "member")
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::CONFLICT
+    // Bob sees the invitation (the header counts it), accepts it, and acts in Acme.
+    let bob_cookie = app.session_cookie(&bob).await;
+    let account = page_of(bob_cookie.clone(), "/account").await;
+    assert!(
+        account.contains("Acme") && account.contains("invites you as admin"),
+        "{account}"
     );
-    assert_eq!(
-        add(&owner_cookie, "nobody@acme.test", "member")
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        add(&owner_cookie, "cy@acme.test", "owner")
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::UNPROCESSABLE_ENTITY
-    );
-
+    assert!(account.contains("Invitations waiting for you"));
+    let accepted = app
+        .rpc(
+            &bob_cookie,
+            "accept_invitation",
+            &[("id", invited["id"].as_str().unwrap())],
+        )
+        .await;
+    assert_eq!(accepted.status(), StatusCode::OK);
     let members: Value = app
-        .rpc(&owner_cookie, "list_members", &[])
+        .rpc(&bob_cookie, "list_members", &[])
         .await
         .json()
         .await
@@ -476,33 +493,126 @@ async fn the_organization_page_lets_only_the_owner_add_members() {
         [("ana@acme.test", "owner"), ("bob@acme.test", "admin")]
     );
 
-    // Bob, an admin of Acme, acting in Acme: refused.
-    let bob_cookie = app.session_cookie(&bob).await;
-    app.rpc(
-        &bob_cookie,
-        "switch_organization",
-        &[("organization_id", owner.organization_id.as_str())],
-    )
-    .await;
-    assert_eq!(
-        add(&bob_cookie, "cy@acme.test", "member")
-            .await
+    // Bob, an admin of Acme, cannot invite; his page says why and offers to leave.
+    let refused = app
+        .rpc(
+            &bob_cookie,
+            "invite_member",
+            &[("email", "cy@acme.test"), ("role", "member")],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let page = page_of(bob_cookie.clone(), "/organization").await;
+    assert!(page.contains("Only the owner can invite"), "{page}");
+    assert!(page.contains("Leave organization"));
+    assert!(!page.contains("Send invitation"));
+    // Bob's own activity is on his Account page, not in Acme's log.
+    let log: Value = app
+        .rpc(&owner_cookie, "list_activity", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let actions: Vec<&str> = log["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["member.joined", "invitation.created"]);
+}
+
+#[tokio::test]
+async fn someone_in_no_organization_is_told_how_to_get_one() {
+    let app = spawn_app().await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    let bob = app.member_of(&owner, "bob@acme.test", "admin").await;
+    // Bob hands his own organization to Ana and leaves both.
+    let bobs_org = &bob.organization_id;
+    let ana_in_bobs = app.invite(&bob, "ana@acme.test", "admin").await;
+    let ana_in_bobs: Value = ana_in_bobs.json().await.unwrap();
+    app.api
+        .post(app.url(&format!(
+            "/api/v1/invitations/{}/accept",
+            ana_in_bobs["id"].as_str().unwrap()
+        )))
+        .bearer_auth(&owner.token)
+        .send()
+        .await
+        .unwrap();
+    let members: Value = app
+        .get_json(
+            &format!("/api/v1/organizations/{bobs_org}/members"),
+            &bob.token,
+            None,
+        )
+        .await;
+    let id_of = |email: &str| {
+        members["members"]
+            .as_array()
             .unwrap()
-            .status(),
-        StatusCode::FORBIDDEN
-    );
-    let page = app
+            .iter()
+            .find(|m| m["email"] == email)
+            .unwrap()["userId"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (ana_id, bob_id) = (id_of("ana@acme.test"), id_of("bob@acme.test"));
+    let transfer = app
         .api
-        .get(app.url("/organization"))
-        .header("Cookie", &bob_cookie)
+        .patch(app.url(&format!(
+            "/api/v1/organizations/{bobs_org}/members/{ana_id}"
+        )))
+        .bearer_auth(&bob.token)
+        .json(&serde_json::json!({"role": "owner"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(transfer.status(), StatusCode::OK);
+    for organization in [bobs_org.as_str(), owner.organization_id.as_str()] {
+        let left = app
+            .api
+            .delete(app.url(&format!(
+                "/api/v1/organizations/{organization}/members/{bob_id}"
+            )))
+            .bearer_auth(&bob.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(left.status(), StatusCode::NO_CONTENT);
+    }
+    let cookie = app.session_cookie(&bob).await;
+    for path in ["/keys", "/organization", "/activity"] {
+        let response = app
+            .api
+            .get(app.url(path))
+            .header("Cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let page = response.text().await.unwrap();
+        assert!(
+            page.contains("You are not a member of any organization"),
+            "{path}: {page}"
+        );
+    }
+    let created = app
+        .rpc(&cookie, "create_organization", &[("name", "Bob Again")])
+        .await;
+    assert_eq!(created.status(), StatusCode::OK);
+    let keys = app
+        .api
+        .get(app.url("/keys"))
+        .header("Cookie", &cookie)
         .send()
         .await
         .unwrap()
         .text()
         .await
         .unwrap();
-    assert!(page.contains("Only the owner can add members"));
-    assert!(page.contains("ana@acme.test"));
+    assert!(keys.contains("Create license key"));
 }
 
 #[tokio::test]

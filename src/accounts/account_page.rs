@@ -1,0 +1,118 @@
+//! The Account page: invitations waiting for the signed-in person, and their own
+//! activity (sign-ins, API tokens), which no organization sees.
+
+use super::pages::{AccountContext, FormError, RequireSignIn};
+use super::{MyInvitationDto, SignedIn};
+use crate::audit::pages::EventTable;
+use crate::audit::AuditPageDto;
+use crate::error::PageError;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::hooks::use_query_map;
+
+#[server(prefix = "/rpc", endpoint = "my_invitations")]
+pub async fn my_invitations() -> Result<Vec<MyInvitationDto>, PageError> {
+    let page = super::session::page_user().await?;
+    Ok(page.state.accounts.my_invitations(&page.user).await?)
+}
+
+#[server(prefix = "/rpc", endpoint = "my_activity")]
+pub async fn my_activity(before: Option<String>) -> Result<AuditPageDto, PageError> {
+    let page = super::session::page_user().await?;
+    Ok(page
+        .state
+        .audit
+        .personal(page.user.id, before.as_deref(), 50)
+        .await?)
+}
+
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    view! {
+        <Title text="Account · Storno Licensing"/>
+        <RequireSignIn signed_in_view=|signed_in: SignedIn| view! {
+            <h1>"Your account"</h1>
+            <p class="lede">"Signed in as " <strong>{signed_in.email}</strong></p>
+            <MyInvitations/>
+            <MyActivity/>
+        }/>
+    }
+}
+
+#[component]
+fn MyInvitations() -> impl IntoView {
+    let context = AccountContext::get();
+    let (accept, decline) = (context.accept_invitation, context.decline_invitation);
+    let invitations = Resource::new(
+        move || (accept.version().get(), decline.version().get()),
+        |_| my_invitations(),
+    );
+    view! {
+        <section class="card">
+            <h2>"Invitations"</h2>
+            <FormError result=Signal::derive(move || accept.value().get())/>
+            <FormError result=Signal::derive(move || decline.value().get())/>
+            {move || matches!(accept.value().get(), Some(Ok(()))).then(|| view! {
+                <p class="form-success" role="status">"You joined the organization; it is now your current one."</p>
+            })}
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match invitations.await {
+                        Ok(list) if list.is_empty() => view! { <p class="empty">"No invitations waiting for you."</p> }.into_any(),
+                        Ok(list) => view! {
+                            <ul class="members invitations">
+                                {list.into_iter().map(|invitation| {
+                                    let (id, accept_id) = (invitation.id.clone(), invitation.id.clone());
+                                    view! {
+                                    <li data-invitation=id>
+                                        <span>
+                                            <strong>{invitation.organization.name}</strong>
+                                            {format!(" invites you as {}, from {}", invitation.role, invitation.invited_by)}
+                                        </span>
+                                        <ActionForm action=accept attr:class="inline">
+                                            <input type="hidden" name="id" value=accept_id/>
+                                            <button type="submit" class="primary">"Accept"</button>
+                                        </ActionForm>
+                                        <ActionForm action=decline attr:class="inline">
+                                            <input type="hidden" name="id" value=invitation.id/>
+                                            <button type="submit" class="secondary">"Decline"</button>
+                                        </ActionForm>
+                                    </li>
+                                }}).collect_view()}
+                            </ul>
+                        }
+                        .into_any(),
+                        Err(error) => view! { <p class="form-error" role="alert">{error.message}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn MyActivity() -> impl IntoView {
+    let query = use_query_map();
+    let page = Resource::new(move || query.read().get("before"), my_activity);
+    view! {
+        <section class="card">
+            <h2>"Your activity"</h2>
+            <p class="hint">"Your sign-ins and API tokens. Only you see these."</p>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match page.await {
+                        Ok(page) => view! {
+                            <EventTable events=page.events/>
+                            {page.next_before.map(|next| view! {
+                                <p><A href=format!("/account?before={next}")>"Older events"</A></p>
+                            })}
+                        }
+                        .into_any(),
+                        Err(error) => view! { <p class="form-error" role="alert">{error.message}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}

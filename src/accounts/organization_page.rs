@@ -1,0 +1,249 @@
+//! The Organization page: its members (everyone may look; members may leave), and
+//! for the owner, invitations, role changes, removals and ownership transfer.
+
+use super::domain::Role;
+use super::pages::{AccountContext, FormError, RemoveMember, RequireOrganization};
+use super::{InvitationDto, MemberDto, OrganizationDto, SignedIn};
+use crate::error::PageError;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[server(prefix = "/rpc", endpoint = "list_members")]
+pub async fn list_members() -> Result<Vec<MemberDto>, PageError> {
+    let actor = super::session::page_actor().await?;
+    Ok(actor.state.accounts.members(&actor.membership).await?)
+}
+
+#[server(prefix = "/rpc", endpoint = "invite_member")]
+pub async fn invite_member(email: String, role: String) -> Result<InvitationDto, PageError> {
+    use super::domain::Email;
+    use crate::error::AppError;
+    let actor = super::session::page_actor().await?;
+    let email = Email::parse(&email).map_err(AppError::from)?;
+    let role = Role::parse_invitable(&role).map_err(AppError::from)?;
+    let meta = crate::audit::service::RequestMeta::of_server_fn().await;
+    Ok(actor
+        .state
+        .accounts
+        .invite(&actor.membership, &email, role, &meta)
+        .await?)
+}
+
+#[server(prefix = "/rpc", endpoint = "list_invitations")]
+pub async fn list_invitations() -> Result<Vec<InvitationDto>, PageError> {
+    let actor = super::session::page_actor().await?;
+    Ok(actor.state.accounts.invitations(&actor.membership).await?)
+}
+
+#[server(prefix = "/rpc", endpoint = "withdraw_invitation")]
+pub async fn withdraw_invitation(id: String) -> Result<(), PageError> {
+    use crate::error::AppError;
+    let actor = super::session::page_actor().await?;
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| AppError::InvitationNotFound)?;
+    let meta = crate::audit::service::RequestMeta::of_server_fn().await;
+    Ok(actor
+        .state
+        .accounts
+        .withdraw_invitation(&actor.membership, id, &meta)
+        .await?)
+}
+
+#[server(prefix = "/rpc", endpoint = "change_member_role")]
+pub async fn change_member_role(user_id: String, role: String) -> Result<MemberDto, PageError> {
+    use crate::error::AppError;
+    let actor = super::session::page_actor().await?;
+    let member = uuid::Uuid::parse_str(&user_id).map_err(|_| AppError::MemberNotFound)?;
+    let role = Role::parse(&role).map_err(AppError::from)?;
+    let meta = crate::audit::service::RequestMeta::of_server_fn().await;
+    Ok(actor
+        .state
+        .accounts
+        .change_role(&actor.membership, member, role, &meta)
+        .await?)
+}
+
+#[component]
+pub fn OrganizationPage() -> impl IntoView {
+    view! {
+        <Title text="Organization · Storno Licensing"/>
+        <RequireOrganization member_view=|signed_in: SignedIn, current: OrganizationDto| {
+            view! { <OrganizationDetails signed_in current/> }
+        }/>
+    }
+}
+
+#[component]
+fn OrganizationDetails(signed_in: SignedIn, current: OrganizationDto) -> impl IntoView {
+    let context = AccountContext::get();
+    let is_owner = current.role == Role::Owner;
+    view! {
+        <h1>{current.name.clone()}</h1>
+        <p class="lede">
+            "Plan: " <strong>{current.plan.clone()}</strong>
+            " · Your role: " <strong>{current.role.to_string()}</strong>
+        </p>
+        <Members email=signed_in.email is_owner/>
+        {is_owner.then(|| view! { <Invitations/> })}
+        <section class="card">
+            <h2>"Create another organization"</h2>
+            <ActionForm action=context.create_organization>
+                <div class="field">
+                    <label for="new-organization">"Organization name"</label>
+                    <input id="new-organization" name="name" type="text" maxlength="255" required/>
+                </div>
+                <FormError result=Signal::derive(move || context.create_organization.value().get())/>
+                <button type="submit">"Create organization"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// The member list. The owner gets role and removal controls on every other row;
+/// everyone else can leave.
+#[component]
+fn Members(email: String, is_owner: bool) -> impl IntoView {
+    let context = AccountContext::get();
+    let change = ServerAction::<ChangeMemberRole>::new();
+    let remove = context.remove_member;
+    let members = Resource::new(
+        move || (change.version().get(), remove.version().get()),
+        |_| list_members(),
+    );
+    let email = StoredValue::new(email);
+    view! {
+        <section class="card">
+            <h2>"Members"</h2>
+            <FormError result=Signal::derive(move || change.value().get())/>
+            <FormError result=Signal::derive(move || remove.value().get())/>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match members.await {
+                        Ok(members) => view! {
+                            <ul class="members">
+                                {members
+                                    .into_iter()
+                                    .map(|member| {
+                                        let is_me = member.email == email.get_value();
+                                        member_row(member, is_owner, is_me, change, remove)
+                                    })
+                                    .collect_view()}
+                            </ul>
+                        }
+                        .into_any(),
+                        Err(error) => view! { <p class="form-error" role="alert">{error.message}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+            {(!is_owner).then(|| view! {
+                <p class="hint">"Only the owner can invite, remove or change the role of members."</p>
+            })}
+        </section>
+    }
+}
+
+fn member_row(
+    member: MemberDto,
+    is_owner: bool,
+    is_me: bool,
+    change: ServerAction<ChangeMemberRole>,
+    remove: ServerAction<RemoveMember>,
+) -> impl IntoView {
+    let role = member.role;
+    let manageable = is_owner && role != Role::Owner;
+    let leavable = is_me && role != Role::Owner;
+    let user_id = member.user_id.clone();
+    let select_id = format!("role-{}", member.user_id);
+    let (email, data_email) = (member.email.clone(), member.email);
+    view! {
+        <li data-member=data_email>
+            <span>{email}</span>
+            <span class=format!("badge role-{role}")>{role.to_string()}</span>
+            {manageable.then(|| {
+                let user_id = user_id.clone();
+                view! {
+                    <ActionForm action=change attr:class="inline">
+                        <input type="hidden" name="user_id" value=user_id/>
+                        <label class="visually-hidden" for=select_id.clone()>"Role"</label>
+                        <select id=select_id.clone() name="role">
+                            <option value="member" selected=role == Role::Member>"member"</option>
+                            <option value="admin" selected=role == Role::Admin>"admin"</option>
+                            {(role == Role::Admin).then(|| view! { <option value="owner">"owner (transfer ownership)"</option> })}
+                        </select>
+                        <button type="submit" class="secondary">"Change role"</button>
+                    </ActionForm>
+                }
+            })}
+            {(manageable || leavable).then(|| view! {
+                <ActionForm action=remove attr:class="inline">
+                    <input type="hidden" name="user_id" value=user_id/>
+                    <button type="submit" class="danger">{if leavable { "Leave organization" } else { "Remove" }}</button>
+                </ActionForm>
+            })}
+        </li>
+    }
+}
+
+/// The owner's invitation form and the pending invitations.
+#[component]
+fn Invitations() -> impl IntoView {
+    let invite = ServerAction::<InviteMember>::new();
+    let withdraw = ServerAction::<WithdrawInvitation>::new();
+    let pending = Resource::new(
+        move || (invite.version().get(), withdraw.version().get()),
+        |_| list_invitations(),
+    );
+    view! {
+        <section class="card">
+            <h2>"Invite someone"</h2>
+            <p class="hint">"They join only if they accept, from their Account page, within 7 days. Admins and members can use the organization but cannot manage license keys or members."</p>
+            <ActionForm action=invite>
+                <div class="inline-fields">
+                    <div class="field">
+                        <label for="invite-email">"Email"</label>
+                        <input id="invite-email" name="email" type="email" maxlength="254" required/>
+                    </div>
+                    <div class="field">
+                        <label for="invite-role">"Role"</label>
+                        <select id="invite-role" name="role">
+                            <option value="member">"member"</option>
+                            <option value="admin">"admin"</option>
+                        </select>
+                    </div>
+                </div>
+                <FormError result=Signal::derive(move || invite.value().get())/>
+                {move || invite.value().get().and_then(Result::ok).map(|invitation| view! {
+                    <p class="form-success" role="status">{format!("{} is invited as {}.", invitation.email, invitation.role)}</p>
+                })}
+                <button type="submit" class="primary" disabled=move || invite.pending().get()>"Send invitation"</button>
+            </ActionForm>
+            <h3>"Pending invitations"</h3>
+            <FormError result=Signal::derive(move || withdraw.value().get())/>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match pending.await {
+                        Ok(list) if list.is_empty() => view! { <p class="empty">"None."</p> }.into_any(),
+                        Ok(list) => view! {
+                            <ul class="members invitations">
+                                {list.into_iter().map(|invitation| {
+                                    let email = invitation.email.clone();
+                                    view! {
+                                    <li data-invitation=email>
+                                        <span>{invitation.email}</span>
+                                        <span class=format!("badge role-{}", invitation.role)>{invitation.role.to_string()}</span>
+                                        <span class="hint">{format!("until {}", invitation.expires_at.get(0..10).unwrap_or_default())}</span>
+                                        <ActionForm action=withdraw attr:class="inline">
+                                            <input type="hidden" name="id" value=invitation.id/>
+                                            <button type="submit" class="secondary">"Withdraw"</button>
+                                        </ActionForm>
+                                    </li>
+                                }}).collect_view()}
+                            </ul>
+                        }
+                        .into_any(),
+                        Err(error) => view! { <p class="form-error" role="alert">{error.message}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}

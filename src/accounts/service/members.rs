@@ -1,0 +1,454 @@
+//! Who belongs to an organization, by consent: the owner invites an email, the
+//! person with that email accepts or declines; members leave, the owner removes
+//! them, changes their role or hands ownership to an admin. Every change lands
+//! with its audit event.
+
+use super::{
+    begin_write, is_unique_violation, parse_id, parse_role, AccountsService, Membership, User,
+};
+use crate::accounts::domain::{Email, Role};
+use crate::accounts::{InvitationDto, InvitingOrganizationDto, MemberDto, MyInvitationDto};
+use crate::audit::service::{record, AuditEvent, RequestMeta};
+use crate::clock;
+use crate::db::sweep_every_few_minutes;
+use crate::error::AppError;
+use serde_json::json;
+use uuid::Uuid;
+
+/// An invitation is open for a week.
+pub const INVITATION_TTL_SECONDS: i64 = 7 * 24 * 3600;
+const OWNER_ONLY: &str = "Only the organization owner can manage members and invitations";
+
+fn require_owner(actor: &Membership) -> Result<(), AppError> {
+    if actor.is_owner() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(OWNER_ONLY))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct MemberRow {
+    user_id: String,
+    email: String,
+    role: String,
+    created_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct InvitationRow {
+    id: String,
+    email: String,
+    role: String,
+    expires_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct MyInvitationRow {
+    id: String,
+    organization_id: String,
+    organization_name: String,
+    role: String,
+    invited_by: String,
+    expires_at: i64,
+}
+
+impl AccountsService {
+    /// The members of the actor's organization, owner first. Any member may look.
+    pub async fn members(&self, actor: &Membership) -> Result<Vec<MemberDto>, AppError> {
+        let rows: Vec<MemberRow> = sqlx::query_as(
+            "SELECT u.id AS user_id, u.email, m.role, m.created_at \
+             FROM memberships m JOIN users u ON u.id = m.user_id \
+             WHERE m.organization_id = $1 \
+             ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, u.email",
+        )
+        .bind(actor.organization_id().to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(MemberDto {
+                    user_id: row.user_id,
+                    email: row.email,
+                    role: parse_role(&row.role)?,
+                    joined_at: clock::rfc3339(row.created_at),
+                })
+            })
+            .collect()
+    }
+
+    /// Invites `email` as `role`. The answer is the same whether or not the email
+    /// has an account, so it tells nobody which emails are registered. Inviting the
+    /// same email again renews the invitation.
+    pub async fn invite(
+        &self,
+        actor: &Membership,
+        email: &Email,
+        role: Role,
+        meta: &RequestMeta,
+    ) -> Result<InvitationDto, AppError> {
+        require_owner(actor)?;
+        if role == Role::Owner {
+            return Err(AppError::Validation(
+                "Role must be admin or member: ownership is transferred, not invited".into(),
+            ));
+        }
+        let organization = actor.organization_id().to_string();
+        let now = clock::now();
+        let invitation = InvitationDto {
+            id: Uuid::now_v7().to_string(),
+            email: email.as_str().to_string(),
+            role,
+            expires_at: clock::rfc3339(now + INVITATION_TTL_SECONDS),
+        };
+        let mut tx = begin_write(&self.pool).await?;
+        let already: Option<(String,)> = sqlx::query_as(
+            "SELECT m.user_id FROM memberships m JOIN users u ON u.id = m.user_id \
+             WHERE m.organization_id = $1 AND u.email = $2",
+        )
+        .bind(&organization)
+        .bind(email.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if already.is_some() {
+            return Err(AppError::AlreadyMember);
+        }
+        sqlx::query("DELETE FROM invitations WHERE organization_id = $1 AND email = $2")
+            .bind(&organization)
+            .bind(email.as_str())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO invitations (id, organization_id, email, role, invited_by, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&invitation.id)
+        .bind(&organization)
+        .bind(email.as_str())
+        .bind(role.as_str())
+        .bind(actor.user_id().to_string())
+        .bind(now)
+        .bind(now + INVITATION_TTL_SECONDS)
+        .execute(&mut *tx)
+        .await?;
+        let event = AuditEvent::by(actor, "invitation.created", invitation.id.clone())
+            .with_details(json!({"email": invitation.email, "role": role}));
+        record(&mut tx, event, meta).await?;
+        tx.commit().await?;
+        tracing::info!(organization_id = %organization, invitation_id = %invitation.id, "invitation created");
+        Ok(invitation)
+    }
+
+    /// The organization's pending invitations, newest first. Owner only.
+    pub async fn invitations(&self, actor: &Membership) -> Result<Vec<InvitationDto>, AppError> {
+        require_owner(actor)?;
+        let rows: Vec<InvitationRow> = sqlx::query_as(
+            "SELECT id, email, role, expires_at FROM invitations \
+             WHERE organization_id = $1 AND expires_at > $2 ORDER BY id DESC",
+        )
+        .bind(actor.organization_id().to_string())
+        .bind(clock::now())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(InvitationDto {
+                    id: row.id,
+                    email: row.email,
+                    role: parse_role(&row.role)?,
+                    expires_at: clock::rfc3339(row.expires_at),
+                })
+            })
+            .collect()
+    }
+
+    /// Withdraws a pending invitation. Owner only.
+    pub async fn withdraw_invitation(
+        &self,
+        actor: &Membership,
+        invitation: Uuid,
+        meta: &RequestMeta,
+    ) -> Result<(), AppError> {
+        require_owner(actor)?;
+        let mut tx = begin_write(&self.pool).await?;
+        let deleted = sqlx::query("DELETE FROM invitations WHERE id = $1 AND organization_id = $2")
+            .bind(invitation.to_string())
+            .bind(actor.organization_id().to_string())
+            .execute(&mut *tx)
+            .await?;
+        if deleted.rows_affected() == 0 {
+            return Err(AppError::InvitationNotFound);
+        }
+        let event = AuditEvent::by(actor, "invitation.withdrawn", invitation.to_string());
+        record(&mut tx, event, meta).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The invitations waiting for this user's email, newest first.
+    pub async fn my_invitations(&self, user: &User) -> Result<Vec<MyInvitationDto>, AppError> {
+        let rows: Vec<MyInvitationRow> = sqlx::query_as(
+            "SELECT i.id, i.organization_id, o.name AS organization_name, i.role, \
+                    u.email AS invited_by, i.expires_at \
+             FROM invitations i JOIN organizations o ON o.id = i.organization_id \
+             JOIN users u ON u.id = i.invited_by \
+             WHERE i.email = $1 AND i.expires_at > $2 ORDER BY i.id DESC",
+        )
+        .bind(&user.email)
+        .bind(clock::now())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(MyInvitationDto {
+                    id: row.id,
+                    organization: InvitingOrganizationDto {
+                        id: row.organization_id,
+                        name: row.organization_name,
+                    },
+                    role: parse_role(&row.role)?,
+                    invited_by: row.invited_by,
+                    expires_at: clock::rfc3339(row.expires_at),
+                })
+            })
+            .collect()
+    }
+
+    /// How many invitations wait for this user (the page header shows it).
+    pub async fn pending_invitations(&self, user: &User) -> Result<usize, AppError> {
+        let (count,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM invitations WHERE email = $1 AND expires_at > $2")
+                .bind(&user.email)
+                .bind(clock::now())
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(count as usize)
+    }
+
+    /// Accepts an invitation addressed to this user's email: they become a member
+    /// with the invited role. Anyone else's invitation is `404`, like an unknown one.
+    pub async fn accept_invitation(
+        &self,
+        user: &User,
+        invitation: Uuid,
+        meta: &RequestMeta,
+    ) -> Result<Membership, AppError> {
+        let mut tx = begin_write(&self.pool).await?;
+        let (organization, role) = take_invitation(&mut tx, user, invitation).await?;
+        let inserted = sqlx::query(
+            "INSERT INTO memberships (id, organization_id, user_id, role, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(Uuid::now_v7().to_string())
+        .bind(organization.to_string())
+        .bind(user.id.to_string())
+        .bind(role.as_str())
+        .bind(clock::now())
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Err(error) if is_unique_violation(&error) => return Err(AppError::AlreadyMember),
+            other => other?,
+        };
+        let joined = AuditEvent {
+            organization: Some(organization),
+            actor: Some(user.id),
+            action: "member.joined",
+            target: Some(user.id.to_string()),
+            details: Some(json!({"role": role, "invitation": invitation})),
+        };
+        record(&mut tx, joined, meta).await?;
+        tx.commit().await?;
+        tracing::info!(organization_id = %organization, user_id = %user.id, %role, "invitation accepted");
+        self.membership(user, Some(organization)).await
+    }
+
+    /// Declines an invitation addressed to this user's email.
+    pub async fn decline_invitation(
+        &self,
+        user: &User,
+        invitation: Uuid,
+        meta: &RequestMeta,
+    ) -> Result<(), AppError> {
+        let mut tx = begin_write(&self.pool).await?;
+        let (organization, _) = take_invitation(&mut tx, user, invitation).await?;
+        let declined = AuditEvent {
+            organization: Some(organization),
+            actor: Some(user.id),
+            action: "invitation.declined",
+            target: Some(invitation.to_string()),
+            details: None,
+        };
+        record(&mut tx, declined, meta).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Changes a member's role. Owner only; `owner` hands ownership to an admin
+    /// (the old owner becomes an admin).
+    pub async fn change_role(
+        &self,
+        actor: &Membership,
+        member: Uuid,
+        role: Role,
+        meta: &RequestMeta,
+    ) -> Result<MemberDto, AppError> {
+        require_owner(actor)?;
+        if member == actor.user_id() {
+            return Err(AppError::Validation(
+                "The owner's role changes only by transferring ownership to an admin".into(),
+            ));
+        }
+        let organization = actor.organization_id().to_string();
+        let mut tx = begin_write(&self.pool).await?;
+        let current = member_role(&mut tx, &organization, member).await?;
+        if role == Role::Owner {
+            if current != Role::Admin {
+                return Err(AppError::Validation(
+                    "Ownership can be transferred only to an admin: make them an admin first"
+                        .into(),
+                ));
+            }
+            // First the old owner steps down: the schema allows one owner at a time.
+            set_role(&mut tx, &organization, actor.user_id(), Role::Admin).await?;
+        }
+        set_role(&mut tx, &organization, member, role).await?;
+        let action = if role == Role::Owner {
+            "ownership.transferred"
+        } else {
+            "member.role_changed"
+        };
+        let event = AuditEvent::by(actor, action, member.to_string())
+            .with_details(json!({"from": current, "to": role}));
+        record(&mut tx, event, meta).await?;
+        tx.commit().await?;
+        tracing::info!(organization_id = %organization, member_id = %member, %role, "member role changed");
+        self.members(actor)
+            .await?
+            .into_iter()
+            .find(|m| m.user_id == member.to_string())
+            .ok_or(AppError::MemberNotFound)
+    }
+
+    /// Removes `member` from the actor's organization: the owner removes anyone
+    /// but themselves; anyone else may only remove themselves (leave). The owner
+    /// cannot leave: ownership is transferred first.
+    pub async fn remove_member(
+        &self,
+        actor: &Membership,
+        member: Uuid,
+        meta: &RequestMeta,
+    ) -> Result<(), AppError> {
+        let leaving = member == actor.user_id();
+        if !leaving {
+            require_owner(actor)?;
+        }
+        let organization = actor.organization_id().to_string();
+        let mut tx = begin_write(&self.pool).await?;
+        if member_role(&mut tx, &organization, member).await? == Role::Owner {
+            return Err(AppError::OwnerCannotLeave);
+        }
+        sqlx::query("DELETE FROM memberships WHERE organization_id = $1 AND user_id = $2")
+            .bind(&organization)
+            .bind(member.to_string())
+            .execute(&mut *tx)
+            .await?;
+        let action = if leaving {
+            "member.left"
+        } else {
+            "member.removed"
+        };
+        record(
+            &mut tx,
+            AuditEvent::by(actor, action, member.to_string()),
+            meta,
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(organization_id = %organization, member_id = %member, action, "membership ended");
+        Ok(())
+    }
+
+    /// Erases expired tokens and invitations now and every few minutes.
+    pub fn spawn_sweeper(&self) {
+        let accounts = self.clone();
+        sweep_every_few_minutes("erase expired tokens and invitations", move || {
+            let accounts = accounts.clone();
+            async move {
+                accounts.erase_expired_tokens().await?;
+                accounts.erase_expired_invitations().await.map(drop)
+            }
+        });
+    }
+
+    /// Deletes invitations past their expiry.
+    pub async fn erase_expired_invitations(&self) -> Result<u64, AppError> {
+        let erased = sqlx::query("DELETE FROM invitations WHERE expires_at <= $1")
+            .bind(clock::now())
+            .execute(&self.pool)
+            .await?;
+        Ok(erased.rows_affected())
+    }
+
+    /// Deletes tokens past their expiry (revoked or not): they can never be used again.
+    pub async fn erase_expired_tokens(&self) -> Result<u64, AppError> {
+        let erased = sqlx::query("DELETE FROM api_tokens WHERE expires_at <= $1")
+            .bind(clock::now())
+            .execute(&self.pool)
+            .await?;
+        Ok(erased.rows_affected())
+    }
+}
+
+/// Removes a live invitation addressed to `user`'s email and says what it offered.
+async fn take_invitation(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    user: &User,
+    invitation: Uuid,
+) -> Result<(Uuid, Role), AppError> {
+    let row: Option<(String, String)> = sqlx::query_as(
+        "SELECT organization_id, role FROM invitations \
+         WHERE id = $1 AND email = $2 AND expires_at > $3",
+    )
+    .bind(invitation.to_string())
+    .bind(&user.email)
+    .bind(clock::now())
+    .fetch_optional(&mut **tx)
+    .await?;
+    let (organization, role) = row.ok_or(AppError::InvitationNotFound)?;
+    sqlx::query("DELETE FROM invitations WHERE id = $1")
+        .bind(invitation.to_string())
+        .execute(&mut **tx)
+        .await?;
+    Ok((parse_id(&organization)?, parse_role(&role)?))
+}
+
+async fn member_role(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    organization: &str,
+    member: Uuid,
+) -> Result<Role, AppError> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT role FROM memberships WHERE organization_id = $1 AND user_id = $2")
+            .bind(organization)
+            .bind(member.to_string())
+            .fetch_optional(&mut **tx)
+            .await?;
+    let (role,) = row.ok_or(AppError::MemberNotFound)?;
+    parse_role(&role)
+}
+
+async fn set_role(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    organization: &str,
+    member: Uuid,
+    role: Role,
+) -> Result<(), AppError> {
+    sqlx::query("UPDATE memberships SET role = $1 WHERE organization_id = $2 AND user_id = $3")
+        .bind(role.as_str())
+        .bind(organization)
+        .bind(member.to_string())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
