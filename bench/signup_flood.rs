@@ -25,7 +25,14 @@ fn peak_rss_mib() -> f64 {
     status
         .lines()
         .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .and_then(|value| {
+            value
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
         .map_or(0.0, |kib| kib / 1024.0)
 }
 
@@ -75,7 +82,12 @@ async fn main() {
             .json(&serde_json::json!({"email": email, "password": PASSWORD, "organizationName": "Flood"}))
             .send()
     };
-    let owner: serde_json::Value = register("owner@flood.test".into()).await.unwrap().json().await.unwrap();
+    let owner: serde_json::Value = register("owner@flood.test".into())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let key: serde_json::Value = client
         .post(format!("{base}/api/v1/licensing/keys"))
         .bearer_auth(owner["token"].as_str().unwrap())
@@ -104,7 +116,9 @@ async fn main() {
                     .send()
                     .await;
                 match answer {
-                    Ok(response) if response.status().is_success() => latencies.push(started.elapsed()),
+                    Ok(response) if response.status().is_success() => {
+                        latencies.push(started.elapsed())
+                    }
                     _ => failures += 1,
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -134,7 +148,10 @@ async fn main() {
     for answer in answers {
         *by_status.entry(answer).or_insert(0) += 1;
     }
-    println!("{signups} parallel sign-ups of one existing email, {:.1} s", elapsed.as_secs_f64());
+    println!(
+        "{signups} parallel sign-ups of one existing email, {:.1} s",
+        elapsed.as_secs_f64()
+    );
     for (status, count) in &by_status {
         println!("  {status}: {count}");
     }

@@ -3,12 +3,11 @@
 
 use super::pages::{AccountContext, FormError, RequireSignIn};
 use super::{MyInvitationDto, SignedIn};
-use crate::audit::pages::EventTable;
+use crate::audit::pages::EventPages;
 use crate::audit::AuditPageDto;
 use crate::error::PageError;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
 #[server(prefix = "/rpc", endpoint = "my_invitations")]
@@ -99,20 +98,7 @@ fn MyActivity() -> impl IntoView {
         <section class="card">
             <h2>"Your activity"</h2>
             <p class="hint">"Your sign-ins and API tokens. Only you see these."</p>
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match page.await {
-                        Ok(page) => view! {
-                            <EventTable events=page.events/>
-                            {page.next_before.map(|next| view! {
-                                <p><A href=format!("/account?before={next}")>"Older events"</A></p>
-                            })}
-                        }
-                        .into_any(),
-                        Err(error) => view! { <p class="form-error" role="alert">{error.message}</p> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <EventPages page path="/account"/>
         </section>
     }
 }

@@ -5,6 +5,7 @@ use super::AuditPageDto;
 use crate::error::AppError;
 use crate::http::extract::{ApiCaller, ApiMember, OrganizationHeader};
 use crate::http::openapi::ErrorBody;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Json;
 use serde::Deserialize;
@@ -34,15 +35,31 @@ pub struct AuditQuery {
 pub async fn list(
     State(audit): State<AuditLog>,
     ApiMember(actor): ApiMember,
-    query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<AuditQuery>, QueryRejection>,
 ) -> Result<Json<AuditPageDto>, AppError> {
-    let Query(query) =
-        query.map_err(|_| AppError::BadRequest("limit must be a whole number".into()))?;
+    let query = AuditQuery::parse(query)?;
     Ok(Json(
         audit
-            .list(&actor, query.before.as_deref(), query.limit.unwrap_or(50))
+            .list(&actor, query.before.as_deref(), query.limit)
             .await?,
     ))
+}
+
+impl AuditQuery {
+    /// The query, or `400`; `limit` defaults to 50 (the service clamps it).
+    fn parse(query: Result<Query<AuditQuery>, QueryRejection>) -> Result<PageQuery, AppError> {
+        let Query(query) =
+            query.map_err(|_| AppError::BadRequest("limit must be a whole number".into()))?;
+        Ok(PageQuery {
+            before: query.before,
+            limit: query.limit.unwrap_or(50),
+        })
+    }
+}
+
+struct PageQuery {
+    before: Option<String>,
+    limit: i64,
 }
 
 #[utoipa::path(

@@ -50,21 +50,32 @@ fn ActivityLog() -> impl IntoView {
         <h1>"Activity"</h1>
         <p class="lede">"What happened in this organization: its license keys, invitations and members, newest first."</p>
         <section class="card">
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match page.await {
-                        Ok(page) => view! {
-                            <EventTable events=page.events/>
-                            {page.next_before.map(|next| view! {
-                                <p><A href=format!("/activity?before={next}")>"Older events"</A></p>
-                            })}
-                        }
-                        .into_any(),
-                        Err(error) => view! { <p class="form-error" role="alert">{error.message}</p> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <EventPages page path="/activity"/>
         </section>
+    }
+}
+
+/// One page of events from `page`, with a link (under `path`) to the older ones.
+#[component]
+pub fn EventPages(
+    page: Resource<Result<AuditPageDto, PageError>>,
+    path: &'static str,
+) -> impl IntoView {
+    view! {
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Ok(page) => view! {
+                        <EventTable events=page.events/>
+                        {page.next_before.map(|next| view! {
+                            <p><A href=format!("{path}?before={next}")>"Older events"</A></p>
+                        })}
+                    }
+                    .into_any(),
+                    Err(error) => view! { <p class="form-error" role="alert">{error.message}</p> }.into_any(),
+                }
+            })}
+        </Transition>
     }
 }
 
