@@ -101,7 +101,12 @@ test('the list shows which instances are alive, and the Activity page what happe
   const log = page.locator('table.activity');
   await expect(log).toContainText('License key activated by an instance');
   await expect(log).toContainText('License key created');
-  await expect(log).toContainText('Signed in');
   await expect(log).toContainText(email);
+  // A sign-in is the person's own: on their Account page, not in the organization's log.
+  await expect(log).not.toContainText('Signed in');
   expect(await page.content()).not.toContain(key);
+
+  await page.getByRole('link', { name: /Account/ }).click();
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(page.locator('table.activity')).toContainText('Signed in');
 });
