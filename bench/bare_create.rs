@@ -132,7 +132,7 @@ async fn same_statement(
     now: i64,
     origin: &Origin,
 ) -> Result<(), StatusCode> {
-    use storno_licensing::licensing::service::CREATE_WITH_TOKEN;
+    const CREATE_WITH_TOKEN: &str = include_str!("../src/licensing/create_with_token.sql");
     macro_rules! run {
         ($pool:expr) => {
             sqlx::query_as::<_, (String, String)>(CREATE_WITH_TOKEN)

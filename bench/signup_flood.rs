@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use storno_licensing::config::Settings;
-use storno_licensing::http::rate_limit::RateLimitSettings;
 use storno_licensing::http::Application;
+use storno_licensing::rate_limit::RateLimitSettings;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

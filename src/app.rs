@@ -1,8 +1,9 @@
 //! The root component, the HTML shell and the routes.
 
 use crate::accounts::account_page::AccountPage;
+use crate::accounts::context::AccountContext;
 use crate::accounts::organization_page::OrganizationPage;
-use crate::accounts::pages::{AccountBar, AccountContext, HomePage, SignInPage, SignUpPage};
+use crate::accounts::pages::{AccountBar, HomePage, SignInPage, SignUpPage};
 use crate::audit::pages::ActivityPage;
 use crate::licensing::pages::LicenseKeysPage;
 use leptos::prelude::*;

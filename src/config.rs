@@ -1,7 +1,7 @@
 //! Typed settings, read once from the environment at start-up.
 
-use crate::http::client_ip::TrustedProxies;
-use crate::http::rate_limit::RateLimitSettings;
+use crate::client_ip::TrustedProxies;
+use crate::rate_limit::RateLimitSettings;
 use leptos::config::LeptosOptions;
 use std::time::Duration;
 

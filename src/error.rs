@@ -104,6 +104,12 @@ mod server {
         Internal(String),
     }
 
+    impl From<tower_sessions::session::Error> for AppError {
+        fn from(error: tower_sessions::session::Error) -> Self {
+            AppError::Internal(format!("session store: {error}"))
+        }
+    }
+
     impl From<sqlx::Error> for AppError {
         fn from(error: sqlx::Error) -> Self {
             AppError::Internal(format!("database: {error}"))

@@ -3,9 +3,8 @@
 //! answer holds a license key in full, so it is kept only sealed
 //! (XChaCha20-Poly1305 under a key derived from the pepper) and erased after 24 hours.
 
-use crate::accounts::service::is_unique_violation;
 use crate::clock;
-use crate::db::sweep_every_few_minutes;
+use crate::db::{sweep_every_few_minutes, ResultExt};
 use crate::error::AppError;
 use crate::secrets::{Pepper, Sealer};
 use axum::http::HeaderMap;
@@ -213,13 +212,7 @@ impl IdempotentRequest {
         .bind(now)
         .execute(&mut *connection)
         .await
-        .map_err(|error| {
-            if is_unique_violation(&error) {
-                AppError::IdempotentRequestInFlight
-            } else {
-                error.into()
-            }
-        })?;
+        .on_unique_violation(AppError::IdempotentRequestInFlight)?;
         Ok(())
     }
 

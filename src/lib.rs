@@ -7,9 +7,14 @@ pub mod accounts;
 pub mod app;
 pub mod audit;
 pub mod browser;
+pub mod components;
 pub mod error;
 pub mod licensing;
 
+#[cfg(feature = "ssr")]
+pub mod authorization;
+#[cfg(feature = "ssr")]
+pub mod client_ip;
 #[cfg(feature = "ssr")]
 pub mod clock;
 #[cfg(feature = "ssr")]
@@ -21,7 +26,13 @@ pub mod http;
 #[cfg(feature = "ssr")]
 pub mod idempotency;
 #[cfg(feature = "ssr")]
+pub mod rate_limit;
+#[cfg(feature = "ssr")]
+pub mod request_meta;
+#[cfg(feature = "ssr")]
 pub mod secrets;
+#[cfg(feature = "ssr")]
+pub mod state;
 
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]

@@ -1,10 +1,11 @@
 //! The Account page: invitations waiting for the signed-in person, and their own
 //! activity (sign-ins, API tokens), which no organization sees.
 
-use super::pages::{AccountContext, FormError, RequireSignIn};
+use super::context::AccountContext;
 use super::{MyInvitationDto, SignedIn};
 use crate::audit::pages::EventPages;
 use crate::audit::AuditPageDto;
+use crate::components::{FormError, RequireSignIn};
 use crate::error::PageError;
 use leptos::prelude::*;
 use leptos_meta::Title;

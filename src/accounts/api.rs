@@ -1,19 +1,19 @@
 //! `/api/v1/auth/*` and `/api/v1/organizations/*`: parse, call the service, answer.
 
 use super::domain::{Email, OrganizationName, Password, Role};
-use super::service::{AccountsService, Membership, TokenHolder};
+use super::service::AccountsService;
 use super::{InvitationDto, MemberDto, MyInvitationDto, OrganizationDto, UserDto};
-use crate::audit::service::RequestMeta;
+use crate::authorization::{Membership, TokenHolder};
 use crate::clock;
 use crate::error::AppError;
-use crate::http::extract::{ApiCaller, ApiJson};
+use crate::http::extract::{path_id, ApiCaller, ApiJson};
 use crate::http::openapi::ErrorBody;
+use crate::request_meta::RequestMeta;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -188,11 +188,6 @@ pub async fn create_organization(
     let name = OrganizationName::parse(&body.name)?;
     let membership = accounts.create_organization(&holder.user, name).await?;
     Ok((StatusCode::CREATED, Json(membership.to_dto())))
-}
-
-/// An id in a path: one that does not parse names nothing, like an unknown one.
-fn path_id(raw: &str, missing: AppError) -> Result<Uuid, AppError> {
-    Uuid::parse_str(raw).map_err(|_| missing)
 }
 
 /// The caller as a member of the organization in the path (`404` if they are not one).

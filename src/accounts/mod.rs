@@ -3,6 +3,7 @@
 pub mod account_page;
 #[cfg(feature = "ssr")]
 pub mod api;
+pub mod context;
 pub mod domain;
 pub mod organization_page;
 pub mod pages;

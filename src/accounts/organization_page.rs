@@ -1,16 +1,17 @@
 //! The Organization page: its members (everyone may look; members may leave), and
 //! for the owner, invitations, role changes, removals and ownership transfer.
 
+use super::context::{AccountContext, RemoveMember};
 use super::domain::Role;
-use super::pages::{AccountContext, FormError, RemoveMember, RequireOrganization};
 use super::{InvitationDto, MemberDto, OrganizationDto, SignedIn};
+use crate::components::{FormError, RequireOrganization};
 use crate::error::PageError;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 #[server(prefix = "/rpc", endpoint = "list_members")]
 pub async fn list_members() -> Result<Vec<MemberDto>, PageError> {
-    let actor = super::session::page_actor().await?;
+    let actor = super::session::page_member().await?;
     Ok(actor.state.accounts.members(&actor.membership).await?)
 }
 
@@ -18,10 +19,10 @@ pub async fn list_members() -> Result<Vec<MemberDto>, PageError> {
 pub async fn invite_member(email: String, role: String) -> Result<InvitationDto, PageError> {
     use super::domain::Email;
     use crate::error::AppError;
-    let actor = super::session::page_actor().await?;
+    let actor = super::session::page_member().await?;
     let email = Email::parse(&email).map_err(AppError::from)?;
     let role = Role::parse_invitable(&role).map_err(AppError::from)?;
-    let meta = crate::audit::service::RequestMeta::of_server_fn().await;
+    let meta = crate::request_meta::RequestMeta::of_server_fn().await;
     Ok(actor
         .state
         .accounts
@@ -31,16 +32,16 @@ pub async fn invite_member(email: String, role: String) -> Result<InvitationDto,
 
 #[server(prefix = "/rpc", endpoint = "list_invitations")]
 pub async fn list_invitations() -> Result<Vec<InvitationDto>, PageError> {
-    let actor = super::session::page_actor().await?;
+    let actor = super::session::page_member().await?;
     Ok(actor.state.accounts.invitations(&actor.membership).await?)
 }
 
 #[server(prefix = "/rpc", endpoint = "withdraw_invitation")]
 pub async fn withdraw_invitation(id: String) -> Result<(), PageError> {
     use crate::error::AppError;
-    let actor = super::session::page_actor().await?;
-    let id = uuid::Uuid::parse_str(&id).map_err(|_| AppError::InvitationNotFound)?;
-    let meta = crate::audit::service::RequestMeta::of_server_fn().await;
+    let actor = super::session::page_member().await?;
+    let id = crate::http::extract::path_id(&id, AppError::InvitationNotFound)?;
+    let meta = crate::request_meta::RequestMeta::of_server_fn().await;
     Ok(actor
         .state
         .accounts
@@ -51,10 +52,10 @@ pub async fn withdraw_invitation(id: String) -> Result<(), PageError> {
 #[server(prefix = "/rpc", endpoint = "change_member_role")]
 pub async fn change_member_role(user_id: String, role: String) -> Result<MemberDto, PageError> {
     use crate::error::AppError;
-    let actor = super::session::page_actor().await?;
-    let member = uuid::Uuid::parse_str(&user_id).map_err(|_| AppError::MemberNotFound)?;
+    let actor = super::session::page_member().await?;
+    let member = crate::http::extract::path_id(&user_id, AppError::MemberNotFound)?;
     let role = Role::parse(&role).map_err(AppError::from)?;
-    let meta = crate::audit::service::RequestMeta::of_server_fn().await;
+    let meta = crate::request_meta::RequestMeta::of_server_fn().await;
     Ok(actor
         .state
         .accounts

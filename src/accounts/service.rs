@@ -2,13 +2,16 @@
 //! reads or writes those tables.
 
 use super::domain::{Email, OrganizationName, Password, Role};
-use super::OrganizationDto;
-use crate::audit::service::{record, AuditEvent, RequestMeta};
+use crate::audit::service::{record, AuditEvent};
+use crate::authorization::{
+    default_membership, Membership, MembershipRow, TokenCredential, TokenHolder, User,
+};
 use crate::clock;
-use crate::db::begin_write;
+use crate::db::{begin_write, stored_id, ResultExt};
 use crate::error::AppError;
-use crate::http::rate_limit::RateLimits;
 use crate::licensing::plans::PLANS;
+use crate::rate_limit::RateLimits;
+use crate::request_meta::RequestMeta;
 use crate::secrets::{random_bytes, Pepper};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -24,68 +27,10 @@ const TOKEN_PURPOSE: &str = "api-token";
 /// Bearer tokens carry a prefix so that a leaked one is easy to recognise in a scan.
 const TOKEN_PREFIX: &str = "stl_";
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct User {
-    pub id: Uuid,
-    pub email: String,
-}
-
-/// Proof that a user belongs to an organization with a role: only this service
-/// makes one, after checking the membership in the database.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Membership {
-    user_id: Uuid,
-    organization_id: Uuid,
-    organization_name: String,
-    role: Role,
-    plan: String,
-}
-
-impl Membership {
-    pub fn user_id(&self) -> Uuid {
-        self.user_id
-    }
-    pub fn organization_id(&self) -> Uuid {
-        self.organization_id
-    }
-    pub fn organization_name(&self) -> &str {
-        &self.organization_name
-    }
-    pub fn role(&self) -> Role {
-        self.role
-    }
-    pub fn is_owner(&self) -> bool {
-        self.role == Role::Owner
-    }
-
-    pub fn to_dto(&self) -> OrganizationDto {
-        OrganizationDto {
-            id: self.organization_id.to_string(),
-            name: self.organization_name.clone(),
-            role: self.role,
-            plan: self.plan.clone(),
-        }
-    }
-}
-
 /// A bearer token in plain text, returned once to the client that asked for it.
 pub struct IssuedToken {
     pub token: String,
     pub expires_at: i64,
-}
-
-/// Who made an API call: the user behind a live token, and which token it was.
-#[derive(Debug, Clone)]
-pub struct TokenHolder {
-    pub user: User,
-    pub token_id: Uuid,
-}
-
-/// A Bearer token as it is stored (its HMAC) and the organization the request
-/// names, for statements that authenticate and act in one round trip.
-pub struct TokenCredential {
-    pub token_hash: String,
-    pub requested: Option<Uuid>,
 }
 
 #[derive(Clone)]
@@ -142,14 +87,6 @@ impl PasswordHashing {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct MembershipRow {
-    organization_id: String,
-    name: String,
-    role: String,
-    plan: String,
-}
-
 impl AccountsService {
     pub fn new(pool: AnyPool, pepper: Pepper, token_ttl: Duration, limits: RateLimits) -> Self {
         AccountsService {
@@ -186,18 +123,13 @@ impl AccountsService {
         .bind(password_hash)
         .bind(now)
         .execute(&mut *tx)
-        .await;
-        if let Err(error) = inserted {
-            return Err(if is_unique_violation(&error) {
-                AppError::EmailTaken
-            } else {
-                error.into()
-            });
-        }
+        .await
+        .on_unique_violation(AppError::EmailTaken);
+        inserted?;
         let membership =
             insert_owned_organization(&mut tx, user.id, &organization_name, now).await?;
         tx.commit().await?;
-        tracing::info!(user_id = %user.id, organization_id = %membership.organization_id, "user registered");
+        tracing::info!(user_id = %user.id, organization_id = %membership.organization_id(), "user registered");
         Ok((user, membership))
     }
 
@@ -232,7 +164,7 @@ impl AccountsService {
             .await?;
         match row {
             Some((id, email, _)) if matches => Ok(User {
-                id: parse_id(&id)?,
+                id: stored_id(&id)?,
                 email,
             }),
             _ => Err(AppError::InvalidCredentials),
@@ -290,9 +222,9 @@ impl AccountsService {
         .await?;
         let (token_id, user_id, email) = row.ok_or(AppError::Unauthorized)?;
         Ok(TokenHolder {
-            token_id: parse_id(&token_id)?,
+            token_id: stored_id(&token_id)?,
             user: User {
-                id: parse_id(&user_id)?,
+                id: stored_id(&user_id)?,
                 email,
             },
         })
@@ -350,7 +282,7 @@ impl AccountsService {
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
-            .map(|row| membership_from_row(user.id, row))
+            .map(|row| Membership::from_row(user.id, row))
             .collect()
     }
 
@@ -373,7 +305,7 @@ impl AccountsService {
             .fetch_optional(&self.pool)
             .await?;
             let row = row.ok_or(AppError::OrganizationNotFound)?;
-            return membership_from_row(user.id, row);
+            return Membership::from_row(user.id, row);
         }
         default_membership(self.memberships(user).await?)
     }
@@ -402,7 +334,7 @@ impl AccountsService {
         .fetch_all(&self.pool)
         .await?;
         let user_id = match rows.first() {
-            Some((user_id, ..)) => parse_id(user_id)?,
+            Some((user_id, ..)) => stored_id(user_id)?,
             None => return Err(AppError::Unauthorized),
         };
         let memberships = rows
@@ -415,12 +347,12 @@ impl AccountsService {
                     plan: plan?,
                 })
             })
-            .map(|row| membership_from_row(user_id, row))
+            .map(|row| Membership::from_row(user_id, row))
             .collect::<Result<Vec<_>, _>>()?;
         match credential.requested {
             Some(id) => memberships
                 .into_iter()
-                .find(|m| m.organization_id == id)
+                .find(|m| m.organization_id() == id)
                 .ok_or(AppError::OrganizationNotFound),
             None => default_membership(memberships),
         }
@@ -434,7 +366,7 @@ impl AccountsService {
         let mut tx = begin_write(&self.pool).await?;
         let membership = insert_owned_organization(&mut tx, user.id, &name, clock::now()).await?;
         tx.commit().await?;
-        tracing::info!(user_id = %user.id, organization_id = %membership.organization_id, "organization created");
+        tracing::info!(user_id = %user.id, organization_id = %membership.organization_id(), "organization created");
         Ok(membership)
     }
 }
@@ -525,12 +457,15 @@ async fn insert_owned_organization(
     now: i64,
 ) -> Result<Membership, AppError> {
     let organization_id = Uuid::now_v7();
-    sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)")
-        .bind(organization_id.to_string())
-        .bind(name.as_str())
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
+    // The plan is the schema's default for a new organization.
+    let (plan,): (String,) = sqlx::query_as(
+        "INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3) RETURNING plan",
+    )
+    .bind(organization_id.to_string())
+    .bind(name.as_str())
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?;
     sqlx::query(
         "INSERT INTO memberships (id, organization_id, user_id, role, created_at) \
          VALUES ($1, $2, $3, 'owner', $4)",
@@ -541,47 +476,13 @@ async fn insert_owned_organization(
     .bind(now)
     .execute(&mut **tx)
     .await?;
-    Ok(Membership {
-        user_id: owner,
-        organization_id,
-        organization_name: name.as_str().to_string(),
-        role: Role::Owner,
-        plan: "community".into(),
-    })
-}
-
-/// The one they own if they own exactly one, otherwise the one they joined first
-/// (`all` is in joining order).
-fn default_membership(all: Vec<Membership>) -> Result<Membership, AppError> {
-    let mut owned = all.iter().filter(|m| m.is_owner());
-    let default = match (owned.next(), owned.next()) {
-        (Some(only_owned), None) => Some(only_owned.clone()),
-        _ => all.first().cloned(),
+    let row = MembershipRow {
+        organization_id: organization_id.to_string(),
+        name: name.as_str().to_string(),
+        role: Role::Owner.as_str().to_string(),
+        plan,
     };
-    default.ok_or(AppError::OrganizationNotFound)
-}
-
-fn membership_from_row(user_id: Uuid, row: MembershipRow) -> Result<Membership, AppError> {
-    Ok(Membership {
-        user_id,
-        organization_id: parse_id(&row.organization_id)?,
-        organization_name: row.name,
-        role: parse_role(&row.role)?,
-        plan: row.plan,
-    })
-}
-
-fn parse_role(raw: &str) -> Result<Role, AppError> {
-    Role::parse(raw).map_err(|_| AppError::Internal(format!("unknown role {raw:?} in database")))
-}
-
-pub(crate) fn parse_id(raw: &str) -> Result<Uuid, AppError> {
-    Uuid::parse_str(raw)
-        .map_err(|_| AppError::Internal(format!("malformed id {raw:?} in database")))
-}
-
-pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
-    matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
+    Membership::from_row(owner, row)
 }
 
 /// Argon2id with OWASP's recommended parameters (19 MiB, 2 passes, 1 lane).

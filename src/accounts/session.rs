@@ -1,25 +1,20 @@
 //! Who is signed in to the browser session, and which organization they act on.
 //! Server functions use these; the JSON API never reads the session.
 
-use super::service::{Membership, User};
+use crate::authorization::{Membership, User};
 use crate::clock;
 use crate::error::AppError;
-use crate::http::AppState;
-use crate::licensing::CreatedLicenseKeyDto;
+use crate::state::AppState;
 use tower_sessions::Session;
 use uuid::Uuid;
 
 const USER_ID: &str = "user_id";
 const ORGANIZATION_ID: &str = "organization_id";
 const SIGNED_IN_AT: &str = "signed_in_at";
-const REVEAL: &str = "reveal";
 
-fn session_error(error: tower_sessions::session::Error) -> AppError {
-    AppError::Internal(format!("session store: {error}"))
-}
-
-/// Everything a signed-in page request acts with.
-pub struct PageActor {
+/// A page request's signed-in user acting in their current organization (the
+/// `Membership` the database confirmed), with what the server function needs.
+pub struct PageMember {
     pub state: AppState,
     pub session: Session,
     pub user: User,
@@ -33,23 +28,19 @@ pub async fn current_session() -> Result<Session, AppError> {
 }
 
 pub async fn signed_in_user(state: &AppState, session: &Session) -> Result<Option<User>, AppError> {
-    let Some(user_id) = session.get::<Uuid>(USER_ID).await.map_err(session_error)? else {
+    let Some(user_id) = session.get::<Uuid>(USER_ID).await? else {
         return Ok(None);
     };
     // However active, a session ends `session_absolute_timeout` after sign-in.
-    let signed_in_at = session
-        .get::<i64>(SIGNED_IN_AT)
-        .await
-        .map_err(session_error)?
-        .unwrap_or_default();
+    let signed_in_at = session.get::<i64>(SIGNED_IN_AT).await?.unwrap_or_default();
     let limit = state.settings.session_absolute_timeout.as_secs() as i64;
     if clock::now() - signed_in_at > limit {
-        session.flush().await.map_err(session_error)?;
+        session.flush().await?;
         return Ok(None);
     }
     let user = state.accounts.user(user_id).await?;
     if user.is_none() {
-        session.flush().await.map_err(session_error)?;
+        session.flush().await?;
     }
     Ok(user)
 }
@@ -61,17 +52,11 @@ pub async fn current_membership(
     session: &Session,
     user: &User,
 ) -> Result<Membership, AppError> {
-    let chosen = session
-        .get::<Uuid>(ORGANIZATION_ID)
-        .await
-        .map_err(session_error)?;
+    let chosen = session.get::<Uuid>(ORGANIZATION_ID).await?;
     if let Some(organization_id) = chosen {
         match state.accounts.membership(user, Some(organization_id)).await {
             Err(AppError::OrganizationNotFound) => {
-                session
-                    .remove::<Uuid>(ORGANIZATION_ID)
-                    .await
-                    .map_err(session_error)?;
+                session.remove::<Uuid>(ORGANIZATION_ID).await?;
             }
             result => return result,
         }
@@ -79,7 +64,7 @@ pub async fn current_membership(
     state.accounts.membership(user, None).await
 }
 
-/// The signed-in user of a page request, whatever organizations they have.
+/// A page request's signed-in user, in whatever organizations (maybe none).
 pub struct PageUser {
     pub state: AppState,
     pub session: Session,
@@ -101,14 +86,14 @@ pub async fn page_user() -> Result<PageUser, AppError> {
 }
 
 /// The signed-in user in their current organization, or `SignedOut`.
-pub async fn page_actor() -> Result<PageActor, AppError> {
+pub async fn page_member() -> Result<PageMember, AppError> {
     let PageUser {
         state,
         session,
         user,
     } = page_user().await?;
     let membership = current_membership(&state, &session, &user).await?;
-    Ok(PageActor {
+    Ok(PageMember {
         state,
         session,
         user,
@@ -118,31 +103,24 @@ pub async fn page_actor() -> Result<PageActor, AppError> {
 
 /// Starts a signed-in session under a fresh id (no session fixation).
 pub async fn sign_in(session: &Session, user: &User) -> Result<(), AppError> {
-    session.cycle_id().await.map_err(session_error)?;
+    session.cycle_id().await?;
     session.clear().await;
-    session
-        .insert(SIGNED_IN_AT, clock::now())
-        .await
-        .map_err(session_error)?;
-    session
-        .insert(USER_ID, user.id)
-        .await
-        .map_err(session_error)
+    session.insert(SIGNED_IN_AT, clock::now()).await?;
+    Ok(session.insert(USER_ID, user.id).await?)
 }
 
 pub async fn choose_organization(
     session: &Session,
     membership: &Membership,
 ) -> Result<(), AppError> {
-    session
+    Ok(session
         .insert(ORGANIZATION_ID, membership.organization_id())
-        .await
-        .map_err(session_error)
+        .await?)
 }
 
 /// Ends the session on the server: the cookie is worthless afterwards.
 pub async fn sign_out(session: &Session) -> Result<(), AppError> {
-    session.flush().await.map_err(session_error)
+    Ok(session.flush().await?)
 }
 
 /// Whether the request is a form that the browser posted itself (no JavaScript):
@@ -156,40 +134,4 @@ pub async fn is_plain_form_post() -> bool {
             Some(accept.contains("text/html"))
         })
         .unwrap_or(false)
-}
-
-/// Keeps a new key for the page the redirect leads to, sealed (the session store
-/// never holds it in plain text) and bound to the user.
-pub async fn stash_reveal(
-    actor: &PageActor,
-    created: &CreatedLicenseKeyDto,
-) -> Result<(), AppError> {
-    let plaintext =
-        serde_json::to_vec(created).map_err(|e| AppError::Internal(format!("reveal: {e}")))?;
-    let sealed = actor
-        .state
-        .reveals
-        .seal(&plaintext, actor.user.id.as_bytes());
-    actor
-        .session
-        .insert(REVEAL, sealed)
-        .await
-        .map_err(session_error)
-}
-
-/// The stashed key, once: taking it erases it.
-pub async fn take_reveal(page: &PageUser) -> Result<Option<CreatedLicenseKeyDto>, AppError> {
-    let Some(sealed) = page
-        .session
-        .remove::<String>(REVEAL)
-        .await
-        .map_err(session_error)?
-    else {
-        return Ok(None);
-    };
-    Ok(page
-        .state
-        .reveals
-        .open(&sealed, page.user.id.as_bytes())
-        .and_then(|plaintext| serde_json::from_slice(&plaintext).ok()))
 }

@@ -2,8 +2,8 @@
 
 use super::{AuditEventDto, AuditPageDto};
 use crate::accounts::domain::Role;
-use crate::accounts::pages::RequireOrganization;
 use crate::accounts::{OrganizationDto, SignedIn};
+use crate::components::RequireOrganization;
 use crate::error::PageError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -12,7 +12,7 @@ use leptos_router::hooks::use_query_map;
 
 #[server(prefix = "/rpc", endpoint = "list_activity")]
 pub async fn list_activity(before: Option<String>) -> Result<AuditPageDto, PageError> {
-    let actor = crate::accounts::session::page_actor().await?;
+    let actor = crate::accounts::session::page_member().await?;
     Ok(actor
         .state
         .audit

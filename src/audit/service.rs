@@ -2,57 +2,12 @@
 //! action and its record land together or not at all.
 
 use super::{AuditEventDto, AuditPageDto};
-use crate::accounts::service::Membership;
+use crate::authorization::Membership;
 use crate::clock;
 use crate::error::AppError;
-use crate::http::client_ip::TrustedProxies;
-use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::header::USER_AGENT;
-use axum::http::request::Parts;
+use crate::request_meta::RequestMeta;
 use sqlx::{AnyConnection, AnyPool};
-use std::convert::Infallible;
-use std::net::SocketAddr;
 use uuid::Uuid;
-
-/// Where a request came from, for the audit log and rate limits: the client's
-/// address (behind trusted proxies, the one they forwarded) and user agent.
-#[derive(Debug, Clone, Default)]
-pub struct RequestMeta {
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
-    type Rejection = Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(address)| address.ip());
-        let client = peer.map(|peer| match parts.extensions.get::<TrustedProxies>() {
-            Some(proxies) => proxies.client_ip(peer, &parts.headers),
-            None => peer,
-        });
-        Ok(RequestMeta {
-            ip: client.map(|address| address.to_string()),
-            user_agent: parts
-                .headers
-                .get(USER_AGENT)
-                .and_then(|value| value.to_str().ok())
-                .map(|agent| agent.chars().take(256).collect()),
-        })
-    }
-}
-
-impl RequestMeta {
-    /// The metadata of the request a server function is handling.
-    pub async fn of_server_fn() -> RequestMeta {
-        leptos_axum::extract::<RequestMeta>()
-            .await
-            .unwrap_or_default()
-    }
-}
 
 /// An event to record. `organization` is `None` for events of a person (sign-in,
 /// tokens) rather than of an organization.
@@ -143,11 +98,7 @@ impl AuditLog {
         before: Option<&str>,
         limit: i64,
     ) -> Result<AuditPageDto, AppError> {
-        if !actor.is_owner() {
-            return Err(AppError::Forbidden(
-                "Only the organization owner can see its activity",
-            ));
-        }
+        actor.require_owner("Only the organization owner can see its activity")?;
         let limit = limit.clamp(1, Self::MAX_PAGE);
         // UUIDv7 ids sort by time; "~" sorts after every id.
         let before = before.unwrap_or("~");

@@ -2,9 +2,9 @@
 //! session cookie), which organization they act on, and a JSON body whose every
 //! failure is a JSON error.
 
-use super::AppState;
-use crate::accounts::service::{Membership, TokenCredential, TokenHolder};
+use crate::authorization::{Membership, TokenCredential, TokenHolder};
 use crate::error::AppError;
+use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -33,6 +33,12 @@ fn bearer_token(parts: &Parts) -> Option<&str> {
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// An id in a path or a form: one that does not parse names nothing, so it gets
+/// the same `missing` answer (a `404`) as an id nobody has.
+pub fn path_id(raw: &str, missing: AppError) -> Result<Uuid, AppError> {
+    Uuid::parse_str(raw.trim()).map_err(|_| missing)
 }
 
 /// The organization named by `X-Organization`, if any. A value that is not a UUID
@@ -76,30 +82,16 @@ pub struct IdempotencyHeader {
     idempotency_key: Option<String>,
 }
 
-/// What a request claims, before any lookup: its Bearer token and the organization
-/// named by `X-Organization`. Most endpoints want `ApiMember`; create resolves it
-/// inside its own write (licensing::api::create).
-pub struct ApiCredentials {
-    pub token: String,
-    pub requested: Option<Uuid>,
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for ApiCredentials {
+/// What a request claims, before any lookup: its Bearer token (as stored) and the
+/// organization named by `X-Organization`. Most endpoints want `ApiMember`; create
+/// resolves it inside its own write (`LicensingService::create_for_token`).
+impl FromRequestParts<AppState> for TokenCredential {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let token = bearer_token(parts).ok_or(AppError::Unauthorized)?;
-        Ok(ApiCredentials {
-            token: token.to_string(),
-            requested: requested_organization(parts)?,
-        })
-    }
-}
-
-impl ApiCredentials {
-    /// The token as it is stored, with the organization asked for.
-    pub fn credential(&self, state: &AppState) -> TokenCredential {
-        state.accounts.token_credential(&self.token, self.requested)
+        let requested = requested_organization(parts)?;
+        Ok(state.accounts.token_credential(token, requested))
     }
 }
 
@@ -111,8 +103,7 @@ impl FromRequestParts<AppState> for ApiMember {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let credentials = ApiCredentials::from_request_parts(parts, state).await?;
-        let credential = credentials.credential(state);
+        let credential = TokenCredential::from_request_parts(parts, state).await?;
         Ok(ApiMember(state.accounts.token_member(&credential).await?))
     }
 }

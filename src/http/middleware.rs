@@ -2,8 +2,8 @@
 //! mutation.
 
 use super::extract::MAX_BODY_BYTES;
-use super::AppState;
 use crate::error::AppError;
+use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::header::{self, HeaderValue};

@@ -1,11 +1,9 @@
 //! axum wiring: application state, the router (pages, server functions, JSON API),
 //! sessions and start-up.
 
-pub mod client_ip;
 pub mod extract;
 pub mod middleware;
 pub mod openapi;
-pub mod rate_limit;
 pub mod session_ids;
 
 use crate::accounts::service::AccountsService;
@@ -15,12 +13,12 @@ use crate::db::{sqlite_file, Db, Engine, SessionStorage};
 use crate::error::AppError;
 use crate::idempotency::IdempotencyStore;
 use crate::licensing::service::LicensingService;
+use crate::rate_limit::RateLimits;
 use crate::secrets::{Pepper, Sealer};
-use axum::extract::{DefaultBodyLimit, FromRef};
+use crate::state::{AppState, AppStateInner};
+use axum::extract::DefaultBodyLimit;
 use axum::Router;
-use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use rate_limit::RateLimits;
 use session_ids::DigestedIds;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -29,55 +27,6 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer, SessionStore};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-
-/// What every request may need. Cloned for each request (and by each extractor),
-/// so it is one shared pointer, not a copy of every service.
-#[derive(Clone)]
-pub struct AppState(Arc<AppStateInner>);
-
-pub struct AppStateInner {
-    pub leptos_options: LeptosOptions,
-    pub accounts: AccountsService,
-    pub licensing: LicensingService,
-    pub audit: AuditLog,
-    /// Seals a new key kept in the session for a browser without JavaScript.
-    pub reveals: Sealer,
-    pub settings: Arc<Settings>,
-}
-
-impl std::ops::Deref for AppState {
-    type Target = AppStateInner;
-
-    fn deref(&self) -> &AppStateInner {
-        &self.0
-    }
-}
-
-/// The parts handlers and leptos_axum extract on their own.
-macro_rules! app_state_parts {
-    ($($field:ident: $part:ty),*) => {$(
-        impl FromRef<AppState> for $part {
-            fn from_ref(state: &AppState) -> $part {
-                state.$field.clone()
-            }
-        }
-    )*};
-}
-
-app_state_parts!(
-    leptos_options: LeptosOptions,
-    accounts: AccountsService,
-    licensing: LicensingService,
-    audit: AuditLog
-);
-
-impl AppState {
-    /// The state as a server function sees it (Leptos provides it as context).
-    pub fn from_context() -> Result<AppState, AppError> {
-        leptos::prelude::use_context::<AppState>()
-            .ok_or_else(|| AppError::Internal("application state is not in the context".into()))
-    }
-}
 
 /// The running server: built (database open, migrations applied, port bound) but
 /// not yet serving, so tests can learn the port first.
@@ -126,13 +75,6 @@ impl Application {
             .await
             .map_err(|e| format!("cannot listen on {address}: {e}"))?;
         Ok(Application { listener, router })
-    }
-
-    pub fn port(&self) -> u16 {
-        self.listener
-            .local_addr()
-            .map(|a| a.port())
-            .unwrap_or_default()
     }
 
     pub fn local_url(&self) -> String {

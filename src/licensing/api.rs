@@ -2,17 +2,20 @@
 
 use super::key::InstanceName;
 use super::plans::InstanceMetrics;
-use super::service::{LicensingService, ValidationRequest, DEFAULT_GRACE_HOURS, DEFAULT_PAGE};
+use super::service::{
+    CreateRequest, LicensingService, ValidationRequest, DEFAULT_GRACE_HOURS, DEFAULT_PAGE,
+};
 use super::{CreatedLicenseKeyDto, LicenseKeyDto, ValidationDto};
-use crate::audit::service::RequestMeta;
+use crate::authorization::TokenCredential;
 use crate::clock;
 use crate::error::AppError;
 use crate::http::extract::{
-    whole_number, ApiCredentials, ApiJson, ApiMember, IdempotencyHeader, OrganizationHeader,
+    path_id, whole_number, ApiJson, ApiMember, IdempotencyHeader, OrganizationHeader,
 };
 use crate::http::openapi::{ErrorBody, InvalidLicenseBody};
-use crate::http::AppState;
-use crate::idempotency::{self, IdempotencyKey};
+use crate::idempotency::IdempotencyKey;
+use crate::request_meta::RequestMeta;
+use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -65,53 +68,28 @@ fn created(key: CreatedLicenseKeyDto) -> Response {
 )]
 pub async fn create(
     State(state): State<AppState>,
-    credentials: ApiCredentials,
+    credential: TokenCredential,
     meta: RequestMeta,
     headers: HeaderMap,
     body: Result<ApiJson<CreateLicenseKeyRequest>, AppError>,
 ) -> Result<Response, AppError> {
-    // The token is hashed once, whichever path below resolves it.
-    let credential = credentials.credential(&state);
-    let instance_name = match body.and_then(|ApiJson(body)| parse_instance_name(body)) {
-        Ok(name) => name,
-        Err(invalid) => {
-            // Who is asking is answered before what they sent, as on every endpoint.
-            state.accounts.token_member(&credential).await?;
-            return Err(invalid);
-        }
-    };
-    // A create that may be replayed takes the path that keeps its answer.
-    if headers.contains_key(idempotency::HEADER) {
-        let actor = state.accounts.token_member(&credential).await?;
-        let idempotency_key = IdempotencyKey::from_headers(&headers, &credential.token_hash)?;
-        let created_key = state
-            .licensing
-            .create(&actor, instance_name, &meta, idempotency_key.as_ref())
-            .await?;
-        return Ok(created(created_key));
-    }
-    let fast = state
+    // Input errors are handed on, not returned: who is asking is answered first.
+    let request = body.and_then(|ApiJson(body)| {
+        Ok(CreateRequest {
+            instance_name: body
+                .instance_name
+                .as_deref()
+                .map(InstanceName::parse)
+                .transpose()?
+                .flatten(),
+            idempotency_key: IdempotencyKey::from_headers(&headers, &credential.token_hash)?,
+        })
+    });
+    let key = state
         .licensing
-        .create_with_token(&credential, instance_name.clone(), &meta)
+        .create_for_token(&state.accounts, &credential, request, &meta)
         .await?;
-    let key = match fast {
-        Some(key) => key,
-        None => {
-            let actor = state.accounts.token_member(&credential).await?;
-            state
-                .licensing
-                .create(&actor, instance_name, &meta, None)
-                .await?
-        }
-    };
     Ok(created(key))
-}
-
-fn parse_instance_name(body: CreateLicenseKeyRequest) -> Result<Option<InstanceName>, AppError> {
-    match body.instance_name.as_deref() {
-        Some(raw) => Ok(InstanceName::parse(raw)?),
-        None => Ok(None),
-    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -178,8 +156,9 @@ pub async fn get(
     ApiMember(actor): ApiMember,
     Path(key_id): Path<String>,
 ) -> Result<Json<LicenseKeyDto>, AppError> {
+    let key_id = path_id(&key_id, AppError::LicenseKeyNotFound)?;
     Ok(Json(
-        licensing.get(&actor, &key_id).await?.to_dto(clock::now()),
+        licensing.get(&actor, key_id).await?.to_dto(clock::now()),
     ))
 }
 
@@ -207,7 +186,8 @@ pub async fn revoke(
     meta: RequestMeta,
     Path(key_id): Path<String>,
 ) -> Result<Json<RevokedResponse>, AppError> {
-    licensing.revoke(&actor, &key_id, &meta).await?;
+    let key_id = path_id(&key_id, AppError::LicenseKeyNotFound)?;
+    licensing.revoke(&actor, key_id, &meta).await?;
     Ok(Json(RevokedResponse { status: "revoked" }))
 }
 
@@ -240,22 +220,19 @@ pub struct RotateRequest {
     security(("bearer" = []))
 )]
 pub async fn rotate(
-    State(state): State<AppState>,
-    credentials: ApiCredentials,
+    State(licensing): State<LicensingService>,
+    ApiMember(actor): ApiMember,
+    credential: TokenCredential,
     meta: RequestMeta,
     headers: HeaderMap,
     Path(key_id): Path<String>,
-    body: Result<ApiJson<RotateRequest>, AppError>,
+    ApiJson(body): ApiJson<RotateRequest>,
 ) -> Result<Response, AppError> {
-    let credential = credentials.credential(&state);
-    // Who is asking is answered before what they sent, as on every endpoint.
-    let actor = state.accounts.token_member(&credential).await?;
-    let ApiJson(body) = body?;
+    let key_id = path_id(&key_id, AppError::LicenseKeyNotFound)?;
     let grace = body.grace_period_hours.unwrap_or(DEFAULT_GRACE_HOURS);
     let idempotency_key = IdempotencyKey::from_headers(&headers, &credential.token_hash)?;
-    let new_key = state
-        .licensing
-        .rotate(&actor, &key_id, grace, &meta, idempotency_key.as_ref())
+    let new_key = licensing
+        .rotate(&actor, key_id, grace, &meta, idempotency_key.as_ref())
         .await?;
     Ok(created(new_key))
 }

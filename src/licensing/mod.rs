@@ -7,6 +7,8 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod plans;
 #[cfg(feature = "ssr")]
+pub mod reveal;
+#[cfg(feature = "ssr")]
 pub mod service;
 
 use serde::{Deserialize, Serialize};

@@ -4,9 +4,9 @@
 
 use super::{CreatedLicenseKeyDto, KeyActivity, KeyActivityPage, KeyState};
 use crate::accounts::domain::Role;
-use crate::accounts::pages::{FormError, RequireOrganization};
 use crate::accounts::{OrganizationDto, SignedIn};
 use crate::browser;
+use crate::components::{FormError, RequireOrganization};
 use crate::error::PageError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -16,9 +16,9 @@ use leptos_router::hooks::use_query_map;
 #[server(prefix = "/rpc", endpoint = "create_license_key")]
 pub async fn create_license_key(instance_name: String) -> Result<CreatedLicenseKeyDto, PageError> {
     use super::key::InstanceName;
-    use crate::audit::service::RequestMeta;
     use crate::error::AppError;
-    let actor = crate::accounts::session::page_actor().await?;
+    use crate::request_meta::RequestMeta;
+    let actor = crate::accounts::session::page_member().await?;
     let instance_name = InstanceName::parse(&instance_name).map_err(AppError::from)?;
     let meta = RequestMeta::of_server_fn().await;
     let created = actor
@@ -29,7 +29,8 @@ pub async fn create_license_key(instance_name: String) -> Result<CreatedLicenseK
     if crate::accounts::session::is_plain_form_post().await {
         // Without JavaScript the answer is a redirect back to the page, which
         // shows the key from the session, once.
-        crate::accounts::session::stash_reveal(&actor, &created).await?;
+        let state = &actor.state;
+        super::reveal::stash(&state.reveals, &actor.session, &actor.user, &created).await?;
     }
     Ok(created)
 }
@@ -39,13 +40,13 @@ pub async fn create_license_key(instance_name: String) -> Result<CreatedLicenseK
 pub async fn take_revealed_key() -> Result<Option<CreatedLicenseKeyDto>, PageError> {
     // Whatever organization they are in now: the stash belongs to the person.
     let page = crate::accounts::session::page_user().await?;
-    Ok(crate::accounts::session::take_reveal(&page).await?)
+    Ok(super::reveal::take(&page.state.reveals, &page.session, &page.user).await?)
 }
 
 #[server(prefix = "/rpc", endpoint = "list_license_keys")]
 pub async fn list_license_keys(before: Option<String>) -> Result<KeyActivityPage, PageError> {
     use super::service::DEFAULT_PAGE;
-    let actor = crate::accounts::session::page_actor().await?;
+    let actor = crate::accounts::session::page_member().await?;
     // A `before` that is not a key id pages from the newest, as without one.
     let before = before.and_then(|id| uuid::Uuid::parse_str(&id).ok());
     let now = crate::clock::now();
@@ -62,12 +63,12 @@ pub async fn list_license_keys(before: Option<String>) -> Result<KeyActivityPage
 
 #[server(prefix = "/rpc", endpoint = "revoke_license_key")]
 pub async fn revoke_license_key(id: String) -> Result<(), PageError> {
-    let actor = crate::accounts::session::page_actor().await?;
-    let meta = crate::audit::service::RequestMeta::of_server_fn().await;
+    let actor = crate::accounts::session::page_member().await?;
+    let meta = crate::request_meta::RequestMeta::of_server_fn().await;
     Ok(actor
         .state
         .licensing
-        .revoke(&actor.membership, &id, &meta)
+        .revoke(&actor.membership, key_id(&id)?, &meta)
         .await?)
 }
 
@@ -76,13 +77,25 @@ pub async fn rotate_license_key(
     id: String,
     grace_period_hours: i64,
 ) -> Result<CreatedLicenseKeyDto, PageError> {
-    let actor = crate::accounts::session::page_actor().await?;
-    let meta = crate::audit::service::RequestMeta::of_server_fn().await;
+    let actor = crate::accounts::session::page_member().await?;
+    let meta = crate::request_meta::RequestMeta::of_server_fn().await;
     Ok(actor
         .state
         .licensing
-        .rotate(&actor.membership, &id, grace_period_hours, &meta, None)
+        .rotate(
+            &actor.membership,
+            key_id(&id)?,
+            grace_period_hours,
+            &meta,
+            None,
+        )
         .await?)
+}
+
+/// A key id from a form; one that does not parse is a key nobody has.
+#[cfg(feature = "ssr")]
+fn key_id(raw: &str) -> Result<uuid::Uuid, crate::error::AppError> {
+    crate::http::extract::path_id(raw, crate::error::AppError::LicenseKeyNotFound)
 }
 
 #[component]

@@ -5,13 +5,15 @@
 use super::key::{InstanceName, LicenseKey};
 use super::plans::{InstanceMetrics, PlanFeatures};
 use super::{CreatedLicenseKeyDto, KeyActivity, KeyState, LicenseKeyDto, ValidationDto};
-use crate::accounts::service::{parse_id, Membership, TokenCredential};
-use crate::audit::service::{record, AuditEvent, RequestMeta};
+use crate::accounts::service::AccountsService;
+use crate::audit::service::{record, AuditEvent};
+use crate::authorization::{Membership, TokenCredential};
 use crate::clock;
-use crate::db::begin_write;
+use crate::db::{begin_write, stored_id};
 use crate::error::AppError;
-use crate::http::rate_limit::RateLimits;
 use crate::idempotency::{IdempotencyKey, IdempotencyStore, IdempotentRequest};
+use crate::rate_limit::RateLimits;
+use crate::request_meta::RequestMeta;
 use crate::secrets::Pepper;
 use serde_json::json;
 use sqlx::AnyPool;
@@ -34,23 +36,11 @@ pub struct LicensingService {
     idempotency: IdempotencyStore,
 }
 
-/// Create in one statement, the same on both engines: insert the key ($4 id,
-/// $5 hash, $6 mask, $7 name, $8 ip, $9 user agent) if a live token ($1, valid at
-/// $2) belongs to someone who owns the organization the request acts on: the
-/// `X-Organization` one ($3), or with no header ($3 = '') the only organization
-/// they own. A narrow form of `AccountsService::token_member` + `require_owner`:
-/// whatever it does not match takes that detailed path. One statement is one
-/// implicit transaction on both engines (SQLite takes its write lock first).
-pub const CREATE_WITH_TOKEN: &str = "INSERT INTO license_keys \
-       (id, organization_id, key_hash, masked_key, instance_name, created_by, created_at, \
-        created_ip, created_user_agent) \
-     SELECT $4, m.organization_id, $5, $6, $7, t.user_id, $2, $8, $9 \
-     FROM api_tokens t JOIN memberships m ON m.user_id = t.user_id AND m.role = 'owner' \
-     WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2 \
-       AND (m.organization_id = $3 OR ($3 = '' AND NOT EXISTS ( \
-         SELECT 1 FROM memberships other WHERE other.user_id = t.user_id \
-           AND other.role = 'owner' AND other.organization_id <> m.organization_id))) \
-     RETURNING organization_id, created_by";
+/// Create in one statement, the same on both engines (`create_with_token.sql`
+/// says what it matches). Whatever it does not match takes the detailed path; the
+/// test `authorization::the_one_statement_create_and_the_detailed_path_agree_on_every_case`
+/// holds the two to the same answers.
+const CREATE_WITH_TOKEN: &str = include_str!("create_with_token.sql");
 
 /// Keys per page when the caller does not say, and the most a page holds.
 pub const DEFAULT_PAGE: i64 = 50;
@@ -157,6 +147,12 @@ struct ValidationRow {
     free_features: String,
 }
 
+/// A key creation as an API caller asks for it.
+pub struct CreateRequest {
+    pub instance_name: Option<InstanceName>,
+    pub idempotency_key: Option<IdempotencyKey>,
+}
+
 /// What a self-hosted instance sends; `license_key` is still unchecked text.
 pub struct ValidationRequest {
     pub license_key: String,
@@ -226,10 +222,43 @@ impl LicensingService {
         }
     }
 
-    /// `create` for an API caller in one database round trip, the common case: a
-    /// live token whose holder owns the organization. `None` means nothing was
-    /// written; the caller then resolves the membership the detailed way, which
-    /// either explains the refusal (401, 403, 404) or calls `create`.
+    /// `create` for an API caller. The common case (a live token whose holder owns
+    /// the organization, no `Idempotency-Key`) takes one statement; anything else
+    /// resolves the caller's membership first, which answers 401, 403 or 404 before
+    /// a bad `request` is judged.
+    pub async fn create_for_token(
+        &self,
+        accounts: &AccountsService,
+        credential: &TokenCredential,
+        request: Result<CreateRequest, AppError>,
+        meta: &RequestMeta,
+    ) -> Result<CreatedLicenseKeyDto, AppError> {
+        if let Ok(CreateRequest {
+            instance_name,
+            idempotency_key: None,
+        }) = &request
+        {
+            let fast = self
+                .create_with_token(credential, instance_name.clone(), meta)
+                .await?;
+            if let Some(created) = fast {
+                return Ok(created);
+            }
+        }
+        let actor = accounts.token_member(credential).await?;
+        let request = request?;
+        self.create(
+            &actor,
+            request.instance_name,
+            meta,
+            request.idempotency_key.as_ref(),
+        )
+        .await
+    }
+
+    /// `create` in one database round trip, if the token's holder owns the
+    /// organization the credential names (see `CREATE_WITH_TOKEN`). `None`: nothing
+    /// was written.
     pub async fn create_with_token(
         &self,
         credential: &TokenCredential,
@@ -272,7 +301,7 @@ impl LicensingService {
         meta: &RequestMeta,
         idempotency_key: Option<&IdempotencyKey>,
     ) -> Result<CreatedLicenseKeyDto, AppError> {
-        require_owner(actor)?;
+        actor.require_owner(OWNER_ONLY)?;
         let idempotent = idempotency_key.map(|key| {
             self.idempotency.request(
                 key,
@@ -360,7 +389,7 @@ impl LicensingService {
         before: Option<Uuid>,
         limit: i64,
     ) -> Result<KeyPage, AppError> {
-        require_owner(actor)?;
+        actor.require_owner(OWNER_ONLY)?;
         let limit = limit.clamp(1, MAX_PAGE);
         // "~" sorts after every id; the index (organization_id, id) serves the order.
         let before = before.map_or_else(|| "~".to_string(), |id| id.to_string());
@@ -386,10 +415,9 @@ impl LicensingService {
     pub async fn get(
         &self,
         actor: &Membership,
-        key_id: &str,
+        key_id: Uuid,
     ) -> Result<LicenseKeyRecord, AppError> {
-        require_owner(actor)?;
-        let key_id = Uuid::parse_str(key_id).map_err(|_| AppError::LicenseKeyNotFound)?;
+        actor.require_owner(OWNER_ONLY)?;
         sqlx::query_as(&format!(
             "SELECT {KEY_COLUMNS} FROM license_keys WHERE id = $1 AND organization_id = $2"
         ))
@@ -404,11 +432,10 @@ impl LicensingService {
     pub async fn revoke(
         &self,
         actor: &Membership,
-        key_id: &str,
+        key_id: Uuid,
         meta: &RequestMeta,
     ) -> Result<(), AppError> {
-        require_owner(actor)?;
-        let key_id = Uuid::parse_str(key_id).map_err(|_| AppError::LicenseKeyNotFound)?;
+        actor.require_owner(OWNER_ONLY)?;
         let mut tx = begin_write(&self.pool).await?;
         let existing: Option<(Option<i64>,)> = sqlx::query_as(
             "SELECT revoked_at FROM license_keys WHERE id = $1 AND organization_id = $2",
@@ -442,12 +469,12 @@ impl LicensingService {
     pub async fn rotate(
         &self,
         actor: &Membership,
-        key_id: &str,
+        key_id: Uuid,
         grace_hours: i64,
         meta: &RequestMeta,
         idempotency_key: Option<&IdempotencyKey>,
     ) -> Result<CreatedLicenseKeyDto, AppError> {
-        require_owner(actor)?;
+        actor.require_owner(OWNER_ONLY)?;
         if !(0..=MAX_GRACE_HOURS).contains(&grace_hours) {
             return Err(AppError::Validation(format!(
                 "gracePeriodHours must be between 0 and {MAX_GRACE_HOURS}"
@@ -472,12 +499,11 @@ impl LicensingService {
     async fn rotate_once(
         &self,
         actor: &Membership,
-        key_id: &str,
+        key_id: Uuid,
         grace_hours: i64,
         meta: &RequestMeta,
         idempotent: Option<&IdempotentRequest>,
     ) -> Result<CreatedLicenseKeyDto, AppError> {
-        let key_id = Uuid::parse_str(key_id).map_err(|_| AppError::LicenseKeyNotFound)?;
         let mut tx = begin_write(&self.pool).await?;
         let existing: Option<(Option<i64>, Option<i64>, Option<String>)> = sqlx::query_as(
             "SELECT revoked_at, expires_at, instance_name FROM license_keys \
@@ -544,7 +570,21 @@ impl LicensingService {
         }
         let digest = self.key_hash(&request.license_key);
         self.limits.validate(meta.ip.as_deref(), &digest)?;
-        let row: Option<ValidationRow> = sqlx::query_as(
+        let row = self
+            .validation_row(&digest)
+            .await?
+            .ok_or(AppError::InvalidLicenseKey)?;
+        let now = clock::now();
+        let verdict = decide(&row, request.metrics.as_ref(), now)?;
+        self.record_validation(&row, &request, &verdict, now, meta)
+            .await?;
+        Ok(verdict.into_dto(row, now, billing_base_url))
+    }
+
+    /// The key with its organization, the organization's plan's features and the
+    /// `free` plan's (for a lapsed period), in one query.
+    async fn validation_row(&self, digest: &str) -> Result<Option<ValidationRow>, AppError> {
+        Ok(sqlx::query_as(
             "SELECT k.id, k.organization_id, k.revoked_at, k.expires_at, k.activated_at, \
                     k.instance_url, o.name, o.plan, o.deactivated_at, o.current_period_end, \
                     o.trial_ends_at, p.features AS plan_features, f.features AS free_features \
@@ -552,33 +592,21 @@ impl LicensingService {
              JOIN plans p ON p.name = o.plan JOIN plans f ON f.name = 'free' \
              WHERE k.key_hash = $1",
         )
-        .bind(&digest)
+        .bind(digest)
         .fetch_optional(&self.pool)
-        .await?;
-        let row = row.ok_or(AppError::InvalidLicenseKey)?;
-        let now = clock::now();
-        if row.revoked_at.is_some() || row.expires_at.is_some_and(|end| end <= now) {
-            return Err(AppError::InvalidLicenseKey);
-        }
-        if row.deactivated_at.is_some() {
-            return Err(AppError::OrganizationInactive);
-        }
-        let in_trial = row.trial_ends_at.is_some_and(|end| end > now);
-        let lapsed = row.current_period_end.is_some_and(|end| end <= now) && !in_trial;
-        let (plan, features) = if lapsed {
-            ("free".to_string(), &row.free_features)
-        } else {
-            (row.plan.clone(), &row.plan_features)
-        };
-        let features: PlanFeatures = serde_json::from_str(features)
-            .map_err(|e| AppError::Internal(format!("features of plan {plan}: {e}")))?;
-        let violations = request
-            .metrics
-            .as_ref()
-            .map(|metrics| features.violations(metrics))
-            .unwrap_or_default();
+        .await?)
+    }
 
-        let organization = parse_id(&row.organization_id)?;
+    /// Keeps what the instance reported. A routine check is one statement; the
+    /// first activation or a new instance URL lands with its audit event.
+    async fn record_validation(
+        &self,
+        row: &ValidationRow,
+        request: &ValidationRequest,
+        verdict: &Verdict,
+        now: i64,
+        meta: &RequestMeta,
+    ) -> Result<(), AppError> {
         let update = sqlx::query(
             "UPDATE license_keys SET last_validated_at = $1, activated_at = COALESCE(activated_at, $1), \
                  reported_instance_name = COALESCE($2, reported_instance_name), \
@@ -590,9 +618,8 @@ impl LicensingService {
         .bind(request.instance_name.clone())
         .bind(request.instance_url.clone())
         .bind(request.metrics.as_ref().map(|m| json!(m).to_string()))
-        .bind(json!(violations).to_string())
+        .bind(json!(verdict.violations).to_string())
         .bind(&row.id);
-        // Only events worth an owner's attention, never one row per routine check.
         let notable = if row.activated_at.is_none() {
             Some("license_key.activated")
         } else if request.instance_url.is_some() && request.instance_url != row.instance_url {
@@ -600,52 +627,87 @@ impl LicensingService {
         } else {
             None
         };
-        // A routine check is one statement; a notable one lands with its event.
-        if let Some(action) = notable {
-            let mut tx = begin_write(&self.pool).await?;
-            update.execute(&mut *tx).await?;
-            record(
-                &mut tx,
-                AuditEvent {
-                    organization: Some(organization),
-                    actor: None,
-                    action,
-                    target: Some(row.id.clone()),
-                    details: request
-                        .instance_url
-                        .as_ref()
-                        .map(|url| json!({"instanceUrl": url})),
-                },
-                meta,
-            )
-            .await?;
-            tx.commit().await?;
-        } else {
+        let Some(action) = notable else {
             update.execute(&self.pool).await?;
-        }
-        Ok(ValidationDto {
-            valid: true,
-            plan,
-            features,
-            organization_id: organization.to_string(),
-            organization_name: row.name,
-            current_period_end: row.current_period_end.map(clock::rfc3339),
-            trial_ends_at: row.trial_ends_at.filter(|_| in_trial).map(clock::rfc3339),
-            trial_days_left: row
-                .trial_ends_at
-                .filter(|_| in_trial)
-                .map(|end| (end - now + 86_399) / 86_400),
-            billing_url: format!("{billing_base_url}/settings/billing"),
-            violations,
-        })
+            return Ok(());
+        };
+        let mut tx = begin_write(&self.pool).await?;
+        update.execute(&mut *tx).await?;
+        let event = AuditEvent {
+            organization: Some(stored_id(&row.organization_id)?),
+            actor: None,
+            action,
+            target: Some(row.id.clone()),
+            details: request
+                .instance_url
+                .as_ref()
+                .map(|url| json!({"instanceUrl": url})),
+        };
+        record(&mut tx, event, meta).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }
 
-fn require_owner(actor: &Membership) -> Result<(), AppError> {
-    if actor.is_owner() {
-        Ok(())
+/// What a validation decided: the effective plan, its features and the reported
+/// metrics above its limits.
+#[derive(Debug, PartialEq)]
+struct Verdict {
+    plan: String,
+    features: PlanFeatures,
+    violations: Vec<String>,
+    in_trial: bool,
+}
+
+/// The answer to a validation, from the stored key and organization alone: a
+/// revoked or expired key is invalid, an inactive organization refused; a lapsed
+/// paid period falls back to the `free` plan unless a trial is running.
+fn decide(
+    row: &ValidationRow,
+    metrics: Option<&InstanceMetrics>,
+    now: i64,
+) -> Result<Verdict, AppError> {
+    if row.revoked_at.is_some() || row.expires_at.is_some_and(|end| end <= now) {
+        return Err(AppError::InvalidLicenseKey);
+    }
+    if row.deactivated_at.is_some() {
+        return Err(AppError::OrganizationInactive);
+    }
+    let in_trial = row.trial_ends_at.is_some_and(|end| end > now);
+    let lapsed = row.current_period_end.is_some_and(|end| end <= now) && !in_trial;
+    let (plan, features) = if lapsed {
+        ("free".to_string(), &row.free_features)
     } else {
-        Err(AppError::Forbidden(OWNER_ONLY))
+        (row.plan.clone(), &row.plan_features)
+    };
+    let features: PlanFeatures = serde_json::from_str(features)
+        .map_err(|e| AppError::Internal(format!("features of plan {plan}: {e}")))?;
+    let violations = metrics
+        .map(|metrics| features.violations(metrics))
+        .unwrap_or_default();
+    Ok(Verdict {
+        plan,
+        features,
+        violations,
+        in_trial,
+    })
+}
+
+impl Verdict {
+    fn into_dto(self, row: ValidationRow, now: i64, billing_base_url: &str) -> ValidationDto {
+        let trial_end = row.trial_ends_at.filter(|_| self.in_trial);
+        ValidationDto {
+            valid: true,
+            plan: self.plan,
+            features: self.features,
+            organization_id: row.organization_id,
+            organization_name: row.name,
+            current_period_end: row.current_period_end.map(clock::rfc3339),
+            trial_ends_at: trial_end.map(clock::rfc3339),
+            trial_days_left: trial_end.map(|end| (end - now + 86_399) / 86_400),
+            billing_url: format!("{billing_base_url}/settings/billing"),
+            violations: self.violations,
+        }
     }
 }
 
@@ -680,6 +742,121 @@ mod tests {
             revoked_at,
             expires_at,
         }
+    }
+
+    fn features(max_users: i64) -> String {
+        let mut features = serde_json::json!({
+            "maxCompanies": 1, "maxUsersPerOrg": max_users, "maxInvoicesPerMonth": 0,
+            "syncIntervalSeconds": 86400
+        });
+        for flag in [
+            "autoSync",
+            "mobileApp",
+            "pdfGeneration",
+            "signatureVerification",
+            "apiAccess",
+            "realtimeNotifications",
+            "paymentLinks",
+            "emailSending",
+            "emailTemplates",
+            "reports",
+            "recurringInvoices",
+            "importExport",
+            "backupRestore",
+            "bankStatements",
+            "exchangeRates",
+            "webhooks",
+            "selfHostingLicense",
+            "prioritySupport",
+        ] {
+            features[flag] = true.into();
+        }
+        features.to_string()
+    }
+
+    fn validation_row() -> ValidationRow {
+        ValidationRow {
+            id: "k".into(),
+            organization_id: "o".into(),
+            revoked_at: None,
+            expires_at: None,
+            activated_at: None,
+            instance_url: None,
+            name: "Acme".into(),
+            plan: "business".into(),
+            deactivated_at: None,
+            current_period_end: None,
+            trial_ends_at: None,
+            plan_features: features(10),
+            free_features: features(1),
+        }
+    }
+
+    #[test]
+    fn a_validation_is_decided_from_the_key_and_organization_alone() {
+        let now = 1_000_000;
+        let users = |n| InstanceMetrics {
+            user_count: Some(n),
+            ..Default::default()
+        };
+        let fine = decide(&validation_row(), Some(&users(10)), now).unwrap();
+        assert_eq!((fine.plan.as_str(), fine.violations.len()), ("business", 0));
+        let over = decide(&validation_row(), Some(&users(11)), now).unwrap();
+        assert_eq!(over.violations.len(), 1);
+
+        let lapsed = ValidationRow {
+            current_period_end: Some(now),
+            ..validation_row()
+        };
+        let verdict = decide(&lapsed, Some(&users(2)), now).unwrap();
+        assert_eq!(verdict.plan, "free", "a lapsed period falls back to free");
+        assert_eq!(verdict.features.max_users_per_org, 1);
+        assert_eq!(verdict.violations.len(), 1);
+
+        let in_trial = ValidationRow {
+            trial_ends_at: Some(now + 86_400 * 3 - 10),
+            ..lapsed
+        };
+        let verdict = decide(&in_trial, None, now).unwrap();
+        assert_eq!(
+            (verdict.plan.as_str(), verdict.in_trial),
+            ("business", true)
+        );
+        let dto = verdict.into_dto(in_trial, now, "https://lic.test");
+        assert_eq!(dto.trial_days_left, Some(3));
+        assert_eq!(dto.billing_url, "https://lic.test/settings/billing");
+
+        let inactive = ValidationRow {
+            deactivated_at: Some(1),
+            ..validation_row()
+        };
+        assert!(matches!(
+            decide(&inactive, None, now),
+            Err(AppError::OrganizationInactive)
+        ));
+        for invalid in [
+            ValidationRow {
+                revoked_at: Some(1),
+                ..validation_row()
+            },
+            ValidationRow {
+                expires_at: Some(now),
+                ..validation_row()
+            },
+        ] {
+            assert!(matches!(
+                decide(&invalid, None, now),
+                Err(AppError::InvalidLicenseKey)
+            ));
+        }
+        let rotating = ValidationRow {
+            expires_at: Some(now + 1),
+            ..validation_row()
+        };
+        assert!(
+            decide(&rotating, None, now).is_ok(),
+            "a rotated key works until its grace ends"
+        );
     }
 
     #[test]

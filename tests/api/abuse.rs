@@ -5,7 +5,7 @@ use crate::helpers::*;
 use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use storno_licensing::http::client_ip::TrustedProxies;
+use storno_licensing::client_ip::TrustedProxies;
 
 fn behind_proxy(settings: &mut storno_licensing::config::Settings) {
     // The test client connects from 127.0.0.1: it plays the load balancer.

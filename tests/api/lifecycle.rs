@@ -626,7 +626,7 @@ async fn logged_creation_ip(app: &TestApp, client: &str) -> Value {
 
 #[tokio::test]
 async fn behind_a_trusted_proxy_limits_and_the_log_see_the_forwarded_client() {
-    use storno_licensing::http::client_ip::TrustedProxies;
+    use storno_licensing::client_ip::TrustedProxies;
     let app = spawn_app_with(|settings| {
         // The test client connects from 127.0.0.1: it plays the load balancer.
         settings.trusted_proxies = TrustedProxies::parse("127.0.0.1").unwrap();

@@ -6,7 +6,8 @@ use axum::Router;
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
-use storno_licensing::http::{api_router, AppState};
+use storno_licensing::http::api_router;
+use storno_licensing::state::AppState;
 
 type Operations = BTreeSet<(String, String)>;
 

@@ -3,29 +3,22 @@
 //! them, changes their role or hands ownership to an admin. Every change lands
 //! with its audit event.
 
-use super::{
-    begin_write, is_unique_violation, parse_id, parse_role, AccountsService, Membership, User,
-};
+use super::AccountsService;
 use crate::accounts::domain::{Email, Role};
 use crate::accounts::{InvitationDto, InvitingOrganizationDto, MemberDto, MyInvitationDto};
-use crate::audit::service::{record, AuditEvent, RequestMeta};
+use crate::audit::service::{record, AuditEvent};
+use crate::authorization::{stored_role, Membership, User};
 use crate::clock;
 use crate::db::sweep_every_few_minutes;
+use crate::db::{begin_write, stored_id, ResultExt};
 use crate::error::AppError;
+use crate::request_meta::RequestMeta;
 use serde_json::json;
 use uuid::Uuid;
 
 /// An invitation is open for a week.
 pub const INVITATION_TTL_SECONDS: i64 = 7 * 24 * 3600;
 const OWNER_ONLY: &str = "Only the organization owner can manage members and invitations";
-
-fn require_owner(actor: &Membership) -> Result<(), AppError> {
-    if actor.is_owner() {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(OWNER_ONLY))
-    }
-}
 
 #[derive(sqlx::FromRow)]
 struct MemberRow {
@@ -70,7 +63,7 @@ impl AccountsService {
                 Ok(MemberDto {
                     user_id: row.user_id,
                     email: row.email,
-                    role: parse_role(&row.role)?,
+                    role: stored_role(&row.role)?,
                     joined_at: clock::rfc3339(row.created_at),
                 })
             })
@@ -87,7 +80,7 @@ impl AccountsService {
         role: Role,
         meta: &RequestMeta,
     ) -> Result<InvitationDto, AppError> {
-        require_owner(actor)?;
+        actor.require_owner(OWNER_ONLY)?;
         if role == Role::Owner {
             return Err(AppError::Validation(
                 "Role must be admin or member: ownership is transferred, not invited".into(),
@@ -141,7 +134,7 @@ impl AccountsService {
 
     /// The organization's pending invitations, newest first. Owner only.
     pub async fn invitations(&self, actor: &Membership) -> Result<Vec<InvitationDto>, AppError> {
-        require_owner(actor)?;
+        actor.require_owner(OWNER_ONLY)?;
         let rows: Vec<InvitationRow> = sqlx::query_as(
             "SELECT id, email, role, expires_at FROM invitations \
              WHERE organization_id = $1 AND expires_at > $2 ORDER BY id DESC",
@@ -155,7 +148,7 @@ impl AccountsService {
                 Ok(InvitationDto {
                     id: row.id,
                     email: row.email,
-                    role: parse_role(&row.role)?,
+                    role: stored_role(&row.role)?,
                     expires_at: clock::rfc3339(row.expires_at),
                 })
             })
@@ -169,7 +162,7 @@ impl AccountsService {
         invitation: Uuid,
         meta: &RequestMeta,
     ) -> Result<(), AppError> {
-        require_owner(actor)?;
+        actor.require_owner(OWNER_ONLY)?;
         let mut tx = begin_write(&self.pool).await?;
         let deleted = sqlx::query("DELETE FROM invitations WHERE id = $1 AND organization_id = $2")
             .bind(invitation.to_string())
@@ -206,7 +199,7 @@ impl AccountsService {
                         id: row.organization_id,
                         name: row.organization_name,
                     },
-                    role: parse_role(&row.role)?,
+                    role: stored_role(&row.role)?,
                     invited_by: row.invited_by,
                     expires_at: clock::rfc3339(row.expires_at),
                 })
@@ -245,11 +238,9 @@ impl AccountsService {
         .bind(role.as_str())
         .bind(clock::now())
         .execute(&mut *tx)
-        .await;
-        match inserted {
-            Err(error) if is_unique_violation(&error) => return Err(AppError::AlreadyMember),
-            other => other?,
-        };
+        .await
+        .on_unique_violation(AppError::AlreadyMember);
+        inserted?;
         let joined = AuditEvent {
             organization: Some(organization),
             actor: Some(user.id),
@@ -293,7 +284,7 @@ impl AccountsService {
         role: Role,
         meta: &RequestMeta,
     ) -> Result<MemberDto, AppError> {
-        require_owner(actor)?;
+        actor.require_owner(OWNER_ONLY)?;
         if member == actor.user_id() {
             return Err(AppError::Validation(
                 "The owner's role changes only by transferring ownership to an admin".into(),
@@ -341,7 +332,7 @@ impl AccountsService {
     ) -> Result<(), AppError> {
         let leaving = member == actor.user_id();
         if !leaving {
-            require_owner(actor)?;
+            actor.require_owner(OWNER_ONLY)?;
         }
         let organization = actor.organization_id().to_string();
         let mut tx = begin_write(&self.pool).await?;
@@ -420,7 +411,7 @@ async fn take_invitation(
         .bind(invitation.to_string())
         .execute(&mut **tx)
         .await?;
-    Ok((parse_id(&organization)?, parse_role(&role)?))
+    Ok((stored_id(&organization)?, stored_role(&role)?))
 }
 
 async fn member_role(
@@ -435,7 +426,7 @@ async fn member_role(
             .fetch_optional(&mut **tx)
             .await?;
     let (role,) = row.ok_or(AppError::MemberNotFound)?;
-    parse_role(&role)
+    stored_role(&role)
 }
 
 async fn set_role(

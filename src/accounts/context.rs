@@ -1,0 +1,221 @@
+//! The browser session's server functions (who is signed in, sign-up, sign-in,
+//! switching and joining organizations) and the context that shares them with
+//! the header and every page. The server functions only parse input and call the
+//! accounts service.
+
+use super::SignedIn;
+use crate::error::PageError;
+use leptos::prelude::*;
+
+#[server(prefix = "/rpc", endpoint = "session")]
+pub async fn load_session() -> Result<Option<SignedIn>, PageError> {
+    use super::session::{current_membership, current_session, signed_in_user};
+    use crate::error::AppError;
+    use crate::state::AppState;
+    let state = AppState::from_context()?;
+    let session = current_session().await?;
+    let Some(user) = signed_in_user(&state, &session).await? else {
+        return Ok(None);
+    };
+    let current = match current_membership(&state, &session, &user).await {
+        Ok(membership) => Some(membership.to_dto()),
+        Err(AppError::OrganizationNotFound) => None,
+        Err(error) => return Err(error.into()),
+    };
+    let organizations = state.accounts.memberships(&user).await?;
+    let pending_invitations = state.accounts.pending_invitations(&user).await?;
+    Ok(Some(SignedIn {
+        email: user.email,
+        organizations: organizations.iter().map(|m| m.to_dto()).collect(),
+        current,
+        pending_invitations,
+    }))
+}
+
+#[server(prefix = "/rpc", endpoint = "sign_up")]
+pub async fn sign_up(
+    email: String,
+    password: String,
+    organization_name: String,
+) -> Result<(), PageError> {
+    use super::domain::{Email, OrganizationName, Password};
+    use super::session;
+    use crate::error::AppError;
+    use crate::state::AppState;
+    let state = AppState::from_context()?;
+    let email = Email::parse(&email).map_err(AppError::from)?;
+    let password = Password::parse(&password).map_err(AppError::from)?;
+    let organization_name = OrganizationName::parse(&organization_name).map_err(AppError::from)?;
+    let meta = crate::request_meta::RequestMeta::of_server_fn().await;
+    let (user, membership) = state
+        .accounts
+        .register(email, password, organization_name, &meta)
+        .await?;
+    let browser_session = session::current_session().await?;
+    session::sign_in(&browser_session, &user).await?;
+    session::choose_organization(&browser_session, &membership).await?;
+    state.accounts.record_sign_in(&user, &meta).await?;
+    leptos_axum::redirect("/keys");
+    Ok(())
+}
+
+#[server(prefix = "/rpc", endpoint = "sign_in")]
+pub async fn sign_in(email: String, password: String) -> Result<(), PageError> {
+    use super::session;
+    use crate::state::AppState;
+    let state = AppState::from_context()?;
+    let meta = crate::request_meta::RequestMeta::of_server_fn().await;
+    let user = state
+        .accounts
+        .authenticate(&email, &password, &meta)
+        .await?;
+    session::sign_in(&session::current_session().await?, &user).await?;
+    state.accounts.record_sign_in(&user, &meta).await?;
+    leptos_axum::redirect("/keys");
+    Ok(())
+}
+
+#[server(prefix = "/rpc", endpoint = "sign_out")]
+pub async fn sign_out() -> Result<(), PageError> {
+    use super::session;
+    session::sign_out(&session::current_session().await?).await?;
+    leptos_axum::redirect("/sign-in");
+    Ok(())
+}
+
+#[server(prefix = "/rpc", endpoint = "switch_organization")]
+pub async fn switch_organization(organization_id: String) -> Result<(), PageError> {
+    use super::session;
+    use crate::error::AppError;
+    let actor = session::page_member().await?;
+    let organization_id =
+        crate::http::extract::path_id(&organization_id, AppError::OrganizationNotFound)?;
+    let membership = actor
+        .state
+        .accounts
+        .membership(&actor.user, Some(organization_id))
+        .await?;
+    session::choose_organization(&actor.session, &membership).await?;
+    Ok(())
+}
+
+#[server(prefix = "/rpc", endpoint = "create_organization")]
+pub async fn create_organization(name: String) -> Result<(), PageError> {
+    use super::domain::OrganizationName;
+    use super::session;
+    use crate::error::AppError;
+    let page = session::page_user().await?;
+    let name = OrganizationName::parse(&name).map_err(AppError::from)?;
+    let membership = page
+        .state
+        .accounts
+        .create_organization(&page.user, name)
+        .await?;
+    session::choose_organization(&page.session, &membership).await?;
+    Ok(())
+}
+
+/// Joins the organization of an invitation addressed to the signed-in user, and
+/// acts in it from now on.
+#[server(prefix = "/rpc", endpoint = "accept_invitation")]
+pub async fn accept_invitation(id: String) -> Result<(), PageError> {
+    use super::session;
+    use crate::error::AppError;
+    let page = session::page_user().await?;
+    let id = crate::http::extract::path_id(&id, AppError::InvitationNotFound)?;
+    let meta = crate::request_meta::RequestMeta::of_server_fn().await;
+    let membership = page
+        .state
+        .accounts
+        .accept_invitation(&page.user, id, &meta)
+        .await?;
+    session::choose_organization(&page.session, &membership).await?;
+    Ok(())
+}
+
+#[server(prefix = "/rpc", endpoint = "decline_invitation")]
+pub async fn decline_invitation(id: String) -> Result<(), PageError> {
+    use crate::error::AppError;
+    let page = super::session::page_user().await?;
+    let id = crate::http::extract::path_id(&id, AppError::InvitationNotFound)?;
+    let meta = crate::request_meta::RequestMeta::of_server_fn().await;
+    Ok(page
+        .state
+        .accounts
+        .decline_invitation(&page.user, id, &meta)
+        .await?)
+}
+
+/// Removes a member from the current organization (owner), or the signed-in user
+/// themselves (leaving).
+#[server(prefix = "/rpc", endpoint = "remove_member")]
+pub async fn remove_member(user_id: String) -> Result<(), PageError> {
+    use crate::error::AppError;
+    let actor = super::session::page_member().await?;
+    let member = crate::http::extract::path_id(&user_id, AppError::MemberNotFound)?;
+    let meta = crate::request_meta::RequestMeta::of_server_fn().await;
+    Ok(actor
+        .state
+        .accounts
+        .remove_member(&actor.membership, member, &meta)
+        .await?)
+}
+
+/// The session and the actions that change it, shared by the header and every page.
+#[derive(Clone, Copy)]
+pub struct AccountContext {
+    pub signed_in: Resource<Result<Option<SignedIn>, PageError>>,
+    pub sign_up: ServerAction<SignUp>,
+    pub sign_in: ServerAction<SignIn>,
+    pub sign_out: ServerAction<SignOut>,
+    pub switch_organization: ServerAction<SwitchOrganization>,
+    pub create_organization: ServerAction<CreateOrganization>,
+    pub accept_invitation: ServerAction<AcceptInvitation>,
+    pub decline_invitation: ServerAction<DeclineInvitation>,
+    pub remove_member: ServerAction<RemoveMember>,
+}
+
+impl AccountContext {
+    pub fn provide() -> Self {
+        let sign_up = ServerAction::<SignUp>::new();
+        let sign_in = ServerAction::<SignIn>::new();
+        let sign_out = ServerAction::<SignOut>::new();
+        let switch_organization = ServerAction::<SwitchOrganization>::new();
+        let create_organization = ServerAction::<CreateOrganization>::new();
+        let accept_invitation = ServerAction::<AcceptInvitation>::new();
+        let decline_invitation = ServerAction::<DeclineInvitation>::new();
+        let remove_member = ServerAction::<RemoveMember>::new();
+        let signed_in = Resource::new(
+            move || {
+                (
+                    sign_up.version().get(),
+                    sign_in.version().get(),
+                    sign_out.version().get(),
+                    switch_organization.version().get(),
+                    create_organization.version().get(),
+                    accept_invitation.version().get(),
+                    decline_invitation.version().get(),
+                    remove_member.version().get(),
+                )
+            },
+            |_| load_session(),
+        );
+        let context = AccountContext {
+            signed_in,
+            sign_up,
+            sign_in,
+            sign_out,
+            switch_organization,
+            create_organization,
+            accept_invitation,
+            decline_invitation,
+            remove_member,
+        };
+        provide_context(context);
+        context
+    }
+
+    pub fn get() -> Self {
+        expect_context::<AccountContext>()
+    }
+}

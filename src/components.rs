@@ -1,0 +1,86 @@
+//! Page pieces every feature uses: a form's error, and the gates that render a
+//! page only for a signed-in visitor (in an organization).
+
+use crate::accounts::context::AccountContext;
+use crate::accounts::{OrganizationDto, SignedIn};
+use crate::error::PageError;
+use leptos::prelude::*;
+use leptos_router::components::{Redirect, A};
+
+/// Shows the error of the last submission of a form, if it failed.
+#[component]
+pub fn FormError<T: Clone + Send + Sync + 'static>(
+    result: Signal<Option<Result<T, PageError>>>,
+) -> impl IntoView {
+    move || match result.get() {
+        Some(Err(error)) => Some(view! {
+            <p class="form-error" role="alert">{error.message}</p>
+        }),
+        _ => None,
+    }
+}
+
+/// Renders `signed_in_view` for a signed-in visitor; sends anyone else to sign-in.
+#[component]
+pub fn RequireSignIn<F, V>(signed_in_view: F) -> impl IntoView
+where
+    F: Fn(SignedIn) -> V + Clone + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    let context = AccountContext::get();
+    view! {
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {
+                let signed_in_view = signed_in_view.clone();
+                move || {
+                    let signed_in_view = signed_in_view.clone();
+                    Suspend::new(async move {
+                        match context.signed_in.await {
+                            Ok(Some(signed_in)) => signed_in_view(signed_in).into_any(),
+                            Ok(None) => view! { <Redirect path="/sign-in"/> }.into_any(),
+                            Err(error) => view! {
+                                <p class="form-error" role="alert">{error.message}</p>
+                            }
+                            .into_any(),
+                        }
+                    })
+                }
+            }
+        </Transition>
+    }
+}
+
+/// Renders `member_view` for a signed-in visitor acting in an organization; someone
+/// who belongs to none is told how to get one.
+#[component]
+pub fn RequireOrganization<F, V>(member_view: F) -> impl IntoView
+where
+    F: Fn(SignedIn, OrganizationDto) -> V + Clone + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    view! {
+        <RequireSignIn signed_in_view=move |signed_in: SignedIn| match signed_in.current.clone() {
+            Some(current) => member_view(signed_in, current).into_any(),
+            None => view! { <NoOrganization/> }.into_any(),
+        }/>
+    }
+}
+
+#[component]
+fn NoOrganization() -> impl IntoView {
+    let context = AccountContext::get();
+    view! {
+        <section class="card notice" role="note" data-testid="no-organization">
+            <h2>"You are not a member of any organization"</h2>
+            <p>"Create one below, or accept an invitation on your " <A href="/account">"Account"</A> " page."</p>
+            <ActionForm action=context.create_organization>
+                <div class="field">
+                    <label for="first-organization">"Organization name"</label>
+                    <input id="first-organization" name="name" type="text" maxlength="255" required/>
+                </div>
+                <FormError result=Signal::derive(move || context.create_organization.value().get())/>
+                <button type="submit" class="primary">"Create organization"</button>
+            </ActionForm>
+        </section>
+    }
+}

@@ -1,0 +1,38 @@
+//! The no-JavaScript reveal: a key created by a form posted without JavaScript is
+//! kept in the session, sealed (the session store never holds it in plain text) and
+//! bound to its user, for the one page view the redirect leads to.
+
+use super::CreatedLicenseKeyDto;
+use crate::authorization::User;
+use crate::error::AppError;
+use crate::secrets::Sealer;
+use tower_sessions::Session;
+
+const REVEAL: &str = "reveal";
+
+/// Keeps `created` for the next page view.
+pub async fn stash(
+    reveals: &Sealer,
+    session: &Session,
+    user: &User,
+    created: &CreatedLicenseKeyDto,
+) -> Result<(), AppError> {
+    let plaintext =
+        serde_json::to_vec(created).map_err(|e| AppError::Internal(format!("reveal: {e}")))?;
+    let sealed = reveals.seal(&plaintext, user.id.as_bytes());
+    Ok(session.insert(REVEAL, sealed).await?)
+}
+
+/// The stashed key, once: taking it erases it.
+pub async fn take(
+    reveals: &Sealer,
+    session: &Session,
+    user: &User,
+) -> Result<Option<CreatedLicenseKeyDto>, AppError> {
+    let Some(sealed) = session.remove::<String>(REVEAL).await? else {
+        return Ok(None);
+    };
+    Ok(reveals
+        .open(&sealed, user.id.as_bytes())
+        .and_then(|plaintext| serde_json::from_slice(&plaintext).ok()))
+}

@@ -1,0 +1,49 @@
+//! Where a request came from (client address behind trusted proxies, user agent),
+//! for the audit log and the rate limits; read the same way by both doors.
+
+use crate::client_ip::TrustedProxies;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::header::USER_AGENT;
+use axum::http::request::Parts;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+
+/// Where a request came from, for the audit log and rate limits: the client's
+/// address (behind trusted proxies, the one they forwarded) and user agent.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(address)| address.ip());
+        let client = peer.map(|peer| match parts.extensions.get::<TrustedProxies>() {
+            Some(proxies) => proxies.client_ip(peer, &parts.headers),
+            None => peer,
+        });
+        Ok(RequestMeta {
+            ip: client.map(|address| address.to_string()),
+            user_agent: parts
+                .headers
+                .get(USER_AGENT)
+                .and_then(|value| value.to_str().ok())
+                .map(|agent| agent.chars().take(256).collect()),
+        })
+    }
+}
+
+impl RequestMeta {
+    /// The metadata of the request a server function is handling.
+    pub async fn of_server_fn() -> RequestMeta {
+        leptos_axum::extract::<RequestMeta>()
+            .await
+            .unwrap_or_default()
+    }
+}

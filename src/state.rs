@@ -1,0 +1,62 @@
+//! What every request may need: the services, settings and Leptos options, shared
+//! as one pointer. Features read it (handlers via `FromRef`, server functions via
+//! `AppState::from_context`); only `http` builds it.
+
+use crate::accounts::service::AccountsService;
+use crate::audit::service::AuditLog;
+use crate::config::Settings;
+use crate::error::AppError;
+use crate::licensing::service::LicensingService;
+use crate::secrets::Sealer;
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use std::sync::Arc;
+
+/// What every request may need. Cloned for each request (and by each extractor),
+/// so it is one shared pointer, not a copy of every service.
+#[derive(Clone)]
+pub struct AppState(pub(crate) Arc<AppStateInner>);
+
+pub struct AppStateInner {
+    pub leptos_options: LeptosOptions,
+    pub accounts: AccountsService,
+    pub licensing: LicensingService,
+    pub audit: AuditLog,
+    /// Seals a new key kept in the session for a browser without JavaScript.
+    pub reveals: Sealer,
+    pub settings: Arc<Settings>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateInner;
+
+    fn deref(&self) -> &AppStateInner {
+        &self.0
+    }
+}
+
+/// The parts handlers and leptos_axum extract on their own.
+macro_rules! app_state_parts {
+    ($($field:ident: $part:ty),*) => {$(
+        impl FromRef<AppState> for $part {
+            fn from_ref(state: &AppState) -> $part {
+                state.$field.clone()
+            }
+        }
+    )*};
+}
+
+app_state_parts!(
+    leptos_options: LeptosOptions,
+    accounts: AccountsService,
+    licensing: LicensingService,
+    audit: AuditLog
+);
+
+impl AppState {
+    /// The state as a server function sees it (Leptos provides it as context).
+    pub fn from_context() -> Result<AppState, AppError> {
+        leptos::prelude::use_context::<AppState>()
+            .ok_or_else(|| AppError::Internal("application state is not in the context".into()))
+    }
+}
