@@ -100,6 +100,9 @@ mod server {
         MethodNotAllowed,
         #[error("This request did not come from this site")]
         CrossSiteRequest,
+        /// The database failed; the cause is logged, never shown to the client.
+        #[error("database error")]
+        Database(#[from] sqlx::Error),
         #[error("internal error: {0}")]
         Internal(String),
     }
@@ -107,12 +110,6 @@ mod server {
     impl From<tower_sessions::session::Error> for AppError {
         fn from(error: tower_sessions::session::Error) -> Self {
             AppError::Internal(format!("session store: {error}"))
-        }
-    }
-
-    impl From<sqlx::Error> for AppError {
-        fn from(error: sqlx::Error) -> Self {
-            AppError::Internal(format!("database: {error}"))
         }
     }
 
@@ -144,7 +141,7 @@ mod server {
                 AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
                 AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-                AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             }
         }
 
@@ -175,13 +172,17 @@ mod server {
                 AppError::RouteNotFound => "not_found",
                 AppError::MethodNotAllowed => "method_not_allowed",
                 AppError::CrossSiteRequest => "cross_site_request",
-                AppError::Internal(_) => "internal_error",
+                AppError::Database(_) | AppError::Internal(_) => "internal_error",
             }
         }
 
         /// The message a client may see: internal details stay in the log.
         pub fn public_message(&self) -> String {
             match self {
+                AppError::Database(source) => {
+                    tracing::error!(error = %source, "database error");
+                    "Internal server error".to_string()
+                }
                 AppError::Internal(detail) => {
                     tracing::error!(%detail, "internal error");
                     "Internal server error".to_string()

@@ -62,6 +62,12 @@ impl IdempotencyKey {
     }
 }
 
+#[derive(sqlx::FromRow)]
+struct StoredAnswer {
+    fingerprint: String,
+    sealed_answer: String,
+}
+
 /// A request made under an `Idempotency-Key`: whose, under which key, and what it
 /// asked for.
 pub struct IdempotentRequest {
@@ -150,7 +156,7 @@ impl IdempotentRequest {
     /// The answer already given to this request, if any. `422` when the key was
     /// used for a different request.
     pub async fn replay<T: DeserializeOwned>(&self) -> Result<Option<T>, AppError> {
-        let row: Option<(String, String)> = sqlx::query_as(
+        let row: Option<StoredAnswer> = sqlx::query_as(
             "SELECT fingerprint, sealed_answer FROM idempotent_requests \
              WHERE user_id = $1 AND key_hash = $2 AND created_at > $3",
         )
@@ -159,7 +165,11 @@ impl IdempotentRequest {
         .bind(clock::now() - REPLAY_WINDOW_SECONDS)
         .fetch_optional(&self.store.pool)
         .await?;
-        let Some((fingerprint, sealed)) = row else {
+        let Some(StoredAnswer {
+            fingerprint,
+            sealed_answer: sealed,
+        }) = row
+        else {
             return Ok(None);
         };
         if fingerprint != self.fingerprint {

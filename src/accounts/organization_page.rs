@@ -188,11 +188,6 @@ fn member_row(
 #[component]
 fn Invitations() -> impl IntoView {
     let invite = ServerAction::<InviteMember>::new();
-    let withdraw = ServerAction::<WithdrawInvitation>::new();
-    let pending = Resource::new(
-        move || (invite.version().get(), withdraw.version().get()),
-        |_| list_invitations(),
-    );
     view! {
         <section class="card">
             <h2>"Invite someone"</h2>
@@ -217,6 +212,20 @@ fn Invitations() -> impl IntoView {
                 })}
                 <button type="submit" class="primary" disabled=move || invite.pending().get()>"Send invitation"</button>
             </ActionForm>
+            <PendingInvitations invite/>
+        </section>
+    }
+}
+
+/// The invitations not yet answered, each with Withdraw; refreshed after an invite.
+#[component]
+fn PendingInvitations(invite: ServerAction<InviteMember>) -> impl IntoView {
+    let withdraw = ServerAction::<WithdrawInvitation>::new();
+    let pending = Resource::new(
+        move || (invite.version().get(), withdraw.version().get()),
+        |_| list_invitations(),
+    );
+    view! {
             <h3>"Pending invitations"</h3>
             <FormError result=Signal::derive(move || withdraw.value().get())/>
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -245,6 +254,5 @@ fn Invitations() -> impl IntoView {
                     }
                 })}
             </Transition>
-        </section>
     }
 }

@@ -33,6 +33,30 @@ pub struct IssuedToken {
     pub expires_at: i64,
 }
 
+#[derive(sqlx::FromRow)]
+struct CredentialsRow {
+    id: String,
+    email: String,
+    password_hash: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct TokenHolderRow {
+    token_id: String,
+    user_id: String,
+    email: String,
+}
+
+/// A live token's user with one of their memberships (none: all `None`).
+#[derive(sqlx::FromRow)]
+struct TokenMembershipRow {
+    user_id: String,
+    organization_id: Option<String>,
+    name: Option<String>,
+    role: Option<String>,
+    plan: Option<String>,
+}
+
 #[derive(Clone)]
 pub struct AccountsService {
     pool: AnyPool,
@@ -147,7 +171,7 @@ impl AccountsService {
         if password.chars().count() > Password::MAX_CHARS {
             return Err(AppError::InvalidCredentials);
         }
-        let row: Option<(String, String, String)> = match Email::parse(email) {
+        let row: Option<CredentialsRow> = match Email::parse(email) {
             Ok(email) => {
                 sqlx::query_as("SELECT id, email, password_hash FROM users WHERE email = $1")
                     .bind(email.as_str())
@@ -156,16 +180,16 @@ impl AccountsService {
             }
             Err(_) => None,
         };
-        let stored_hash = row.as_ref().map(|(_, _, hash)| hash.clone());
+        let stored_hash = row.as_ref().map(|row| row.password_hash.clone());
         let password = password.to_string();
         let matches = self
             .hashing
             .run(move || verify_password(password, stored_hash))
             .await?;
         match row {
-            Some((id, email, _)) if matches => Ok(User {
-                id: stored_id(&id)?,
-                email,
+            Some(row) if matches => Ok(User {
+                id: stored_id(&row.id)?,
+                email: row.email,
             }),
             _ => Err(AppError::InvalidCredentials),
         }
@@ -212,20 +236,21 @@ impl AccountsService {
 
     /// The holder of a live (known, unrevoked, unexpired) token.
     pub async fn token_holder(&self, token: &str) -> Result<TokenHolder, AppError> {
-        let row: Option<(String, String, String)> = sqlx::query_as(
-            "SELECT t.id, u.id, u.email FROM api_tokens t JOIN users u ON u.id = t.user_id \
+        let row: Option<TokenHolderRow> = sqlx::query_as(
+            "SELECT t.id AS token_id, u.id AS user_id, u.email \
+             FROM api_tokens t JOIN users u ON u.id = t.user_id \
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2",
         )
         .bind(self.pepper.digest(TOKEN_PURPOSE, token))
         .bind(clock::now())
         .fetch_optional(&self.pool)
         .await?;
-        let (token_id, user_id, email) = row.ok_or(AppError::Unauthorized)?;
+        let row = row.ok_or(AppError::Unauthorized)?;
         Ok(TokenHolder {
-            token_id: stored_id(&token_id)?,
+            token_id: stored_id(&row.token_id)?,
             user: User {
-                id: stored_id(&user_id)?,
-                email,
+                id: stored_id(&row.user_id)?,
+                email: row.email,
             },
         })
     }
@@ -314,15 +339,8 @@ impl AccountsService {
     /// chooses it), in one query: every API call that acts on an organization
     /// starts here.
     pub async fn token_member(&self, credential: &TokenCredential) -> Result<Membership, AppError> {
-        type Row = (
-            String,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        );
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT t.user_id, o.id, o.name, m.role, o.plan \
+        let rows: Vec<TokenMembershipRow> = sqlx::query_as(
+            "SELECT t.user_id, o.id AS organization_id, o.name, m.role, o.plan \
              FROM api_tokens t \
              LEFT JOIN memberships m ON m.user_id = t.user_id \
              LEFT JOIN organizations o ON o.id = m.organization_id \
@@ -334,17 +352,17 @@ impl AccountsService {
         .fetch_all(&self.pool)
         .await?;
         let user_id = match rows.first() {
-            Some((user_id, ..)) => stored_id(user_id)?,
+            Some(row) => stored_id(&row.user_id)?,
             None => return Err(AppError::Unauthorized),
         };
         let memberships = rows
             .into_iter()
-            .filter_map(|(_, organization_id, name, role, plan)| {
+            .filter_map(|row| {
                 Some(MembershipRow {
-                    organization_id: organization_id?,
-                    name: name?,
-                    role: role?,
-                    plan: plan?,
+                    organization_id: row.organization_id?,
+                    name: row.name?,
+                    role: row.role?,
+                    plan: row.plan?,
                 })
             })
             .map(|row| Membership::from_row(user_id, row))

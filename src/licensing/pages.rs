@@ -138,19 +138,33 @@ fn KeyManager(
     let create = ServerAction::<CreateLicenseKey>::new();
     let revoke = ServerAction::<RevokeLicenseKey>::new();
     let rotate = ServerAction::<RotateLicenseKey>::new();
-    let query = use_query_map();
-    let keys = Resource::new(
-        move || {
-            (
-                query.read().get("before"),
-                create.version().get(),
-                revoke.version().get(),
-                rotate.version().get(),
-            )
-        },
-        |(before, ..)| list_license_keys(before),
-    );
-    // The one key to reveal: the newest that a create or a rotation returned.
+    view! {
+        <h1>"License keys"</h1>
+        <p class="lede">"Each self-hosted Storno instance of " <strong>{organization}</strong> " should use its own key."</p>
+        <section class="card">
+            <h2>"Create a license key"</h2>
+            <ActionForm action=create>
+                <div class="field">
+                    <label for="instance_name">"Instance name " <span class="hint">"(optional)"</span></label>
+                    <input id="instance_name" name="instance_name" type="text" maxlength="255" placeholder="Production Server"/>
+                </div>
+                <FormError result=Signal::derive(move || create.value().get())/>
+                <button type="submit" class="primary" disabled=move || create.pending().get()>"Create license key"</button>
+            </ActionForm>
+        </section>
+        <Reveals create rotate stashed/>
+        <KeyList create revoke rotate/>
+    }
+}
+
+/// The one key to reveal: the newest that a create or a rotation returned, or
+/// the one a form posted without JavaScript left in the session.
+#[component]
+fn Reveals(
+    create: ServerAction<CreateLicenseKey>,
+    rotate: ServerAction<RotateLicenseKey>,
+    stashed: OnceResource<Result<Option<CreatedLicenseKeyDto>, PageError>>,
+) -> impl IntoView {
     let revealed = RwSignal::new(None::<CreatedLicenseKeyDto>);
     Effect::new(move |_| {
         if let Some(Ok(key)) = create.value().get() {
@@ -170,19 +184,6 @@ fn KeyManager(
         rotate.clear();
     });
     view! {
-        <h1>"License keys"</h1>
-        <p class="lede">"Each self-hosted Storno instance of " <strong>{organization}</strong> " should use its own key."</p>
-        <section class="card">
-            <h2>"Create a license key"</h2>
-            <ActionForm action=create>
-                <div class="field">
-                    <label for="instance_name">"Instance name " <span class="hint">"(optional)"</span></label>
-                    <input id="instance_name" name="instance_name" type="text" maxlength="255" placeholder="Production Server"/>
-                </div>
-                <FormError result=Signal::derive(move || create.value().get())/>
-                <button type="submit" class="primary" disabled=move || create.pending().get()>"Create license key"</button>
-            </ActionForm>
-        </section>
         <div aria-live="polite">
             {move || revealed.get().map(|created| view! { <RevealPanel created on_close=close/> })}
             <Suspense fallback=|| ()>
@@ -197,6 +198,30 @@ fn KeyManager(
                 })}
             </Suspense>
         </div>
+    }
+}
+
+/// A page of the organization's keys (`?before=` pages back), refreshed after
+/// every create, revoke and rotation.
+#[component]
+fn KeyList(
+    create: ServerAction<CreateLicenseKey>,
+    revoke: ServerAction<RevokeLicenseKey>,
+    rotate: ServerAction<RotateLicenseKey>,
+) -> impl IntoView {
+    let query = use_query_map();
+    let keys = Resource::new(
+        move || {
+            (
+                query.read().get("before"),
+                create.version().get(),
+                revoke.version().get(),
+                rotate.version().get(),
+            )
+        },
+        |(before, ..)| list_license_keys(before),
+    );
+    view! {
         <section class="card">
             <h2>"Keys"</h2>
             <FormError result=Signal::derive(move || revoke.value().get())/>
@@ -319,7 +344,28 @@ fn key_row(
         .instance_name
         .clone()
         .unwrap_or_else(|| format!("key {}", key.license_key));
-    let (status_class, status_text) = match &row.state {
+    let (status_class, status_text) = status_badge(&row.state);
+    let (id, row_id) = (key.id.clone(), key.id.clone());
+    view! {
+        <tr data-key-id=row_id>
+            <td><code class="masked-key">{key.license_key.clone()}</code></td>
+            <td>
+                <span class="instance-name">{key.instance_name.clone().unwrap_or_else(|| "—".into())}</span>
+                {key.instance_url.clone().map(|url| view! { <br/><span class="hint">{url}</span> })}
+            </td>
+            <td><span class=format!("badge {status_class}")>{status_text}</span></td>
+            <td>{row.last_validated.unwrap_or_else(|| "never".into())}</td>
+            <td><time datetime=key.created_at.clone()>{short_date(&key.created_at)}</time></td>
+            <td class="actions">
+                <KeyActions id label state=row.state revoke rotate/>
+            </td>
+        </tr>
+    }
+}
+
+/// The badge of a key's state: its CSS class and its words.
+fn status_badge(state: &KeyState) -> (&'static str, String) {
+    match state {
         KeyState::Active => ("active", "active".to_string()),
         KeyState::Stale => ("stale", "stale".to_string()),
         KeyState::NeverUsed => ("never-used", "never used".to_string()),
@@ -328,10 +374,20 @@ fn key_row(
             format!("rotating, valid until {}", short_date(until)),
         ),
         KeyState::Revoked => ("revoked", "revoked".to_string()),
-    };
-    let can_rotate = !matches!(row.state, KeyState::Revoked | KeyState::Rotating { .. });
-    let can_revoke = row.state != KeyState::Revoked;
-    let id = key.id.clone();
+    }
+}
+
+/// Rotate and Revoke, each after the owner confirms what it does.
+#[component]
+fn KeyActions(
+    id: String,
+    label: String,
+    state: KeyState,
+    revoke: ServerAction<RevokeLicenseKey>,
+    rotate: ServerAction<RotateLicenseKey>,
+) -> impl IntoView {
+    let can_rotate = !matches!(state, KeyState::Revoked | KeyState::Rotating { .. });
+    let can_revoke = state != KeyState::Revoked;
     let on_revoke = {
         let (id, label) = (id.clone(), label.clone());
         move |_| {
@@ -343,35 +399,20 @@ fn key_row(
             }
         }
     };
-    let on_rotate = {
-        let (id, label) = (id.clone(), label.clone());
-        move |_| {
-            let question = format!(
-                "Rotate the license key for {label}? You get a new key, shown once; the old one keeps working for 24 hours."
-            );
-            if browser::confirm(&question) {
-                rotate.dispatch(RotateLicenseKey {
-                    id: id.clone(),
-                    grace_period_hours: 24,
-                });
-            }
+    let on_rotate = move |_| {
+        let question = format!(
+            "Rotate the license key for {label}? You get a new key, shown once; the old one keeps working for 24 hours."
+        );
+        if browser::confirm(&question) {
+            rotate.dispatch(RotateLicenseKey {
+                id: id.clone(),
+                grace_period_hours: 24,
+            });
         }
     };
     view! {
-        <tr data-key-id=id>
-            <td><code class="masked-key">{key.license_key.clone()}</code></td>
-            <td>
-                <span class="instance-name">{key.instance_name.clone().unwrap_or_else(|| "—".into())}</span>
-                {key.instance_url.clone().map(|url| view! { <br/><span class="hint">{url}</span> })}
-            </td>
-            <td><span class=format!("badge {status_class}")>{status_text}</span></td>
-            <td>{row.last_validated.unwrap_or_else(|| "never".into())}</td>
-            <td><time datetime=key.created_at.clone()>{short_date(&key.created_at)}</time></td>
-            <td class="actions">
-                {can_rotate.then(|| view! { <button type="button" class="secondary" on:click=on_rotate>"Rotate"</button> })}
-                {can_revoke.then(|| view! { <button type="button" class="danger" on:click=on_revoke>"Revoke"</button> })}
-            </td>
-        </tr>
+        {can_rotate.then(|| view! { <button type="button" class="secondary" on:click=on_rotate>"Rotate"</button> })}
+        {can_revoke.then(|| view! { <button type="button" class="danger" on:click=on_revoke>"Revoke"</button> })}
     }
 }
 

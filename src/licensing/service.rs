@@ -147,6 +147,13 @@ struct ValidationRow {
     free_features: String,
 }
 
+/// What `CREATE_WITH_TOKEN` returns: where the key went, and who made it.
+#[derive(sqlx::FromRow)]
+struct CreatedByToken {
+    organization_id: String,
+    created_by: String,
+}
+
 /// A key creation as an API caller asks for it.
 pub struct CreateRequest {
     pub instance_name: Option<InstanceName>,
@@ -268,7 +275,7 @@ impl LicensingService {
         let new = NewKey::generate();
         let instance_name = instance_name.map(|n| n.as_str().to_string());
         // `fetch_all`: the statement runs to its end (and commits) before its row is read.
-        let rows: Vec<(String, String)> = sqlx::query_as(CREATE_WITH_TOKEN)
+        let rows: Vec<CreatedByToken> = sqlx::query_as(CREATE_WITH_TOKEN)
             .bind(credential.token_hash.clone())
             .bind(new.created_at)
             .bind(
@@ -285,10 +292,10 @@ impl LicensingService {
             .bind(meta.user_agent.clone())
             .fetch_all(&self.pool)
             .await?;
-        let Some((organization_id, user_id)) = rows.into_iter().next() else {
+        let Some(created) = rows.into_iter().next() else {
             return Ok(None);
         };
-        log_created(new.id, organization_id, user_id);
+        log_created(new.id, created.organization_id, created.created_by);
         Ok(Some(new.into_dto(instance_name)))
     }
 
@@ -505,7 +512,7 @@ impl LicensingService {
         idempotent: Option<&IdempotentRequest>,
     ) -> Result<CreatedLicenseKeyDto, AppError> {
         let mut tx = begin_write(&self.pool).await?;
-        let existing: Option<(Option<i64>, Option<i64>, Option<String>)> = sqlx::query_as(
+        let existing: Option<RotatedKeyRow> = sqlx::query_as(
             "SELECT revoked_at, expires_at, instance_name FROM license_keys \
              WHERE id = $1 AND organization_id = $2",
         )
@@ -513,34 +520,14 @@ impl LicensingService {
         .bind(actor.organization_id().to_string())
         .fetch_optional(&mut *tx)
         .await?;
-        let (revoked_at, expires_at, instance_name) =
-            existing.ok_or(AppError::LicenseKeyNotFound)?;
-        if revoked_at.is_some() || expires_at.is_some() {
+        let existing = existing.ok_or(AppError::LicenseKeyNotFound)?;
+        if existing.revoked_at.is_some() || existing.expires_at.is_some() {
             return Err(AppError::LicenseKeyInactive);
         }
         let mut created = self
-            .insert_key(&mut *tx, actor, instance_name, meta)
+            .insert_key(&mut *tx, actor, existing.instance_name, meta)
             .await?;
-        let now = clock::now();
-        // The condition makes a concurrent second rotation of the same key fail.
-        let (revoked_at, expires_at) = if grace_hours == 0 {
-            (Some(now), None)
-        } else {
-            (None, Some(now + grace_hours * 3600))
-        };
-        let updated = sqlx::query(
-            "UPDATE license_keys SET revoked_at = $1, expires_at = $2, replaced_by = $3 \
-             WHERE id = $4 AND revoked_at IS NULL AND expires_at IS NULL",
-        )
-        .bind(revoked_at)
-        .bind(expires_at)
-        .bind(&created.id)
-        .bind(key_id.to_string())
-        .execute(&mut *tx)
-        .await?;
-        if updated.rows_affected() != 1 {
-            return Err(AppError::LicenseKeyInactive);
-        }
+        retire(&mut tx, key_id, &created.id, grace_hours).await?;
         record(
             &mut tx,
             AuditEvent::by(actor, "license_key.rotated", key_id.to_string())
@@ -647,6 +634,45 @@ impl LicensingService {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// The key a rotation replaces, as it stands.
+#[derive(sqlx::FromRow)]
+struct RotatedKeyRow {
+    revoked_at: Option<i64>,
+    expires_at: Option<i64>,
+    instance_name: Option<String>,
+}
+
+/// Marks `key_id` as replaced by `replacement`: it validates for `grace_hours`
+/// more (0: stops at once). The condition makes a concurrent second rotation of
+/// the same key fail.
+async fn retire(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    key_id: Uuid,
+    replacement: &str,
+    grace_hours: i64,
+) -> Result<(), AppError> {
+    let now = clock::now();
+    let (revoked_at, expires_at) = if grace_hours == 0 {
+        (Some(now), None)
+    } else {
+        (None, Some(now + grace_hours * 3600))
+    };
+    let updated = sqlx::query(
+        "UPDATE license_keys SET revoked_at = $1, expires_at = $2, replaced_by = $3 \
+         WHERE id = $4 AND revoked_at IS NULL AND expires_at IS NULL",
+    )
+    .bind(revoked_at) // $1
+    .bind(expires_at) // $2
+    .bind(replacement) // $3
+    .bind(key_id.to_string()) // $4
+    .execute(&mut **tx)
+    .await?;
+    if updated.rows_affected() != 1 {
+        return Err(AppError::LicenseKeyInactive);
+    }
+    Ok(())
 }
 
 /// What a validation decided: the effective plan, its features and the reported
@@ -825,7 +851,11 @@ mod tests {
         let dto = verdict.into_dto(in_trial, now, "https://lic.test");
         assert_eq!(dto.trial_days_left, Some(3));
         assert_eq!(dto.billing_url, "https://lic.test/settings/billing");
+    }
 
+    #[test]
+    fn a_revoked_or_expired_key_is_invalid_and_an_inactive_organization_refused() {
+        let now = 1_000_000;
         let inactive = ValidationRow {
             deactivated_at: Some(1),
             ..validation_row()

@@ -391,13 +391,20 @@ impl AccountsService {
     }
 }
 
+/// What an invitation offers: an organization, with a role.
+#[derive(sqlx::FromRow)]
+struct OfferRow {
+    organization_id: String,
+    role: String,
+}
+
 /// Removes a live invitation addressed to `user`'s email and says what it offered.
 async fn take_invitation(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     user: &User,
     invitation: Uuid,
 ) -> Result<(Uuid, Role), AppError> {
-    let row: Option<(String, String)> = sqlx::query_as(
+    let row: Option<OfferRow> = sqlx::query_as(
         "SELECT organization_id, role FROM invitations \
          WHERE id = $1 AND email = $2 AND expires_at > $3",
     )
@@ -406,12 +413,15 @@ async fn take_invitation(
     .bind(clock::now())
     .fetch_optional(&mut **tx)
     .await?;
-    let (organization, role) = row.ok_or(AppError::InvitationNotFound)?;
+    let offer = row.ok_or(AppError::InvitationNotFound)?;
     sqlx::query("DELETE FROM invitations WHERE id = $1")
         .bind(invitation.to_string())
         .execute(&mut **tx)
         .await?;
-    Ok((stored_id(&organization)?, stored_role(&role)?))
+    Ok((
+        stored_id(&offer.organization_id)?,
+        stored_role(&offer.role)?,
+    ))
 }
 
 async fn member_role(
