@@ -3,6 +3,7 @@
 use crate::client_ip::TrustedProxies;
 use crate::rate_limit::RateLimitSettings;
 use leptos::config::LeptosOptions;
+use secrecy::SecretSlice;
 use std::time::Duration;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/storno-licensing.db";
@@ -17,7 +18,7 @@ pub struct Settings {
     pub database_max_connections: Option<u32>,
     /// `LICENSING_KEY_PEPPER`; when unset with SQLite, a pepper is kept beside the
     /// database file.
-    pub pepper: Option<Vec<u8>>,
+    pub pepper: Option<SecretSlice<u8>>,
     /// `STORNO_PUBLIC_URL`, e.g. `https://licensing.example.com`: the origin browsers
     /// use. It makes session cookies `Secure` when it is https. When unset, the
     /// request's own `Host` is the trusted origin.
@@ -42,7 +43,7 @@ impl Settings {
             leptos.output_name = env!("CARGO_PKG_NAME").into();
         }
         let pepper = match std::env::var("LICENSING_KEY_PEPPER") {
-            Ok(value) if !value.trim().is_empty() => Some(decode_pepper(value.trim())),
+            Ok(value) if !value.trim().is_empty() => Some(decode_pepper(value.trim()).into()),
             _ => None,
         };
         Ok(Settings {

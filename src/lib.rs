@@ -14,6 +14,8 @@ pub mod licensing;
 #[cfg(feature = "ssr")]
 pub mod authorization;
 #[cfg(feature = "ssr")]
+pub mod cli;
+#[cfg(feature = "ssr")]
 pub mod client_ip;
 #[cfg(feature = "ssr")]
 pub mod clock;

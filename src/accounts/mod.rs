@@ -5,6 +5,8 @@ pub mod account_page;
 pub mod api;
 pub mod context;
 pub mod domain;
+#[cfg(feature = "ssr")]
+pub mod operator;
 pub mod organization_page;
 pub mod pages;
 #[cfg(feature = "ssr")]

@@ -9,7 +9,6 @@ use crate::authorization::{
 use crate::clock;
 use crate::db::{begin_write, stored_id, ResultExt};
 use crate::error::AppError;
-use crate::licensing::plans::PLANS;
 use crate::rate_limit::RateLimits;
 use crate::request_meta::RequestMeta;
 use crate::secrets::{random_bytes, Pepper};
@@ -386,75 +385,6 @@ impl AccountsService {
         tx.commit().await?;
         tracing::info!(user_id = %user.id, organization_id = %membership.organization_id(), "organization created");
         Ok(membership)
-    }
-}
-
-/// Operator changes to an organization (the `storno-licensing org` commands).
-pub struct OrganizationAdmin {
-    pool: AnyPool,
-}
-
-impl OrganizationAdmin {
-    pub fn new(pool: AnyPool) -> Self {
-        OrganizationAdmin { pool }
-    }
-
-    pub async fn set_plan(&self, organization: Uuid, plan: &str) -> Result<(), AppError> {
-        if !PLANS.contains(&plan) {
-            return Err(AppError::Validation(format!(
-                "plan must be one of {}",
-                PLANS.join(", ")
-            )));
-        }
-        self.update_organization("plan = $1", plan.to_string(), organization)
-            .await
-    }
-
-    pub async fn set_active(&self, organization: Uuid, active: bool) -> Result<(), AppError> {
-        let deactivated_at = (!active).then(clock::now);
-        self.update_organization("deactivated_at = $1", deactivated_at, organization)
-            .await
-    }
-
-    pub async fn set_current_period_end(
-        &self,
-        organization: Uuid,
-        end: Option<i64>,
-    ) -> Result<(), AppError> {
-        self.update_organization("current_period_end = $1", end, organization)
-            .await
-    }
-
-    pub async fn set_trial_end(
-        &self,
-        organization: Uuid,
-        end: Option<i64>,
-    ) -> Result<(), AppError> {
-        self.update_organization("trial_ends_at = $1", end, organization)
-            .await
-    }
-
-    async fn update_organization<T>(
-        &self,
-        assignment: &'static str,
-        value: T,
-        organization: Uuid,
-    ) -> Result<(), AppError>
-    where
-        T: for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + Send,
-    {
-        let updated = sqlx::query(&format!(
-            "UPDATE organizations SET {assignment} WHERE id = $2"
-        ))
-        .bind(value)
-        .bind(organization.to_string())
-        .execute(&self.pool)
-        .await?;
-        if updated.rows_affected() == 0 {
-            return Err(AppError::OrganizationNotFound);
-        }
-        tracing::info!(organization_id = %organization, change = assignment, "organization changed by an operator");
-        Ok(())
     }
 }
 

@@ -19,6 +19,7 @@ use crate::state::{AppState, AppStateInner};
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use secrecy::ExposeSecret;
 use session_ids::DigestedIds;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -97,7 +98,7 @@ impl Application {
 
 fn resolve_pepper(settings: &Settings, db: &Db) -> Result<Pepper, String> {
     if let Some(secret) = &settings.pepper {
-        return Pepper::new(secret);
+        return Pepper::new(secret.expose_secret());
     }
     let database_file = match db.engine {
         Engine::Sqlite => sqlite_file(&settings.database_url),

@@ -266,7 +266,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings {
         database_url: database_url.clone(),
         database_max_connections: None,
-        pepper,
+        pepper: pepper.map(Into::into),
         public_url: None,
         trusted_proxies: Default::default(),
         token_ttl: Duration::from_secs(30 * 24 * 3600),

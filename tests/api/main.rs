@@ -4,6 +4,7 @@
 mod abuse;
 mod accounts;
 mod authorization;
+mod cli;
 mod helpers;
 mod idempotency;
 mod instances;
