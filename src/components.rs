@@ -68,19 +68,27 @@ where
 
 #[component]
 fn NoOrganization() -> impl IntoView {
-    let context = AccountContext::get();
     view! {
         <section class="card notice" role="note" data-testid="no-organization">
             <h2>"You are not a member of any organization"</h2>
             <p>"Create one below, or accept an invitation on your " <A href="/account">"Account"</A> " page."</p>
-            <ActionForm action=context.create_organization>
-                <div class="field">
-                    <label for="first-organization">"Organization name"</label>
-                    <input id="first-organization" name="name" type="text" maxlength="255" required/>
-                </div>
-                <FormError result=Signal::derive(move || context.create_organization.value().get())/>
-                <button type="submit" class="primary">"Create organization"</button>
-            </ActionForm>
+            <CreateOrganizationForm field_id="first-organization"/>
         </section>
+    }
+}
+
+/// Creates an organization owned by the signed-in person, who then acts in it.
+#[component]
+pub fn CreateOrganizationForm(field_id: &'static str) -> impl IntoView {
+    let create = AccountContext::get().create_organization;
+    view! {
+        <ActionForm action=create>
+            <div class="field">
+                <label for=field_id>"Organization name"</label>
+                <input id=field_id name="name" type="text" maxlength="255" required/>
+            </div>
+            <FormError result=Signal::derive(move || create.value().get())/>
+            <button type="submit" class="primary">"Create organization"</button>
+        </ActionForm>
     }
 }

@@ -4,7 +4,7 @@
 use super::context::{AccountContext, RemoveMember};
 use super::domain::Role;
 use super::{InvitationDto, MemberDto, OrganizationDto, SignedIn};
-use crate::components::{FormError, RequireOrganization};
+use crate::components::{CreateOrganizationForm, FormError, RequireOrganization};
 use crate::error::PageError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -75,7 +75,6 @@ pub fn OrganizationPage() -> impl IntoView {
 
 #[component]
 fn OrganizationDetails(signed_in: SignedIn, current: OrganizationDto) -> impl IntoView {
-    let context = AccountContext::get();
     let is_owner = current.role == Role::Owner;
     view! {
         <h1>{current.name.clone()}</h1>
@@ -87,14 +86,7 @@ fn OrganizationDetails(signed_in: SignedIn, current: OrganizationDto) -> impl In
         {is_owner.then(|| view! { <Invitations/> })}
         <section class="card">
             <h2>"Create another organization"</h2>
-            <ActionForm action=context.create_organization>
-                <div class="field">
-                    <label for="new-organization">"Organization name"</label>
-                    <input id="new-organization" name="name" type="text" maxlength="255" required/>
-                </div>
-                <FormError result=Signal::derive(move || context.create_organization.value().get())/>
-                <button type="submit">"Create organization"</button>
-            </ActionForm>
+            <CreateOrganizationForm field_id="new-organization"/>
         </section>
     }
 }
