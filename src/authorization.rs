@@ -16,8 +16,8 @@
 
 use crate::accounts::domain::Role;
 use crate::accounts::OrganizationDto;
-use crate::db::stored_id;
 use crate::error::AppError;
+use crate::parse::stored_id;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

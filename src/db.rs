@@ -2,7 +2,6 @@
 //! migrations applied at start-up. The rest of the code sees one `AnyPool` and
 //! writes SQL that both engines accept.
 
-use crate::error::AppError;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 use std::path::PathBuf;
@@ -147,27 +146,6 @@ pub async fn begin_write(pool: &AnyPool) -> Result<Transaction<'static, Any>, sq
         pool.begin_with("BEGIN IMMEDIATE").await
     } else {
         pool.begin().await
-    }
-}
-
-/// An id as stored (UUID text): anything else is a corrupt row, not bad input.
-pub fn stored_id(raw: &str) -> Result<uuid::Uuid, AppError> {
-    uuid::Uuid::parse_str(raw)
-        .map_err(|_| AppError::Internal(format!("malformed id {raw:?} in database")))
-}
-
-/// Maps the violation of a unique constraint to the error it means to the caller
-/// ("already a member", "email taken", ...); every other failure stays a database error.
-pub trait ResultExt<T> {
-    fn on_unique_violation(self, meaning: AppError) -> Result<T, AppError>;
-}
-
-impl<T> ResultExt<T> for Result<T, sqlx::Error> {
-    fn on_unique_violation(self, meaning: AppError) -> Result<T, AppError> {
-        self.map_err(|error| match &error {
-            sqlx::Error::Database(db) if db.is_unique_violation() => meaning,
-            _ => error.into(),
-        })
     }
 }
 

@@ -241,10 +241,3 @@ mod server {
         }
     }
 }
-
-#[cfg(feature = "ssr")]
-impl From<crate::accounts::domain::InvalidInput> for AppError {
-    fn from(error: crate::accounts::domain::InvalidInput) -> Self {
-        AppError::Validation(error.0)
-    }
-}

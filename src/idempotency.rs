@@ -4,8 +4,9 @@
 //! (XChaCha20-Poly1305 under a key derived from the pepper) and erased after 24 hours.
 
 use crate::clock;
-use crate::db::{sweep_every_few_minutes, ResultExt};
+use crate::db::sweep_every_few_minutes;
 use crate::error::AppError;
+use crate::parse::ResultExt;
 use crate::secrets::{Pepper, Sealer};
 use axum::http::HeaderMap;
 use serde::de::DeserializeOwned;

@@ -10,6 +10,7 @@ pub mod browser;
 pub mod components;
 pub mod error;
 pub mod licensing;
+pub mod parse;
 
 #[cfg(feature = "ssr")]
 pub mod authorization;

@@ -6,8 +6,9 @@ use super::{InvitationDto, MemberDto, MyInvitationDto, OrganizationDto, UserDto}
 use crate::authorization::{Membership, TokenHolder};
 use crate::clock;
 use crate::error::AppError;
-use crate::http::extract::{path_id, ApiCaller, ApiJson};
+use crate::http::extract::{ApiCaller, ApiJson};
 use crate::http::openapi::ErrorBody;
+use crate::parse::path_id;
 use crate::request_meta::RequestMeta;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

@@ -88,8 +88,7 @@ pub async fn switch_organization(organization_id: String) -> Result<(), PageErro
     use super::session;
     use crate::error::AppError;
     let actor = session::page_member().await?;
-    let organization_id =
-        crate::http::extract::path_id(&organization_id, AppError::OrganizationNotFound)?;
+    let organization_id = crate::parse::path_id(&organization_id, AppError::OrganizationNotFound)?;
     let membership = actor
         .state
         .accounts
@@ -122,7 +121,7 @@ pub async fn accept_invitation(id: String) -> Result<(), PageError> {
     use super::session;
     use crate::error::AppError;
     let page = session::page_user().await?;
-    let id = crate::http::extract::path_id(&id, AppError::InvitationNotFound)?;
+    let id = crate::parse::path_id(&id, AppError::InvitationNotFound)?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
     let membership = page
         .state
@@ -137,7 +136,7 @@ pub async fn accept_invitation(id: String) -> Result<(), PageError> {
 pub async fn decline_invitation(id: String) -> Result<(), PageError> {
     use crate::error::AppError;
     let page = super::session::page_user().await?;
-    let id = crate::http::extract::path_id(&id, AppError::InvitationNotFound)?;
+    let id = crate::parse::path_id(&id, AppError::InvitationNotFound)?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
     Ok(page
         .state
@@ -152,7 +151,7 @@ pub async fn decline_invitation(id: String) -> Result<(), PageError> {
 pub async fn remove_member(user_id: String) -> Result<(), PageError> {
     use crate::error::AppError;
     let actor = super::session::page_member().await?;
-    let member = crate::http::extract::path_id(&user_id, AppError::MemberNotFound)?;
+    let member = crate::parse::path_id(&user_id, AppError::MemberNotFound)?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
     Ok(actor
         .state

@@ -1,18 +1,10 @@
 //! Account input parsed at the edge: once a value has one of these types, it has
 //! been checked.
 
+use crate::parse::parse_label;
+pub use crate::parse::InvalidInput;
 use serde::{Deserialize, Serialize};
 use std::fmt;
-
-/// Why a piece of input was refused, in words the user can act on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvalidInput(pub String);
-
-impl fmt::Display for InvalidInput {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// A lower-cased, trimmed email address of a plausible shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,44 +76,6 @@ impl Password {
     }
 }
 
-/// Characters that change how the text around them is displayed without showing
-/// themselves: bidirectional overrides and isolates (which can make "Acme" display
-/// as another name) and zero-width characters.
-pub fn is_invisible_formatting(c: char) -> bool {
-    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
-
-/// Parses a human-readable name: trimmed, at most `max_chars` characters, no control
-/// characters, no invisible formatting characters. `None` when nothing is left after
-/// trimming.
-pub fn parse_label(
-    raw: &str,
-    what: &str,
-    max_chars: usize,
-) -> Result<Option<String>, InvalidInput> {
-    let trimmed = raw.trim();
-    if trimmed.is_empty() {
-        return Ok(None);
-    }
-    if trimmed.chars().count() > max_chars {
-        return Err(InvalidInput(format!(
-            "{what} must be at most {max_chars} characters"
-        )));
-    }
-    if trimmed.chars().any(char::is_control) {
-        return Err(InvalidInput(format!(
-            "{what} must not contain control characters"
-        )));
-    }
-    if trimmed.chars().any(is_invisible_formatting) {
-        return Err(InvalidInput(format!(
-            "{what} must not contain invisible formatting characters \
-             (bidirectional overrides or zero-width characters)"
-        )));
-    }
-    Ok(Some(trimmed.to_string()))
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrganizationName(String);
 
@@ -188,6 +142,7 @@ impl fmt::Display for Role {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse::is_invisible_formatting;
 
     #[test]
     fn email_is_trimmed_and_lowercased() {

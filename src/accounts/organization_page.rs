@@ -40,7 +40,7 @@ pub async fn list_invitations() -> Result<Vec<InvitationDto>, PageError> {
 pub async fn withdraw_invitation(id: String) -> Result<(), PageError> {
     use crate::error::AppError;
     let actor = super::session::page_member().await?;
-    let id = crate::http::extract::path_id(&id, AppError::InvitationNotFound)?;
+    let id = crate::parse::path_id(&id, AppError::InvitationNotFound)?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
     Ok(actor
         .state
@@ -53,7 +53,7 @@ pub async fn withdraw_invitation(id: String) -> Result<(), PageError> {
 pub async fn change_member_role(user_id: String, role: String) -> Result<MemberDto, PageError> {
     use crate::error::AppError;
     let actor = super::session::page_member().await?;
-    let member = crate::http::extract::path_id(&user_id, AppError::MemberNotFound)?;
+    let member = crate::parse::path_id(&user_id, AppError::MemberNotFound)?;
     let role = Role::parse(&role).map_err(AppError::from)?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
     Ok(actor

@@ -7,8 +7,9 @@ use crate::authorization::{
     default_membership, Membership, MembershipRow, TokenCredential, TokenHolder, User,
 };
 use crate::clock;
-use crate::db::{begin_write, stored_id, ResultExt};
+use crate::db::begin_write;
 use crate::error::AppError;
+use crate::parse::{stored_id, ResultExt};
 use crate::rate_limit::RateLimits;
 use crate::request_meta::RequestMeta;
 use crate::secrets::{random_bytes, Pepper};

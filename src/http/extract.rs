@@ -35,12 +35,6 @@ fn bearer_token(parts: &Parts) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-/// An id in a path or a form: one that does not parse names nothing, so it gets
-/// the same `missing` answer (a `404`) as an id nobody has.
-pub fn path_id(raw: &str, missing: AppError) -> Result<Uuid, AppError> {
-    Uuid::parse_str(raw.trim()).map_err(|_| missing)
-}
-
 /// The organization named by `X-Organization`, if any. A value that is not a UUID
 /// names no organization: `404`, like any organization the caller cannot see.
 pub fn requested_organization(parts: &Parts) -> Result<Option<Uuid>, AppError> {

@@ -10,10 +10,11 @@ use crate::authorization::TokenCredential;
 use crate::clock;
 use crate::error::AppError;
 use crate::http::extract::{
-    path_id, whole_number, ApiJson, ApiMember, IdempotencyHeader, OrganizationHeader,
+    whole_number, ApiJson, ApiMember, IdempotencyHeader, OrganizationHeader,
 };
 use crate::http::openapi::{ErrorBody, InvalidLicenseBody};
 use crate::idempotency::IdempotencyKey;
+use crate::parse::path_id;
 use crate::request_meta::RequestMeta;
 use crate::state::AppState;
 use axum::body::Bytes;

@@ -1,6 +1,6 @@
 //! License keys and the input that comes with them.
 
-use crate::accounts::domain::{parse_label, InvalidInput};
+use crate::parse::{parse_label, InvalidInput};
 
 /// The human-readable label of a self-hosted instance ("Production", "Staging").
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -95,7 +95,7 @@ pub async fn rotate_license_key(
 /// A key id from a form; one that does not parse is a key nobody has.
 #[cfg(feature = "ssr")]
 fn key_id(raw: &str) -> Result<uuid::Uuid, crate::error::AppError> {
-    crate::http::extract::path_id(raw, crate::error::AppError::LicenseKeyNotFound)
+    crate::parse::path_id(raw, crate::error::AppError::LicenseKeyNotFound)
 }
 
 #[component]

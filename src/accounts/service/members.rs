@@ -9,9 +9,10 @@ use crate::accounts::{InvitationDto, InvitingOrganizationDto, MemberDto, MyInvit
 use crate::audit::service::{record, AuditEvent};
 use crate::authorization::{stored_role, Membership, User};
 use crate::clock;
+use crate::db::begin_write;
 use crate::db::sweep_every_few_minutes;
-use crate::db::{begin_write, stored_id, ResultExt};
 use crate::error::AppError;
+use crate::parse::{stored_id, ResultExt};
 use crate::request_meta::RequestMeta;
 use serde_json::json;
 use uuid::Uuid;
