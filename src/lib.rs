@@ -3,6 +3,9 @@
 //! Two doors, one service: a Leptos server function (pages) and an axum handler
 //! (JSON API) both call the same service, the only code that touches the database.
 
+// Leptos view types nest deeply (a page is one type); the hydrate build needs room.
+#![recursion_limit = "256"]
+
 pub mod accounts;
 pub mod app;
 pub mod audit;

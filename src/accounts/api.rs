@@ -56,10 +56,9 @@ pub async fn register(
     let email = Email::parse(&body.email)?;
     let password = Password::parse(&body.password)?;
     let organization_name = OrganizationName::parse(&body.organization_name)?;
-    let (user, membership) = accounts
-        .register(email, password, organization_name, &meta)
+    let (user, membership, issued) = accounts
+        .register_with_token(email, password, organization_name, &meta)
         .await?;
-    let issued = accounts.issue_token(&user, &meta).await?;
     Ok((
         StatusCode::CREATED,
         Json(RegisterResponse {
@@ -109,10 +108,9 @@ pub async fn create_token(
     meta: RequestMeta,
     ApiJson(body): ApiJson<TokenRequest>,
 ) -> Result<(StatusCode, Json<TokenResponse>), AppError> {
-    let user = accounts
-        .authenticate(&body.email, &body.password, &meta)
+    let issued = accounts
+        .sign_in_with_token(&body.email, &body.password, &meta)
         .await?;
-    let issued = accounts.issue_token(&user, &meta).await?;
     Ok((
         StatusCode::CREATED,
         Json(TokenResponse {

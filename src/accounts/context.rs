@@ -49,12 +49,11 @@ pub async fn sign_up(
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
     let (user, membership) = state
         .accounts
-        .register(email, password, organization_name, &meta)
+        .register_and_sign_in(email, password, organization_name, &meta)
         .await?;
     let browser_session = session::current_session().await?;
     session::sign_in(&browser_session, &user).await?;
     session::choose_organization(&browser_session, &membership).await?;
-    state.accounts.record_sign_in(&user, &meta).await?;
     leptos_axum::redirect("/keys");
     Ok(())
 }
@@ -65,12 +64,8 @@ pub async fn sign_in(email: String, password: String) -> Result<(), PageError> {
     use crate::state::AppState;
     let state = AppState::from_context()?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
-    let user = state
-        .accounts
-        .authenticate(&email, &password, &meta)
-        .await?;
+    let user = state.accounts.sign_in(&email, &password, &meta).await?;
     session::sign_in(&session::current_session().await?, &user).await?;
-    state.accounts.record_sign_in(&user, &meta).await?;
     leptos_axum::redirect("/keys");
     Ok(())
 }

@@ -124,7 +124,7 @@ impl AccountsService {
 
     /// Creates a user, a new organization and the owner membership, all or nothing.
     /// Sign-ups are rate limited per client.
-    pub async fn register(
+    async fn register(
         &self,
         email: Email,
         password: Password,
@@ -160,7 +160,7 @@ impl AccountsService {
     /// Checks an email and password. Unknown emails cost the same hashing work as
     /// known ones, so the answer's timing does not reveal which emails exist.
     /// Attempts are rate limited per client IP and per account.
-    pub async fn authenticate(
+    async fn authenticate(
         &self,
         email: &str,
         password: &str,
@@ -195,11 +195,62 @@ impl AccountsService {
         }
     }
 
-    pub async fn issue_token(
+    /// Sign-up through the API: the account, its organization and a first token.
+    pub async fn register_with_token(
         &self,
-        user: &User,
+        email: Email,
+        password: Password,
+        organization_name: OrganizationName,
+        meta: &RequestMeta,
+    ) -> Result<(User, Membership, IssuedToken), AppError> {
+        let (user, membership) = self
+            .register(email, password, organization_name, meta)
+            .await?;
+        let token = self.issue_token(&user, meta).await?;
+        Ok((user, membership, token))
+    }
+
+    /// Sign-in through the API: a new token for the right email and password.
+    pub async fn sign_in_with_token(
+        &self,
+        email: &str,
+        password: &str,
         meta: &RequestMeta,
     ) -> Result<IssuedToken, AppError> {
+        let user = self.authenticate(email, password, meta).await?;
+        self.issue_token(&user, meta).await
+    }
+
+    /// Sign-up through the page: the account and its organization, and the
+    /// sign-in it starts recorded as the person's own event.
+    pub async fn register_and_sign_in(
+        &self,
+        email: Email,
+        password: Password,
+        organization_name: OrganizationName,
+        meta: &RequestMeta,
+    ) -> Result<(User, Membership), AppError> {
+        let (user, membership) = self
+            .register(email, password, organization_name, meta)
+            .await?;
+        self.record_sign_in(&user, meta).await?;
+        Ok((user, membership))
+    }
+
+    /// Sign-in through the page: the user for the right email and password, the
+    /// sign-in recorded as their own event.
+    pub async fn sign_in(
+        &self,
+        email: &str,
+        password: &str,
+        meta: &RequestMeta,
+    ) -> Result<User, AppError> {
+        let user = self.authenticate(email, password, meta).await?;
+        self.record_sign_in(&user, meta).await?;
+        Ok(user)
+    }
+
+    async fn issue_token(&self, user: &User, meta: &RequestMeta) -> Result<IssuedToken, AppError> {
         let token = format!("{TOKEN_PREFIX}{}", hex::encode(random_bytes::<32>()));
         let now = clock::now();
         let expires_at = now + self.token_ttl.as_secs() as i64;
@@ -278,7 +329,7 @@ impl AccountsService {
     }
 
     /// Records a browser sign-in in the audit log.
-    pub async fn record_sign_in(&self, user: &User, meta: &RequestMeta) -> Result<(), AppError> {
+    async fn record_sign_in(&self, user: &User, meta: &RequestMeta) -> Result<(), AppError> {
         let mut connection = self.pool.acquire().await?;
         record(
             &mut connection,

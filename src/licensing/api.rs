@@ -24,7 +24,6 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -281,37 +280,16 @@ pub async fn validate(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<ValidationDto>, AppError> {
     let body = body.map_err(|_| AppError::PayloadTooLarge)?;
-    let value: Value = serde_json::from_slice(&body)
-        .map_err(|_| AppError::BadRequest("licenseKey is required".into()))?;
-    let text = |name: &str, max_chars: usize| {
-        value
-            .get(name)
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|text| !text.is_empty() && !text.chars().any(char::is_control))
-            .map(|text| text.chars().take(max_chars).collect::<String>())
-    };
-    let request = ValidationRequest {
-        license_key: value
-            .get("licenseKey")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string(),
-        instance_name: text("instanceName", InstanceName::MAX_CHARS),
-        instance_url: text("instanceUrl", 2048),
-        metrics: value.get("metrics").and_then(InstanceMetrics::from_json),
-    };
+    let request = ValidationRequest::from_json(&body)?;
     let base_url = match &state.settings.public_url {
         Some(url) => url.clone(),
-        None => format!(
-            "http://{}",
-            headers
-                .get(header::HOST)
-                .and_then(|host| host.to_str().ok())
-                .unwrap_or("localhost")
-        ),
+        None => format!("http://{}", host(&headers).unwrap_or("localhost")),
     };
     Ok(Json(
         state.licensing.validate(request, &base_url, &meta).await?,
     ))
+}
+
+fn host(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::HOST)?.to_str().ok()
 }

@@ -169,6 +169,36 @@ pub struct ValidationRequest {
     pub metrics: Option<InstanceMetrics>,
 }
 
+impl ValidationRequest {
+    /// Reads a validation body leniently, field by field: deployed clients of every
+    /// version call this, so unknown fields are ignored and optional ones of the
+    /// wrong type (or blank, or with control characters) dropped. Only a body that
+    /// is not JSON at all is refused, as a missing key.
+    pub fn from_json(body: &[u8]) -> Result<Self, AppError> {
+        let value: serde_json::Value = serde_json::from_slice(body)
+            .map_err(|_| AppError::BadRequest("licenseKey is required".into()))?;
+        let text = |name: &str, max_chars: usize| {
+            value
+                .get(name)
+                .and_then(serde_json::Value::as_str)
+                .map(str::trim)
+                .filter(|text| !text.is_empty() && !text.chars().any(char::is_control))
+                .map(|text| text.chars().take(max_chars).collect::<String>())
+        };
+        Ok(ValidationRequest {
+            // Checked for its exact shape by `validate`, as sent.
+            license_key: value
+                .get("licenseKey")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            instance_name: text("instanceName", InstanceName::MAX_CHARS),
+            instance_url: text("instanceUrl", 2048),
+            metrics: value.get("metrics").and_then(InstanceMetrics::from_json),
+        })
+    }
+}
+
 /// A key about to be stored: drawn from the OS CSPRNG, named by a UUIDv7, stored
 /// only as its HMAC and its mask.
 struct NewKey {
