@@ -89,6 +89,43 @@ pub fn page_content_security_policy() {
     }
 }
 
+/// Deployed Storno clients glue `/api/v1/...` onto their configured base URL as
+/// text, so a base URL ending in `/` sends `//api/v1/licensing/validate`. Repeated
+/// slashes in a path under `/api/` are folded into one before routing.
+pub async fn fold_api_slashes(mut request: Request) -> Request {
+    let path = request.uri().path();
+    if !path.contains("//") {
+        return request;
+    }
+    let folded = fold_slashes(path);
+    if !folded.starts_with("/api/") {
+        return request;
+    }
+    let path_and_query = match request.uri().query() {
+        Some(query) => format!("{folded}?{query}"),
+        None => folded,
+    };
+    let mut parts = request.uri().clone().into_parts();
+    if let Ok(path_and_query) = path_and_query.parse() {
+        parts.path_and_query = Some(path_and_query);
+        if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
+}
+
+/// `a//b///c` as `a/b/c`.
+fn fold_slashes(path: &str) -> String {
+    let mut folded = String::with_capacity(path.len());
+    for c in path.chars() {
+        if !(c == '/' && folded.ends_with('/')) {
+            folded.push(c);
+        }
+    }
+    folded
+}
+
 /// Pages and server functions read their whole body: one larger than the API's
 /// limit is refused with a JSON `413` before more than that is buffered.
 pub async fn limit_body(request: Request, next: Next) -> Response {
@@ -159,6 +196,16 @@ mod tests {
             map.insert(*name, HeaderValue::from_static(value));
         }
         map
+    }
+
+    #[test]
+    fn repeated_slashes_fold_into_one() {
+        assert_eq!(
+            fold_slashes("//api/v1//licensing///validate"),
+            "/api/v1/licensing/validate"
+        );
+        assert_eq!(fold_slashes("/api/v1/keys"), "/api/v1/keys");
+        assert_eq!(fold_slashes("/"), "/");
     }
 
     #[test]

@@ -17,12 +17,13 @@ use crate::rate_limit::RateLimits;
 use crate::secrets::{Pepper, Sealer};
 use crate::state::{AppState, AppStateInner};
 use axum::extract::DefaultBodyLimit;
-use axum::Router;
+use axum::{Router, ServiceExt};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use secrecy::ExposeSecret;
 use session_ids::DigestedIds;
 use std::sync::Arc;
 use tokio::net::TcpListener;
+use tower::Layer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer, SessionStore};
@@ -86,10 +87,12 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        // Paths are folded before the router sees them (routing happens inside it).
+        let app = axum::middleware::map_request(middleware::fold_api_slashes).layer(self.router);
         // The peer address feeds the audit log and the per-IP rate limits.
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let service = ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+            std::net::SocketAddr,
+        >(app);
         axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown_signal())
             .await

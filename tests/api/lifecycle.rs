@@ -662,3 +662,50 @@ async fn without_trusted_proxies_a_forwarded_for_header_changes_nothing() {
 
     assert_eq!(logged_creation_ip(&app, "203.0.113.9").await, "127.0.0.1");
 }
+
+#[tokio::test]
+async fn a_base_url_ending_in_a_slash_still_reaches_validate() {
+    let app = spawn_app().await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    let (_, key) = new_key(&app, &owner.token, "Prod").await;
+    // As a deployed client sends it: `{base}/` + `/api/v1/licensing/validate`, JSON with
+    // escaped slashes, no Authorization header.
+    let body = format!(
+        r#"{{"licenseKey":"{key}","instanceUrl":"https:\/\/erp.acme.test","metrics":{{"userCount":2}}}}"#
+    );
+    let response = app
+        .api
+        .post(format!("{}//api/v1/licensing/validate", app.address))
+        .header("Content-Type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(answer["valid"], true);
+    assert_eq!(answer["organizationId"], owner.organization_id.as_str());
+    // Folded anywhere in the path, query kept; pages are not touched.
+    let listed = app
+        .api
+        .get(format!("{}/api//v1//licensing/keys?limit=1", app.address))
+        .bearer_auth(&owner.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), StatusCode::OK);
+    assert_eq!(
+        listed.json::<Value>().await.unwrap()["keys"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let page = app
+        .browser
+        .get(format!("{}//sign-in", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::NOT_FOUND);
+}
