@@ -102,13 +102,13 @@ impl Membership {
 /// The organization a request acts on when it names none: the one the user owns
 /// if they own exactly one, otherwise the one they joined first (`all` is in
 /// joining order). `None` for someone in no organization.
-pub(crate) fn default_membership(all: Vec<Membership>) -> Result<Membership, AppError> {
+pub(crate) fn default_membership(all: &[Membership]) -> Result<Membership, AppError> {
     let mut owned = all.iter().filter(|m| m.is_owner());
     let default = match (owned.next(), owned.next()) {
-        (Some(only_owned), None) => Some(only_owned.clone()),
-        _ => all.first().cloned(),
+        (Some(only_owned), None) => Some(only_owned),
+        _ => all.first(),
     };
-    default.ok_or(AppError::OrganizationNotFound)
+    default.cloned().ok_or(AppError::OrganizationNotFound)
 }
 
 /// A role as stored: anything else is a corrupt row, not bad input.
@@ -134,19 +134,19 @@ mod tests {
     fn the_default_is_the_only_owned_organization_else_the_first_joined() {
         let joined_first = membership(10, Role::Member);
         let owned = membership(20, Role::Owner);
-        let default = default_membership(vec![joined_first.clone(), owned.clone()]).unwrap();
+        let default = default_membership(&[joined_first.clone(), owned.clone()]).unwrap();
         assert_eq!(default, owned);
         let second_owned = membership(30, Role::Owner);
-        let default = default_membership(vec![joined_first.clone(), owned, second_owned]).unwrap();
+        let default = default_membership(&[joined_first.clone(), owned, second_owned]).unwrap();
         assert_eq!(default, joined_first, "two owned: the first joined");
-        let default = default_membership(vec![joined_first.clone(), membership(40, Role::Admin)]);
+        let default = default_membership(&[joined_first.clone(), membership(40, Role::Admin)]);
         assert_eq!(
             default.unwrap(),
             joined_first,
             "none owned: the first joined"
         );
         assert!(matches!(
-            default_membership(vec![]),
+            default_membership(&[]),
             Err(AppError::OrganizationNotFound)
         ));
     }

@@ -149,6 +149,48 @@ pub async fn begin_write(pool: &AnyPool) -> Result<Transaction<'static, Any>, sq
     }
 }
 
+/// A page of a list read newest first by id (UUIDv7 ids sort by creation): the
+/// rows older than `before` (from the newest without it), at most `limit` of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    before: Option<String>,
+    limit: i64,
+}
+
+impl Page {
+    /// Rows per page when the caller does not say, and the most a page holds.
+    pub const DEFAULT: i64 = 50;
+    pub const MAX: i64 = 200;
+
+    /// `limit` defaults to `DEFAULT` and is clamped to 1..=`MAX`.
+    pub fn new(before: Option<String>, limit: Option<i64>) -> Self {
+        Page {
+            before,
+            limit: limit.unwrap_or(Self::DEFAULT).clamp(1, Self::MAX),
+        }
+    }
+
+    /// The cursor to bind: ids below it are on this page ("~" sorts after every id).
+    pub fn before(&self) -> &str {
+        self.before.as_deref().unwrap_or("~")
+    }
+
+    /// How many rows to fetch: one beyond the page, to tell whether more follow.
+    pub fn fetch(&self) -> i64 {
+        self.limit + 1
+    }
+
+    /// The page's rows, and the cursor of the next page when more follow.
+    pub fn split<T>(&self, mut rows: Vec<T>, id: impl Fn(&T) -> &str) -> (Vec<T>, Option<String>) {
+        if rows.len() as i64 <= self.limit {
+            return (rows, None);
+        }
+        rows.truncate(self.limit as usize);
+        let next = rows.last().map(|row| id(row).to_string());
+        (rows, next)
+    }
+}
+
 /// Browser sessions live in the same database (so any instance can serve any
 /// browser), through the engine's own tower-sessions store.
 pub enum SessionStorage {
@@ -224,4 +266,26 @@ where
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_is_clamped_and_knows_whether_more_follow() {
+        assert_eq!(Page::new(None, None).fetch(), Page::DEFAULT + 1);
+        assert_eq!(Page::new(None, Some(0)).fetch(), 2);
+        assert_eq!(Page::new(None, Some(10_000)).fetch(), Page::MAX + 1);
+        assert_eq!(Page::new(None, None).before(), "~");
+        let page = Page::new(Some("b".into()), Some(2));
+        assert_eq!(page.before(), "b");
+        let two = vec!["3".to_string(), "2".into()];
+        assert_eq!(page.split(two.clone(), String::as_str), (two, None));
+        let (rows, next) = page.split(
+            vec!["3".to_string(), "2".into(), "1".into()],
+            String::as_str,
+        );
+        assert_eq!((rows.len(), next.as_deref()), (2, Some("2")));
+    }
 }

@@ -23,7 +23,7 @@ pub async fn my_activity(before: Option<String>) -> Result<AuditPageDto, PageErr
     Ok(page
         .state
         .audit
-        .personal(page.user.id, before.as_deref(), 50)
+        .personal(page.user.id, &crate::db::Page::new(before, None))
         .await?)
 }
 

@@ -9,25 +9,19 @@ use leptos::prelude::*;
 
 #[server(prefix = "/rpc", endpoint = "session")]
 pub async fn load_session() -> Result<Option<SignedIn>, PageError> {
-    use super::session::{current_membership, current_session, signed_in_user};
-    use crate::error::AppError;
+    use super::session::{current_session, organizations_and_current, signed_in_user};
     use crate::state::AppState;
     let state = AppState::from_context()?;
     let session = current_session().await?;
     let Some(user) = signed_in_user(&state, &session).await? else {
         return Ok(None);
     };
-    let current = match current_membership(&state, &session, &user).await {
-        Ok(membership) => Some(membership.to_dto()),
-        Err(AppError::OrganizationNotFound) => None,
-        Err(error) => return Err(error.into()),
-    };
-    let organizations = state.accounts.memberships(&user).await?;
+    let (organizations, current) = organizations_and_current(&state, &session, &user).await?;
     let pending_invitations = state.accounts.pending_invitations(&user).await?;
     Ok(Some(SignedIn {
         email: user.email,
         organizations: organizations.iter().map(|m| m.to_dto()).collect(),
-        current,
+        current: current.map(|m| m.to_dto()),
         pending_invitations,
     }))
 }

@@ -41,6 +41,14 @@ struct OrganizationDetails {
     active_keys: i64,
 }
 
+/// The owner's email and the number of keys of each organization `o`, with the
+/// FROM clause that finds the owner (`u`).
+const OWNER_AND_KEYS: &str = "u.email AS owner_email, \
+     (SELECT COUNT(*) FROM license_keys k WHERE k.organization_id = o.id) AS keys \
+     FROM organizations o \
+     LEFT JOIN memberships m ON m.organization_id = o.id AND m.role = 'owner' \
+     LEFT JOIN users u ON u.id = m.user_id";
+
 /// `%text%` for LIKE, lower-cased, with LIKE's own wildcards taken literally.
 fn contains_pattern(search: Option<&str>) -> String {
     let text = search.unwrap_or_default().trim().to_lowercase();
@@ -62,16 +70,12 @@ impl OrganizationAdmin {
 
     /// Organizations, oldest first, whose name, id or owner's email contains `search`.
     pub async fn list(&self, search: Option<&str>) -> Result<Vec<OrganizationSummary>, AppError> {
-        Ok(sqlx::query_as(
-            "SELECT o.id, o.name, o.plan, u.email AS owner_email, \
-                    (SELECT COUNT(*) FROM license_keys k WHERE k.organization_id = o.id) AS keys \
-             FROM organizations o \
-             LEFT JOIN memberships m ON m.organization_id = o.id AND m.role = 'owner' \
-             LEFT JOIN users u ON u.id = m.user_id \
+        Ok(sqlx::query_as(&format!(
+            "SELECT o.id, o.name, o.plan, {OWNER_AND_KEYS} \
              WHERE LOWER(o.name) LIKE $1 ESCAPE '\\' OR o.id LIKE $1 ESCAPE '\\' \
                 OR LOWER(u.email) LIKE $1 ESCAPE '\\' \
-             ORDER BY o.id",
-        )
+             ORDER BY o.id"
+        ))
         .bind(contains_pattern(search))
         .fetch_all(&self.pool)
         .await?)
@@ -79,18 +83,15 @@ impl OrganizationAdmin {
 
     /// Every fact about one organization, as (field, value) pairs.
     pub async fn show(&self, organization: Uuid) -> Result<Vec<(&'static str, String)>, AppError> {
-        let found: Option<OrganizationDetails> = sqlx::query_as(
-            "SELECT o.name, o.plan, u.email AS owner_email, o.deactivated_at, \
-                    o.current_period_end, o.trial_ends_at, o.created_at, \
+        let found: Option<OrganizationDetails> = sqlx::query_as(&format!(
+            "SELECT o.name, o.plan, o.deactivated_at, o.current_period_end, o.trial_ends_at, \
+                    o.created_at, \
                     (SELECT COUNT(*) FROM memberships a WHERE a.organization_id = o.id) AS members, \
-                    (SELECT COUNT(*) FROM license_keys k WHERE k.organization_id = o.id) AS keys, \
                     (SELECT COUNT(*) FROM license_keys k WHERE k.organization_id = o.id \
-                       AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2)) AS active_keys \
-             FROM organizations o \
-             LEFT JOIN memberships m ON m.organization_id = o.id AND m.role = 'owner' \
-             LEFT JOIN users u ON u.id = m.user_id \
-             WHERE o.id = $1",
-        )
+                       AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2)) AS active_keys, \
+                    {OWNER_AND_KEYS} \
+             WHERE o.id = $1"
+        ))
         .bind(organization.to_string())
         .bind(clock::now())
         .fetch_optional(&self.pool)

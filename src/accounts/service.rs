@@ -139,7 +139,7 @@ impl AccountsService {
         };
         let now = clock::now();
         let mut tx = begin_write(&self.pool).await?;
-        let inserted = sqlx::query(
+        sqlx::query(
             "INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(user.id.to_string())
@@ -148,8 +148,7 @@ impl AccountsService {
         .bind(now)
         .execute(&mut *tx)
         .await
-        .on_unique_violation(AppError::EmailTaken);
-        inserted?;
+        .on_unique_violation(AppError::EmailTaken)?;
         let membership =
             insert_owned_organization(&mut tx, user.id, &organization_name, now).await?;
         tx.commit().await?;
@@ -383,7 +382,7 @@ impl AccountsService {
             let row = row.ok_or(AppError::OrganizationNotFound)?;
             return Membership::from_row(user.id, row);
         }
-        default_membership(self.memberships(user).await?)
+        default_membership(&self.memberships(user).await?)
     }
 
     /// The holder of a live token acting in an organization (as `membership`
@@ -423,7 +422,7 @@ impl AccountsService {
                 .into_iter()
                 .find(|m| m.organization_id() == id)
                 .ok_or(AppError::OrganizationNotFound),
-            None => default_membership(memberships),
+            None => default_membership(&memberships),
         }
     }
 

@@ -1,7 +1,7 @@
 //! Who is signed in to the browser session, and which organization they act on.
 //! Server functions use these; the JSON API never reads the session.
 
-use crate::authorization::{Membership, User};
+use crate::authorization::{default_membership, Membership, User};
 use crate::clock;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -45,23 +45,28 @@ pub async fn signed_in_user(state: &AppState, session: &Session) -> Result<Optio
     Ok(user)
 }
 
-/// The organization chosen in the switcher while it is still one of the user's,
-/// otherwise the default one.
-pub async fn current_membership(
+/// The user's organizations (in joining order, one query) and the current one
+/// among them: the one chosen in the switcher while it is still one of theirs,
+/// otherwise the default. `None` for someone in no organization.
+pub async fn organizations_and_current(
     state: &AppState,
     session: &Session,
     user: &User,
-) -> Result<Membership, AppError> {
-    let chosen = session.get::<Uuid>(ORGANIZATION_ID).await?;
-    if let Some(organization_id) = chosen {
-        match state.accounts.membership(user, Some(organization_id)).await {
-            Err(AppError::OrganizationNotFound) => {
+) -> Result<(Vec<Membership>, Option<Membership>), AppError> {
+    let all = state.accounts.memberships(user).await?;
+    if let Some(chosen) = session.get::<Uuid>(ORGANIZATION_ID).await? {
+        match all.iter().find(|m| m.organization_id() == chosen) {
+            Some(current) => {
+                let current = current.clone();
+                return Ok((all, Some(current)));
+            }
+            None => {
                 session.remove::<Uuid>(ORGANIZATION_ID).await?;
             }
-            result => return result,
         }
     }
-    state.accounts.membership(user, None).await
+    let current = default_membership(&all).ok();
+    Ok((all, current))
 }
 
 /// A page request's signed-in user, in whatever organizations (maybe none).
@@ -92,7 +97,8 @@ pub async fn page_member() -> Result<PageMember, AppError> {
         session,
         user,
     } = page_user().await?;
-    let membership = current_membership(&state, &session, &user).await?;
+    let (_, current) = organizations_and_current(&state, &session, &user).await?;
+    let membership = current.ok_or(AppError::OrganizationNotFound)?;
     Ok(PageMember {
         state,
         session,

@@ -2,6 +2,7 @@
 
 use super::service::AuditLog;
 use super::AuditPageDto;
+use crate::db::Page;
 use crate::error::AppError;
 use crate::http::extract::{ApiCaller, ApiMember, OrganizationHeader};
 use crate::http::openapi::ErrorBody;
@@ -34,32 +35,19 @@ pub struct AuditQuery {
 )]
 pub async fn list(
     State(audit): State<AuditLog>,
-    ApiMember(actor): ApiMember,
+    ApiMember { actor, .. }: ApiMember,
     query: Result<Query<AuditQuery>, QueryRejection>,
 ) -> Result<Json<AuditPageDto>, AppError> {
-    let query = AuditQuery::parse(query)?;
-    Ok(Json(
-        audit
-            .list(&actor, query.before.as_deref(), query.limit)
-            .await?,
-    ))
+    Ok(Json(audit.list(&actor, &AuditQuery::page(query)?).await?))
 }
 
 impl AuditQuery {
-    /// The query, or `400`; `limit` defaults to 50 (the service clamps it).
-    fn parse(query: Result<Query<AuditQuery>, QueryRejection>) -> Result<PageQuery, AppError> {
+    /// The page asked for, or `400`.
+    fn page(query: Result<Query<AuditQuery>, QueryRejection>) -> Result<Page, AppError> {
         let Query(query) =
             query.map_err(|_| AppError::BadRequest("limit must be a whole number".into()))?;
-        Ok(PageQuery {
-            before: query.before,
-            limit: query.limit.unwrap_or(50),
-        })
+        Ok(Page::new(query.before, query.limit))
     }
-}
-
-struct PageQuery {
-    before: Option<String>,
-    limit: i64,
 }
 
 #[utoipa::path(
@@ -77,17 +65,8 @@ struct PageQuery {
 pub async fn account_activity(
     State(audit): State<AuditLog>,
     ApiCaller(holder): ApiCaller,
-    query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<AuditQuery>, QueryRejection>,
 ) -> Result<Json<AuditPageDto>, AppError> {
-    let Query(query) =
-        query.map_err(|_| AppError::BadRequest("limit must be a whole number".into()))?;
-    Ok(Json(
-        audit
-            .personal(
-                holder.user.id,
-                query.before.as_deref(),
-                query.limit.unwrap_or(50),
-            )
-            .await?,
-    ))
+    let page = AuditQuery::page(query)?;
+    Ok(Json(audit.personal(holder.user.id, &page).await?))
 }

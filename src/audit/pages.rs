@@ -16,7 +16,7 @@ pub async fn list_activity(before: Option<String>) -> Result<AuditPageDto, PageE
     Ok(actor
         .state
         .audit
-        .list(&actor.membership, before.as_deref(), 50)
+        .list(&actor.membership, &crate::db::Page::new(before, None))
         .await?)
 }
 

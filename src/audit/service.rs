@@ -4,6 +4,7 @@
 use super::{AuditEventDto, AuditPageDto};
 use crate::authorization::Membership;
 use crate::clock;
+use crate::db::Page;
 use crate::error::AppError;
 use crate::request_meta::RequestMeta;
 use sqlx::{AnyConnection, AnyPool};
@@ -81,27 +82,15 @@ struct EventRow {
 }
 
 impl AuditLog {
-    /// The most events one page holds; `limit` is clamped to 1..=MAX_PAGE.
-    pub const MAX_PAGE: i64 = 200;
-
     pub fn new(pool: AnyPool) -> Self {
         AuditLog { pool }
     }
 
     /// What happened in the organization (its keys, invitations, members and
-    /// settings, each with its actor), newest first, `limit` at a time before the
-    /// event `before`. Owner only. A member's own sign-ins and tokens are not the
+    /// settings, each with its actor), newest first, a `page` at a time. Owner only. A member's own sign-ins and tokens are not the
     /// organization's: they are only in `personal`.
-    pub async fn list(
-        &self,
-        actor: &Membership,
-        before: Option<&str>,
-        limit: i64,
-    ) -> Result<AuditPageDto, AppError> {
+    pub async fn list(&self, actor: &Membership, page: &Page) -> Result<AuditPageDto, AppError> {
         actor.require_owner("Only the organization owner can see its activity")?;
-        let limit = limit.clamp(1, Self::MAX_PAGE);
-        // UUIDv7 ids sort by time; "~" sorts after every id.
-        let before = before.unwrap_or("~");
         // Key creations are read from the keys' own rows (their creation record),
         // except a rotation's replacement, which the rotation event names.
         let rows: Vec<EventRow> = sqlx::query_as(
@@ -124,22 +113,16 @@ impl AuditLog {
              ORDER BY e.id DESC LIMIT $3",
         )
         .bind(actor.organization_id().to_string())
-        .bind(before)
-        .bind(limit + 1)
+        .bind(page.before())
+        .bind(page.fetch())
         .fetch_all(&self.pool)
         .await?;
-        Ok(page_of(rows, limit))
+        Ok(events_page(page, rows))
     }
 
     /// A person's own events (sign-ins, API tokens), newest first: shown to them
     /// alone, on their Account page and at `/api/v1/account/activity`.
-    pub async fn personal(
-        &self,
-        user: Uuid,
-        before: Option<&str>,
-        limit: i64,
-    ) -> Result<AuditPageDto, AppError> {
-        let limit = limit.clamp(1, Self::MAX_PAGE);
+    pub async fn personal(&self, user: Uuid, page: &Page) -> Result<AuditPageDto, AppError> {
         let rows: Vec<EventRow> = sqlx::query_as(
             "SELECT e.id, e.action, u.email, e.target_id, e.details, e.ip, e.user_agent, e.created_at \
              FROM audit_events e LEFT JOIN users u ON u.id = e.actor_user_id \
@@ -147,20 +130,19 @@ impl AuditLog {
              ORDER BY e.id DESC LIMIT $3",
         )
         .bind(user.to_string())
-        .bind(before.unwrap_or("~"))
-        .bind(limit + 1)
+        .bind(page.before())
+        .bind(page.fetch())
         .fetch_all(&self.pool)
         .await?;
-        Ok(page_of(rows, limit))
+        Ok(events_page(page, rows))
     }
 }
 
-/// The first `limit` of `rows` (fetched one beyond it, to know whether more follow).
-fn page_of(rows: Vec<EventRow>, limit: i64) -> AuditPageDto {
-    let more = rows.len() as i64 > limit;
-    let events: Vec<AuditEventDto> = rows
+/// The page's events, as clients see them.
+fn events_page(page: &Page, rows: Vec<EventRow>) -> AuditPageDto {
+    let (rows, next_before) = page.split(rows, |row| row.id.as_str());
+    let events = rows
         .into_iter()
-        .take(limit as usize)
         .map(|row| AuditEventDto {
             id: row.id,
             action: row.action,
@@ -174,11 +156,6 @@ fn page_of(rows: Vec<EventRow>, limit: i64) -> AuditPageDto {
             created_at: clock::rfc3339(row.created_at),
         })
         .collect();
-    let next_before = if more {
-        events.last().map(|event| event.id.clone())
-    } else {
-        None
-    };
     AuditPageDto {
         events,
         next_before,

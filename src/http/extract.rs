@@ -90,15 +90,20 @@ impl FromRequestParts<AppState> for TokenCredential {
 }
 
 /// A token holder acting in their current organization (`X-Organization` or the
-/// default one).
-pub struct ApiMember(pub Membership);
+/// default one), with the credential that proved it (what an `Idempotency-Key`
+/// is bound to).
+pub struct ApiMember {
+    pub actor: Membership,
+    pub credential: TokenCredential,
+}
 
 impl FromRequestParts<AppState> for ApiMember {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let credential = TokenCredential::from_request_parts(parts, state).await?;
-        Ok(ApiMember(state.accounts.token_member(&credential).await?))
+        let actor = state.accounts.token_member(&credential).await?;
+        Ok(ApiMember { actor, credential })
     }
 }
 

@@ -2,12 +2,11 @@
 
 use super::key::InstanceName;
 use super::plans::InstanceMetrics;
-use super::service::{
-    CreateRequest, LicensingService, ValidationRequest, DEFAULT_GRACE_HOURS, DEFAULT_PAGE,
-};
+use super::service::{CreateRequest, LicensingService, ValidationRequest, DEFAULT_GRACE_HOURS};
 use super::{CreatedLicenseKeyDto, LicenseKeyDto, ValidationDto};
 use crate::authorization::TokenCredential;
 use crate::clock;
+use crate::db::Page;
 use crate::error::AppError;
 use crate::http::extract::{
     whole_number, ApiJson, ApiMember, IdempotencyHeader, OrganizationHeader,
@@ -123,7 +122,7 @@ pub struct ListQuery {
 )]
 pub async fn list(
     State(licensing): State<LicensingService>,
-    ApiMember(actor): ApiMember,
+    ApiMember { actor, .. }: ApiMember,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<ListResponse>, AppError> {
     let Query(query) = query.map_err(|_| {
@@ -131,7 +130,10 @@ pub async fn list(
     })?;
     let now = clock::now();
     let page = licensing
-        .list(&actor, query.before, query.limit.unwrap_or(DEFAULT_PAGE))
+        .list(
+            &actor,
+            &Page::new(query.before.map(|id| id.to_string()), query.limit),
+        )
         .await?;
     Ok(Json(ListResponse {
         keys: page.keys.iter().map(|key| key.to_dto(now)).collect(),
@@ -153,7 +155,7 @@ pub async fn list(
 )]
 pub async fn get(
     State(licensing): State<LicensingService>,
-    ApiMember(actor): ApiMember,
+    ApiMember { actor, .. }: ApiMember,
     Path(key_id): Path<String>,
 ) -> Result<Json<LicenseKeyDto>, AppError> {
     let key_id = path_id(&key_id, AppError::LicenseKeyNotFound)?;
@@ -182,7 +184,7 @@ pub struct RevokedResponse {
 )]
 pub async fn revoke(
     State(licensing): State<LicensingService>,
-    ApiMember(actor): ApiMember,
+    ApiMember { actor, .. }: ApiMember,
     meta: RequestMeta,
     Path(key_id): Path<String>,
 ) -> Result<Json<RevokedResponse>, AppError> {
@@ -221,8 +223,7 @@ pub struct RotateRequest {
 )]
 pub async fn rotate(
     State(licensing): State<LicensingService>,
-    ApiMember(actor): ApiMember,
-    credential: TokenCredential,
+    ApiMember { actor, credential }: ApiMember,
     meta: RequestMeta,
     headers: HeaderMap,
     Path(key_id): Path<String>,

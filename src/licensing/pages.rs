@@ -45,15 +45,14 @@ pub async fn take_revealed_key() -> Result<Option<CreatedLicenseKeyDto>, PageErr
 
 #[server(prefix = "/rpc", endpoint = "list_license_keys")]
 pub async fn list_license_keys(before: Option<String>) -> Result<KeyActivityPage, PageError> {
-    use super::service::DEFAULT_PAGE;
     let actor = crate::accounts::session::page_member().await?;
     // A `before` that is not a key id pages from the newest, as without one.
-    let before = before.and_then(|id| uuid::Uuid::parse_str(&id).ok());
+    let before = before.filter(|id| uuid::Uuid::parse_str(id).is_ok());
     let now = crate::clock::now();
     let page = actor
         .state
         .licensing
-        .list(&actor.membership, before, DEFAULT_PAGE)
+        .list(&actor.membership, &crate::db::Page::new(before, None))
         .await?;
     Ok(KeyActivityPage {
         keys: page.keys.iter().map(|key| key.activity(now)).collect(),

@@ -9,7 +9,7 @@ use crate::accounts::service::AccountsService;
 use crate::audit::service::{record, AuditEvent};
 use crate::authorization::{Membership, TokenCredential};
 use crate::clock;
-use crate::db::begin_write;
+use crate::db::{begin_write, Page};
 use crate::error::AppError;
 use crate::idempotency::{IdempotencyKey, IdempotencyStore, IdempotentRequest};
 use crate::parse::stored_id;
@@ -42,10 +42,6 @@ pub struct LicensingService {
 /// test `authorization::the_one_statement_create_and_the_detailed_path_agree_on_every_case`
 /// holds the two to the same answers.
 const CREATE_WITH_TOKEN: &str = include_str!("create_with_token.sql");
-
-/// Keys per page when the caller does not say, and the most a page holds.
-pub const DEFAULT_PAGE: i64 = 50;
-pub const MAX_PAGE: i64 = 200;
 
 /// One page of keys, newest first; `next_before` asks for the older ones.
 pub struct KeyPage {
@@ -418,34 +414,21 @@ impl LicensingService {
         self.pepper.digest(KEY_PURPOSE, key)
     }
 
-    /// A page of the organization's keys, newest first (UUIDv7 ids sort by
-    /// creation), masked: up to `limit` (clamped to 1..=MAX_PAGE) keys older than
-    /// `before`. Revoked keys stay listed.
-    pub async fn list(
-        &self,
-        actor: &Membership,
-        before: Option<Uuid>,
-        limit: i64,
-    ) -> Result<KeyPage, AppError> {
+    /// A page of the organization's keys, newest first, masked. Revoked keys stay
+    /// listed.
+    pub async fn list(&self, actor: &Membership, page: &Page) -> Result<KeyPage, AppError> {
         actor.require_owner(OWNER_ONLY)?;
-        let limit = limit.clamp(1, MAX_PAGE);
-        // "~" sorts after every id; the index (organization_id, id) serves the order.
-        let before = before.map_or_else(|| "~".to_string(), |id| id.to_string());
-        let mut keys: Vec<LicenseKeyRecord> = sqlx::query_as(&format!(
+        // The index (organization_id, id) serves the order.
+        let keys: Vec<LicenseKeyRecord> = sqlx::query_as(&format!(
             "SELECT {KEY_COLUMNS} FROM license_keys WHERE organization_id = $1 AND id < $2 \
              ORDER BY id DESC LIMIT $3"
         ))
         .bind(actor.organization_id().to_string())
-        .bind(before)
-        .bind(limit + 1)
+        .bind(page.before())
+        .bind(page.fetch())
         .fetch_all(&self.pool)
         .await?;
-        let next_before = if keys.len() as i64 > limit {
-            keys.truncate(limit as usize);
-            keys.last().map(|key| key.id.clone())
-        } else {
-            None
-        };
+        let (keys, next_before) = page.split(keys, |key| key.id.as_str());
         Ok(KeyPage { keys, next_before })
     }
 

@@ -392,22 +392,7 @@ async fn long_lists_are_paged_on_the_page_and_the_audit_limit_is_the_documented_
     assert_eq!(keys["keys"].as_array().unwrap().len(), 200);
 
     let cookie = app.session_cookie(&owner).await;
-    let page = |path: String| {
-        let cookie = cookie.clone();
-        let app = &app;
-        async move {
-            app.api
-                .get(app.url(&path))
-                .header("Cookie", cookie)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        }
-    };
-    let first = page("/keys".into()).await;
+    let first = app.page_html(&cookie, "/keys").await;
     assert_eq!(first.matches("data-key-id=").count(), 50);
     let older = first
         .split("href=\"/keys?before=")
@@ -415,7 +400,9 @@ async fn long_lists_are_paged_on_the_page_and_the_audit_limit_is_the_documented_
         .and_then(|rest| rest.split('"').next())
         .expect("an Older keys link")
         .to_string();
-    let second = page(format!("/keys?before={older}")).await;
+    let second = app
+        .page_html(&cookie, &format!("/keys?before={older}"))
+        .await;
     assert_eq!(second.matches("data-key-id=").count(), 50);
     assert!(
         !second.contains(&format!("data-key-id=\"{older}\"")),

@@ -338,18 +338,7 @@ async fn the_one_statement_create_and_the_detailed_path_agree_on_every_case() {
     let admin = app.member_of(&acme, "admin@acme.test", "admin").await;
     let member = app.member_of(&acme, "member@acme.test", "member").await;
     // Owns two organizations: the first joined is the default.
-    let two: Value = app
-        .api
-        .post(app.url("/api/v1/organizations"))
-        .bearer_auth(&acme.token)
-        .json(&json!({"name": "Acme Labs"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let labs = two["id"].as_str().unwrap().to_string();
+    let labs = app.create_organization(&acme.token, "Acme Labs").await;
     let stranger = app.register("eve@evil.test", "Evil").await;
     let revoked = app.new_token(&stranger.email, &stranger.password).await;
     app.api

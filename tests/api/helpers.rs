@@ -145,6 +145,35 @@ impl TestApp {
             .unwrap()
     }
 
+    /// A page as the browser holding `cookie` gets it, as HTML.
+    pub async fn page_html(&self, cookie: &str, path: &str) -> String {
+        self.api
+            .get(self.url(path))
+            .header("Cookie", cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// Another organization owned by `token`'s holder; its id.
+    pub async fn create_organization(&self, token: &str, name: &str) -> String {
+        let created: Value = self
+            .api
+            .post(self.url("/api/v1/organizations"))
+            .bearer_auth(token)
+            .json(&json!({ "name": name }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        created["id"].as_str().unwrap().to_string()
+    }
+
     /// A further API token for an existing account.
     pub async fn new_token(&self, email: &str, password: &str) -> String {
         let response = self
@@ -300,6 +329,29 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
             .unwrap(),
         _directory: directory,
     }
+}
+
+/// The actions of a page of audit events, newest first.
+pub fn actions(page: &Value) -> Vec<String> {
+    page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["action"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The user id of `email` in a `{"members": [...]}` answer.
+pub fn user_id_in(members: &Value, email: &str) -> String {
+    members["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|member| member["email"] == email)
+        .unwrap()["userId"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 /// Asserts the contract's error shape and returns the body.

@@ -21,15 +21,6 @@ async fn pending_for(app: &TestApp, token: &str) -> Vec<Value> {
     body["invitations"].as_array().unwrap().clone()
 }
 
-fn actions(page: &Value) -> Vec<String> {
-    page["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|event| event["action"].as_str().unwrap().to_string())
-        .collect()
-}
-
 #[tokio::test]
 async fn the_old_direct_add_is_gone_and_an_invitation_reveals_no_account() {
     let app = spawn_app().await;
@@ -360,21 +351,15 @@ async fn members_leave_owners_remove_and_change_roles_and_the_owner_stays() {
     let cy = app.member_of(&owner, "cy@acme.test", "member").await;
     let members_path = format!("/api/v1/organizations/{}/members", owner.organization_id);
     let members = app.get_json(&members_path, &bob.token, None).await;
-    let members = members["members"].as_array().unwrap().clone();
-    assert_eq!(members.len(), 3, "any member may list the members");
-    assert!(members
+    let listed = members["members"].as_array().unwrap();
+    assert_eq!(listed.len(), 3, "any member may list the members");
+    assert!(listed
         .iter()
         .all(|m| is_contract_timestamp(m["joinedAt"].as_str().unwrap())));
-    let id_of = |email: &str| {
-        members.iter().find(|m| m["email"] == email).unwrap()["userId"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
     let (owner_id, bob_id, cy_id) = (
-        id_of("ana@acme.test"),
-        id_of("bob@acme.test"),
-        id_of("cy@acme.test"),
+        user_id_in(&members, "ana@acme.test"),
+        user_id_in(&members, "bob@acme.test"),
+        user_id_in(&members, "cy@acme.test"),
     );
 
     // A member cannot remove someone else, or change roles.

@@ -442,27 +442,13 @@ async fn the_organization_page_invites_and_the_invitee_accepts_on_the_account_pa
         )
         .await;
     assert_eq!(as_owner.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let page_of = |cookie: String, path: &'static str| {
-        let app = &app;
-        async move {
-            app.api
-                .get(app.url(path))
-                .header("Cookie", cookie)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        }
-    };
-    let organization = page_of(owner_cookie.clone(), "/organization").await;
+    let organization = app.page_html(&owner_cookie, "/organization").await;
     assert!(organization.contains("Send invitation"), "{organization}");
     assert!(organization.contains(r#"data-invitation="bob@acme.test""#));
 
     // Bob sees the invitation (the header counts it), accepts it, and acts in Acme.
     let bob_cookie = app.session_cookie(&bob).await;
-    let account = page_of(bob_cookie.clone(), "/account").await;
+    let account = app.page_html(&bob_cookie, "/account").await;
     assert!(
         account.contains("Acme") && account.contains("invites you as admin"),
         "{account}"
@@ -502,7 +488,7 @@ async fn the_organization_page_invites_and_the_invitee_accepts_on_the_account_pa
         )
         .await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
-    let page = page_of(bob_cookie.clone(), "/organization").await;
+    let page = app.page_html(&bob_cookie, "/organization").await;
     assert!(page.contains("Only the owner can invite"), "{page}");
     assert!(page.contains("Leave organization"));
     assert!(!page.contains("Send invitation"));
@@ -513,13 +499,7 @@ async fn the_organization_page_invites_and_the_invitee_accepts_on_the_account_pa
         .json()
         .await
         .unwrap();
-    let actions: Vec<&str> = log["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
-    assert_eq!(actions, ["member.joined", "invitation.created"]);
+    assert_eq!(actions(&log), ["member.joined", "invitation.created"]);
 }
 
 #[tokio::test]
@@ -547,18 +527,10 @@ async fn someone_in_no_organization_is_told_how_to_get_one() {
             None,
         )
         .await;
-    let id_of = |email: &str| {
-        members["members"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["email"] == email)
-            .unwrap()["userId"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
-    let (ana_id, bob_id) = (id_of("ana@acme.test"), id_of("bob@acme.test"));
+    let (ana_id, bob_id) = (
+        user_id_in(&members, "ana@acme.test"),
+        user_id_in(&members, "bob@acme.test"),
+    );
     let transfer = app
         .api
         .patch(app.url(&format!(

@@ -9,8 +9,7 @@ use crate::accounts::{InvitationDto, InvitingOrganizationDto, MemberDto, MyInvit
 use crate::audit::service::{record, AuditEvent};
 use crate::authorization::{stored_role, Membership, User};
 use crate::clock;
-use crate::db::begin_write;
-use crate::db::sweep_every_few_minutes;
+use crate::db::{begin_write, sweep_every_few_minutes};
 use crate::error::AppError;
 use crate::parse::{stored_id, ResultExt};
 use crate::request_meta::RequestMeta;
@@ -28,6 +27,25 @@ struct MemberRow {
     role: String,
     created_at: i64,
 }
+
+impl MemberRow {
+    fn role(&self) -> Result<Role, AppError> {
+        stored_role(&self.role)
+    }
+
+    fn into_dto(self) -> Result<MemberDto, AppError> {
+        Ok(MemberDto {
+            role: self.role()?,
+            user_id: self.user_id,
+            email: self.email,
+            joined_at: clock::rfc3339(self.created_at),
+        })
+    }
+}
+
+/// A member's row, with their email, as the members list shows it.
+const MEMBER_ROW: &str = "SELECT u.id AS user_id, u.email, m.role, m.created_at \
+     FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.organization_id = $1";
 
 #[derive(sqlx::FromRow)]
 struct InvitationRow {
@@ -50,28 +68,18 @@ struct MyInvitationRow {
 impl AccountsService {
     /// The members of the actor's organization, owner first. Any member may look.
     pub async fn members(&self, actor: &Membership) -> Result<Vec<MemberDto>, AppError> {
-        let rows: Vec<MemberRow> = sqlx::query_as(
-            "SELECT u.id AS user_id, u.email, m.role, m.created_at \
-             FROM memberships m JOIN users u ON u.id = m.user_id \
-             WHERE m.organization_id = $1 \
-             ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, u.email",
-        )
+        let rows: Vec<MemberRow> = sqlx::query_as(&format!(
+            "{MEMBER_ROW} \
+             ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, u.email"
+        ))
         .bind(actor.organization_id().to_string())
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(MemberDto {
-                    user_id: row.user_id,
-                    email: row.email,
-                    role: stored_role(&row.role)?,
-                    joined_at: clock::rfc3339(row.created_at),
-                })
-            })
-            .collect()
+        rows.into_iter().map(MemberRow::into_dto).collect()
     }
 
-    /// Invites `email` as `role`. The answer is the same whether or not the email
+    /// Invites `email` as `role` (admin or member: `Role::parse_invitable` at
+    /// each door). The answer is the same whether or not the email
     /// has an account, so it tells nobody which emails are registered. Inviting the
     /// same email again renews the invitation.
     pub async fn invite(
@@ -82,11 +90,6 @@ impl AccountsService {
         meta: &RequestMeta,
     ) -> Result<InvitationDto, AppError> {
         actor.require_owner(OWNER_ONLY)?;
-        if role == Role::Owner {
-            return Err(AppError::Validation(
-                "Role must be admin or member: ownership is transferred, not invited".into(),
-            ));
-        }
         let organization = actor.organization_id().to_string();
         let now = clock::now();
         let invitation = InvitationDto {
@@ -229,7 +232,7 @@ impl AccountsService {
     ) -> Result<Membership, AppError> {
         let mut tx = begin_write(&self.pool).await?;
         let (organization, role) = take_invitation(&mut tx, user, invitation).await?;
-        let inserted = sqlx::query(
+        sqlx::query(
             "INSERT INTO memberships (id, organization_id, user_id, role, created_at) \
              VALUES ($1, $2, $3, $4, $5)",
         )
@@ -240,8 +243,7 @@ impl AccountsService {
         .bind(clock::now())
         .execute(&mut *tx)
         .await
-        .on_unique_violation(AppError::AlreadyMember);
-        inserted?;
+        .on_unique_violation(AppError::AlreadyMember)?;
         let joined = AuditEvent {
             organization: Some(organization),
             actor: Some(user.id),
@@ -293,7 +295,8 @@ impl AccountsService {
         }
         let organization = actor.organization_id().to_string();
         let mut tx = begin_write(&self.pool).await?;
-        let current = member_role(&mut tx, &organization, member).await?;
+        let changed = member_row(&mut tx, &organization, member).await?;
+        let current = changed.role()?;
         if role == Role::Owner {
             if current != Role::Admin {
                 return Err(AppError::Validation(
@@ -315,11 +318,10 @@ impl AccountsService {
         record(&mut tx, event, meta).await?;
         tx.commit().await?;
         tracing::info!(organization_id = %organization, member_id = %member, %role, "member role changed");
-        self.members(actor)
-            .await?
-            .into_iter()
-            .find(|m| m.user_id == member.to_string())
-            .ok_or(AppError::MemberNotFound)
+        Ok(MemberDto {
+            role,
+            ..changed.into_dto()?
+        })
     }
 
     /// Removes `member` from the actor's organization: the owner removes anyone
@@ -337,7 +339,7 @@ impl AccountsService {
         }
         let organization = actor.organization_id().to_string();
         let mut tx = begin_write(&self.pool).await?;
-        if member_role(&mut tx, &organization, member).await? == Role::Owner {
+        if member_row(&mut tx, &organization, member).await?.role()? == Role::Owner {
             return Err(AppError::OwnerCannotLeave);
         }
         sqlx::query("DELETE FROM memberships WHERE organization_id = $1 AND user_id = $2")
@@ -425,19 +427,17 @@ async fn take_invitation(
     ))
 }
 
-async fn member_role(
+async fn member_row(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     organization: &str,
     member: Uuid,
-) -> Result<Role, AppError> {
-    let row: Option<(String,)> =
-        sqlx::query_as("SELECT role FROM memberships WHERE organization_id = $1 AND user_id = $2")
-            .bind(organization)
-            .bind(member.to_string())
-            .fetch_optional(&mut **tx)
-            .await?;
-    let (role,) = row.ok_or(AppError::MemberNotFound)?;
-    stored_role(&role)
+) -> Result<MemberRow, AppError> {
+    let row: Option<MemberRow> = sqlx::query_as(&format!("{MEMBER_ROW} AND m.user_id = $2"))
+        .bind(organization)
+        .bind(member.to_string())
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.ok_or(AppError::MemberNotFound)
 }
 
 async fn set_role(
