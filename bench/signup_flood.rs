@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use storno_licensing::config::Settings;
+use storno_licensing::config::{LicensingSettings, Settings};
 use storno_licensing::http::Application;
 use storno_licensing::rate_limit::RateLimitSettings;
 
@@ -63,6 +63,11 @@ async fn main() {
             validate_per_key: 100_000,
             sign_up_per_ip: 100_000,
             ..RateLimitSettings::default()
+        },
+        // The instance validating meanwhile must be answered 200: its plan self-hosts.
+        licensing: LicensingSettings {
+            default_plan: "business".into(),
+            ..LicensingSettings::default()
         },
         leptos: leptos::config::LeptosOptions::builder()
             .output_name("storno-licensing")

@@ -5,6 +5,7 @@ use crate::accounts::context::AccountContext;
 use crate::accounts::organization_page::OrganizationPage;
 use crate::accounts::pages::{AccountBar, HomePage, SignInPage, SignUpPage};
 use crate::audit::pages::ActivityPage;
+use crate::licensing::billing_page::BillingPage;
 use crate::licensing::pages::LicenseKeysPage;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -59,6 +60,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/organization") view=OrganizationPage ssr=SsrMode::Async/>
                     <Route path=path!("/activity") view=ActivityPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/billing") view=BillingPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

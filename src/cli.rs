@@ -4,14 +4,18 @@
 //! to standard error.
 //!
 //! Exit codes: 0 done; 1 the configuration or the database failed; 2 the command
-//! line is wrong (clap's usage errors); 3 no such organization; 4 a value was
-//! refused (an unknown plan, a malformed time).
+//! line is wrong (clap's usage errors); 3 no such organization (or no release
+//! yet); 4 a value was refused (an unknown plan or feature, a malformed time).
 
 use crate::accounts::operator::{OrganizationAdmin, OrganizationSummary, UserSummary};
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::AppError;
 use crate::http::Application;
+use crate::licensing::plan_table::PlanTable;
+use crate::parse::InvalidInput;
+use crate::releases::domain::{parse_release_notes, DownloadUrl, ReleaseVersion};
+use crate::releases::service::{NewRelease, ReleaseService};
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 use uuid::Uuid;
@@ -24,12 +28,15 @@ const EXAMPLES: &str = "Examples:
   storno-licensing org set-period-end ORG_ID 2027-01-01T00:00:00+00:00
   storno-licensing org set-trial-end ORG_ID none
   storno-licensing user list --search @example.com
+  storno-licensing plan show business
+  storno-licensing plan set starter selfHostingLicense true
+  storno-licensing release set 2.7.6 --download-url https://example.com/storno-2.7.6.tar.gz --min 2.6.0
   storno-licensing migrate
 
 Changes apply at each key's next validation. Configuration comes from the
 environment (DATABASE_URL, LICENSING_KEY_PEPPER, ...): see README.md.
 Exit codes: 0 done, 1 configuration or database failed, 2 wrong command line,
-3 no such organization, 4 a value was refused.";
+3 no such organization (or no release yet), 4 a value was refused.";
 
 #[derive(Parser)]
 #[command(
@@ -55,6 +62,45 @@ enum Command {
     /// Find users
     #[command(subcommand)]
     User(UserCommand),
+    /// Show and change what each plan includes
+    #[command(subcommand)]
+    Plan(PlanCommand),
+    /// Announce the latest Storno release (GET /api/v1/version)
+    #[command(subcommand)]
+    Release(ReleaseCommand),
+}
+
+#[derive(Subcommand)]
+enum PlanCommand {
+    /// One "feature<TAB>value" a line; without NAME, one line per plan: name, then every feature=value
+    Show { name: Option<String> },
+    /// Change one feature of one plan: a whole number (0 = unlimited) or true/false
+    Set {
+        name: String,
+        feature: String,
+        value: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReleaseCommand {
+    /// The announced release, one "field<TAB>value" a line
+    Show,
+    /// Announce VERSION (MAJOR.MINOR.PATCH) as the latest release
+    Set {
+        version: String,
+        /// Where to download it (http:// or https://)
+        #[arg(long, value_name = "URL")]
+        download_url: Option<String>,
+        /// The oldest version still supported
+        #[arg(long, value_name = "VERSION")]
+        min: String,
+        /// The web app's latest version, when it differs from VERSION
+        #[arg(long, value_name = "VERSION")]
+        latest: Option<String>,
+        #[arg(long, value_name = "TEXT")]
+        release_notes: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -118,7 +164,7 @@ impl From<String> for Failure {
 impl From<AppError> for Failure {
     fn from(error: AppError) -> Self {
         let code = match error {
-            AppError::OrganizationNotFound => 3,
+            AppError::OrganizationNotFound | AppError::ReleaseNotPublished => 3,
             AppError::Validation(_) => 4,
             _ => 1,
         };
@@ -137,6 +183,8 @@ impl Cli {
             Command::Migrate => migrate().await.map_err(Failure::from),
             Command::Org(command) => organization(command).await,
             Command::User(UserCommand::List { search }) => users(search).await,
+            Command::Plan(command) => plan(command).await,
+            Command::Release(command) => release(command).await,
         };
         match outcome {
             Ok(()) => ExitCode::SUCCESS,
@@ -216,6 +264,81 @@ async fn users(search: Option<String>) -> Result<(), Failure> {
     Ok(())
 }
 
+async fn plan(command: PlanCommand) -> Result<(), Failure> {
+    let plans = PlanTable::new(database().await?.pool);
+    let shown = match command {
+        PlanCommand::Show { name: None } => {
+            for plan in plans.all().await? {
+                let features: Vec<String> = plan
+                    .features
+                    .entries()
+                    .into_iter()
+                    .map(|(feature, value)| format!("{feature}={value}"))
+                    .collect();
+                println!("{}\t{}", plan.name, features.join("\t"));
+            }
+            return Ok(());
+        }
+        PlanCommand::Show { name: Some(name) } => plans.get(&name).await?,
+        PlanCommand::Set {
+            name,
+            feature,
+            value,
+        } => plans.set(&name, &feature, &value).await?,
+    };
+    for (feature, value) in shown.features.entries() {
+        println!("{feature}\t{value}");
+    }
+    Ok(())
+}
+
+async fn release(command: ReleaseCommand) -> Result<(), Failure> {
+    let releases = ReleaseService::new(database().await?.pool);
+    let release = match command {
+        ReleaseCommand::Show => releases.latest().await?,
+        ReleaseCommand::Set {
+            version,
+            download_url,
+            min,
+            latest,
+            release_notes,
+        } => {
+            let refused = |e: InvalidInput| AppError::Validation(e.0);
+            let release = NewRelease {
+                version: ReleaseVersion::parse(&version).map_err(refused)?,
+                download_url: download_url
+                    .as_deref()
+                    .map(DownloadUrl::parse)
+                    .transpose()
+                    .map_err(refused)?,
+                web_latest: latest
+                    .as_deref()
+                    .map(ReleaseVersion::parse)
+                    .transpose()
+                    .map_err(refused)?,
+                web_min: ReleaseVersion::parse(&min).map_err(refused)?,
+                release_notes: release_notes
+                    .as_deref()
+                    .map(parse_release_notes)
+                    .transpose()
+                    .map_err(refused)?
+                    .flatten(),
+            };
+            releases.publish(release).await?
+        }
+    };
+    let none = || "-".to_string();
+    println!("version\t{}", release.version);
+    println!("downloadUrl\t{}", release.download_url.unwrap_or_else(none));
+    println!("web.latest\t{}", release.web.latest);
+    println!("web.min\t{}", release.web.min);
+    println!(
+        "web.releaseNotes\t{}",
+        release.web.release_notes.unwrap_or_else(none)
+    );
+    Ok(())
+}
+
 /// An RFC 3339 time, or `none` for no time.
 fn parse_time(text: &str) -> Result<Option<i64>, AppError> {
     if text == "none" {
@@ -251,7 +374,16 @@ mod tests {
     fn the_command_line_is_well_formed_and_documents_every_command() {
         Cli::command().debug_assert();
         let help = Cli::command().render_long_help().to_string();
-        for command in ["serve", "migrate", "org", "user", "set-plan", "Exit codes"] {
+        for command in [
+            "serve",
+            "migrate",
+            "org",
+            "user",
+            "set-plan",
+            "plan",
+            "release",
+            "Exit codes",
+        ] {
             assert!(help.contains(command), "{command}");
         }
     }

@@ -4,6 +4,7 @@ use crate::client_ip::TrustedProxies;
 use crate::rate_limit::RateLimitSettings;
 use leptos::config::LeptosOptions;
 use secrecy::SecretSlice;
+use std::path::PathBuf;
 use std::time::Duration;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/storno-licensing.db";
@@ -30,7 +31,53 @@ pub struct Settings {
     /// A browser session ends this long after sign-in, however active.
     pub session_absolute_timeout: Duration,
     pub rate_limits: RateLimitSettings,
+    pub licensing: LicensingSettings,
     pub leptos: LeptosOptions,
+}
+
+/// Plans, billing and offline licenses: what instances and owners are told.
+#[derive(Clone, Debug)]
+pub struct LicensingSettings {
+    /// `DEFAULT_PLAN`: the plan of a new organization (`community`, as upstream).
+    pub default_plan: String,
+    /// `BILLING_URL`: validate's `billingUrl`; unset, this server's `/settings/billing`.
+    pub billing_url: Option<String>,
+    /// `BILLING_UPGRADE_TEXT` and `BILLING_UPGRADE_URL`: how an owner upgrades,
+    /// shown on the billing page.
+    pub upgrade_text: Option<String>,
+    pub upgrade_url: Option<String>,
+    /// `LICENSE_JWT_PRIVATE_KEY_FILE`: the RSA private key (PEM) that signs offline
+    /// licenses. Unset: offline licenses are disabled.
+    pub jwt_private_key_file: Option<PathBuf>,
+    /// `LICENSE_JWT_ISSUER`: the tokens' `iss` (`storno.ro`, as upstream).
+    pub jwt_issuer: String,
+}
+
+impl Default for LicensingSettings {
+    fn default() -> Self {
+        LicensingSettings {
+            default_plan: "community".into(),
+            billing_url: None,
+            upgrade_text: None,
+            upgrade_url: None,
+            jwt_private_key_file: None,
+            jwt_issuer: "storno.ro".into(),
+        }
+    }
+}
+
+impl LicensingSettings {
+    fn from_env() -> Self {
+        let defaults = LicensingSettings::default();
+        LicensingSettings {
+            default_plan: env_or("DEFAULT_PLAN", &defaults.default_plan),
+            billing_url: non_empty_env("BILLING_URL"),
+            upgrade_text: non_empty_env("BILLING_UPGRADE_TEXT"),
+            upgrade_url: non_empty_env("BILLING_UPGRADE_URL"),
+            jwt_private_key_file: non_empty_env("LICENSE_JWT_PRIVATE_KEY_FILE").map(PathBuf::from),
+            jwt_issuer: env_or("LICENSE_JWT_ISSUER", &defaults.jwt_issuer),
+        }
+    }
 }
 
 impl Settings {
@@ -75,6 +122,7 @@ impl Settings {
                     as u32,
                 sign_up_per_ip: parse_env("RATE_LIMIT_SIGN_UP_PER_IP", 10)? as u32,
             },
+            licensing: LicensingSettings::from_env(),
             leptos,
         })
     }
@@ -89,6 +137,13 @@ impl Settings {
 /// A pepper given as hex is used as the bytes it spells; anything else as its UTF-8.
 fn decode_pepper(value: &str) -> Vec<u8> {
     hex::decode(value).unwrap_or_else(|_| value.as_bytes().to_vec())
+}
+
+fn non_empty_env(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|value| value.trim().to_string())
+        .filter(|value| !value.is_empty())
 }
 
 fn env_or(name: &str, default: &str) -> String {

@@ -89,6 +89,15 @@ mod server {
         InvalidLicenseKey,
         #[error("Organization is inactive")]
         OrganizationInactive,
+        /// Validation on a plan whose features lack `selfHostingLicense` (upstream's words).
+        #[error("Your current plan does not include self-hosting. Please upgrade to Business.")]
+        SelfHostingNotIncluded { plan: String, billing_url: String },
+        #[error("This license key is revoked")]
+        LicenseKeyRevoked,
+        #[error("Offline licenses are disabled: the operator has not configured a signing key (LICENSE_JWT_PRIVATE_KEY_FILE)")]
+        OfflineLicensesDisabled,
+        #[error("No release has been published yet")]
+        ReleaseNotPublished,
         #[error("Too many requests: try again later")]
         RateLimited { retry_after_seconds: u64 },
         /// Password hashing is at capacity; the caller may retry shortly.
@@ -122,21 +131,26 @@ mod server {
                 | AppError::InvalidLicenseKey => StatusCode::UNAUTHORIZED,
                 AppError::Forbidden(_)
                 | AppError::CrossSiteRequest
-                | AppError::OrganizationInactive => StatusCode::FORBIDDEN,
+                | AppError::OrganizationInactive
+                | AppError::SelfHostingNotIncluded { .. } => StatusCode::FORBIDDEN,
                 AppError::OrganizationNotFound
                 | AppError::MemberNotFound
                 | AppError::InvitationNotFound
                 | AppError::LicenseKeyNotFound
+                | AppError::ReleaseNotPublished
                 | AppError::RouteNotFound => StatusCode::NOT_FOUND,
                 AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
                 AppError::EmailTaken
                 | AppError::AlreadyMember
                 | AppError::OwnerCannotLeave
                 | AppError::LicenseKeyInactive
+                | AppError::LicenseKeyRevoked
                 | AppError::IdempotentRequestInFlight => StatusCode::CONFLICT,
                 AppError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
                 AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-                AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+                AppError::Busy { .. } | AppError::OfflineLicensesDisabled => {
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
                 AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
                 AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -167,6 +181,10 @@ mod server {
                 AppError::IdempotentRequestInFlight => "idempotent_request_in_flight",
                 AppError::InvalidLicenseKey => "invalid_license_key",
                 AppError::OrganizationInactive => "organization_inactive",
+                AppError::SelfHostingNotIncluded { .. } => "self_hosting_not_included",
+                AppError::LicenseKeyRevoked => "license_key_revoked",
+                AppError::OfflineLicensesDisabled => "offline_licenses_disabled",
+                AppError::ReleaseNotPublished => "release_not_published",
                 AppError::RateLimited { .. } => "rate_limited",
                 AppError::Busy { .. } => "server_busy",
                 AppError::RouteNotFound => "not_found",
@@ -196,12 +214,17 @@ mod server {
         fn into_response(self) -> Response {
             let status = self.status();
             let mut body = json!({ "error": self.public_message(), "code": self.code() });
-            if matches!(
-                self,
-                AppError::InvalidLicenseKey | AppError::OrganizationInactive
-            ) {
-                // Self-hosted instances read `valid` on every validation answer.
-                body["valid"] = false.into();
+            // Self-hosted instances read `valid` on every validation answer.
+            match &self {
+                AppError::InvalidLicenseKey | AppError::OrganizationInactive => {
+                    body["valid"] = false.into();
+                }
+                AppError::SelfHostingNotIncluded { plan, billing_url } => {
+                    body["valid"] = false.into();
+                    body["plan"] = plan.as_str().into();
+                    body["billingUrl"] = billing_url.as_str().into();
+                }
+                _ => {}
             }
             let mut response = (status, Json(body)).into_response();
             if let AppError::RateLimited {

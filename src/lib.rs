@@ -34,6 +34,8 @@ pub mod idempotency;
 #[cfg(feature = "ssr")]
 pub mod rate_limit;
 #[cfg(feature = "ssr")]
+pub mod releases;
+#[cfg(feature = "ssr")]
 pub mod request_meta;
 #[cfg(feature = "ssr")]
 pub mod secrets;

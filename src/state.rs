@@ -6,7 +6,9 @@ use crate::accounts::service::AccountsService;
 use crate::audit::service::AuditLog;
 use crate::config::Settings;
 use crate::error::AppError;
+use crate::licensing::plan_table::PlanTable;
 use crate::licensing::service::LicensingService;
+use crate::releases::service::ReleaseService;
 use crate::secrets::Sealer;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -22,6 +24,8 @@ pub struct AppStateInner {
     pub accounts: AccountsService,
     pub licensing: LicensingService,
     pub audit: AuditLog,
+    pub plans: PlanTable,
+    pub releases: ReleaseService,
     /// Seals a new key kept in the session for a browser without JavaScript.
     pub reveals: Sealer,
     pub settings: Arc<Settings>,
@@ -50,7 +54,9 @@ app_state_parts!(
     leptos_options: LeptosOptions,
     accounts: AccountsService,
     licensing: LicensingService,
-    audit: AuditLog
+    audit: AuditLog,
+    plans: PlanTable,
+    releases: ReleaseService
 );
 
 impl AppState {

@@ -76,6 +76,7 @@ pub fn AccountBar() -> impl IntoView {
                             <A href="/keys">"License keys"</A>
                             <A href="/organization">"Organization"</A>
                             <A href="/activity">"Activity"</A>
+                            <A href="/settings/billing">"Billing"</A>
                             <A href="/account">
                                 "Account"
                                 {(signed_in.pending_invitations > 0).then(|| view! {

@@ -64,6 +64,8 @@ pub struct AccountsService {
     token_ttl: Duration,
     limits: RateLimits,
     hashing: PasswordHashing,
+    /// The plan a new organization starts on (`DEFAULT_PLAN`).
+    default_plan: Arc<str>,
 }
 
 /// Argon2 work, bounded: each hash holds 19 MiB and a core for tens of
@@ -112,13 +114,20 @@ impl PasswordHashing {
 }
 
 impl AccountsService {
-    pub fn new(pool: AnyPool, pepper: Pepper, token_ttl: Duration, limits: RateLimits) -> Self {
+    pub fn new(
+        pool: AnyPool,
+        pepper: Pepper,
+        token_ttl: Duration,
+        limits: RateLimits,
+        default_plan: &str,
+    ) -> Self {
         AccountsService {
             pool,
             pepper,
             token_ttl,
             limits,
             hashing: PasswordHashing::new(),
+            default_plan: default_plan.into(),
         }
     }
 
@@ -149,8 +158,14 @@ impl AccountsService {
         .execute(&mut *tx)
         .await
         .on_unique_violation(AppError::EmailTaken)?;
-        let membership =
-            insert_owned_organization(&mut tx, user.id, &organization_name, now).await?;
+        let membership = insert_owned_organization(
+            &mut tx,
+            user.id,
+            &organization_name,
+            &self.default_plan,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         tracing::info!(user_id = %user.id, organization_id = %membership.organization_id(), "user registered");
         Ok((user, membership))
@@ -432,7 +447,9 @@ impl AccountsService {
         name: OrganizationName,
     ) -> Result<Membership, AppError> {
         let mut tx = begin_write(&self.pool).await?;
-        let membership = insert_owned_organization(&mut tx, user.id, &name, clock::now()).await?;
+        let membership =
+            insert_owned_organization(&mut tx, user.id, &name, &self.default_plan, clock::now())
+                .await?;
         tx.commit().await?;
         tracing::info!(user_id = %user.id, organization_id = %membership.organization_id(), "organization created");
         Ok(membership)
@@ -453,18 +470,17 @@ async fn insert_owned_organization(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     owner: Uuid,
     name: &OrganizationName,
+    plan: &str,
     now: i64,
 ) -> Result<Membership, AppError> {
     let organization_id = Uuid::now_v7();
-    // The plan is the schema's default for a new organization.
-    let (plan,): (String,) = sqlx::query_as(
-        "INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3) RETURNING plan",
-    )
-    .bind(organization_id.to_string())
-    .bind(name.as_str())
-    .bind(now)
-    .fetch_one(&mut **tx)
-    .await?;
+    sqlx::query("INSERT INTO organizations (id, name, plan, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(organization_id.to_string())
+        .bind(name.as_str())
+        .bind(plan)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
     sqlx::query(
         "INSERT INTO memberships (id, organization_id, user_id, role, created_at) \
          VALUES ($1, $2, $3, 'owner', $4)",
@@ -479,7 +495,7 @@ async fn insert_owned_organization(
         organization_id: organization_id.to_string(),
         name: name.as_str().to_string(),
         role: Role::Owner.as_str().to_string(),
-        plan,
+        plan: plan.to_string(),
     };
     Membership::from_row(owner, row)
 }

@@ -147,14 +147,17 @@ pub async fn limit_body(request: Request, next: Next) -> Response {
 }
 
 /// Headers every response carries. Pages and API answers hold per-user data (and
-/// sometimes a secret), so nothing but the static bundle may be cached. Served
+/// sometimes a secret), so nothing but the static bundle and the public documents
+/// may be cached. Served
 /// over HTTPS (`STORNO_PUBLIC_URL`), browsers are told to never use plain HTTP.
 pub async fn security_headers(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
-    let cacheable = request.uri().path().starts_with("/pkg/");
+    let path = request.uri().path();
+    let cacheable = path.starts_with("/pkg/");
+    let public = PUBLIC_DOCUMENTS.contains(&path);
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     if state.settings.served_over_https() {
@@ -180,11 +183,20 @@ pub async fn security_headers(
             HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
         );
     }
-    if !cacheable {
+    // Public documents say how long they may be cached; nothing else may be.
+    if !cacheable && !(public && headers.contains_key(header::CACHE_CONTROL)) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
 }
+
+/// The same for everyone and secret to no one: their handlers set how long caches
+/// may keep them.
+const PUBLIC_DOCUMENTS: [&str; 3] = [
+    "/api/v1/version",
+    "/api/v1/licensing/public-key.pem",
+    "/.well-known/jwks.json",
+];
 
 #[cfg(test)]
 mod tests {

@@ -12,8 +12,12 @@ use crate::config::Settings;
 use crate::db::{sqlite_file, Db, Engine, SessionStorage};
 use crate::error::AppError;
 use crate::idempotency::IdempotencyStore;
+use crate::licensing::offline::OfflineSigner;
+use crate::licensing::plan_table::PlanTable;
+use crate::licensing::plans::PLANS;
 use crate::licensing::service::LicensingService;
 use crate::rate_limit::RateLimits;
+use crate::releases::service::ReleaseService;
 use crate::secrets::{Pepper, Sealer};
 use crate::state::{AppState, AppStateInner};
 use axum::extract::DefaultBodyLimit;
@@ -49,18 +53,33 @@ impl Application {
         let session_pepper = pepper.clone();
         let reveals = Sealer::new(&pepper, "reveals");
         idempotency.spawn_sweeper();
+        let licensing_settings = &settings.licensing;
+        if !PLANS.contains(&licensing_settings.default_plan.as_str()) {
+            return Err(format!(
+                "DEFAULT_PLAN must be one of {}, got {:?}",
+                PLANS.join(", "),
+                licensing_settings.default_plan
+            ));
+        }
+        let offline = match &licensing_settings.jwt_private_key_file {
+            Some(path) => Some(OfflineSigner::load(path, &licensing_settings.jwt_issuer)?),
+            None => None,
+        };
         let accounts = AccountsService::new(
             db.pool.clone(),
             pepper.clone(),
             settings.token_ttl,
             limits.clone(),
+            &licensing_settings.default_plan,
         );
         accounts.spawn_sweeper();
         let state = AppState(Arc::new(AppStateInner {
             leptos_options: settings.leptos.clone(),
             accounts,
-            licensing: LicensingService::new(db.pool.clone(), pepper, limits, idempotency),
+            licensing: LicensingService::new(db.pool.clone(), pepper, limits, idempotency, offline),
             audit: AuditLog::new(db.pool.clone()),
+            plans: PlanTable::new(db.pool.clone()),
+            releases: ReleaseService::new(db.pool.clone()),
             reveals,
             settings: Arc::new(settings),
         }));
@@ -149,6 +168,10 @@ fn router<Store: SessionStore + Clone>(state: AppState, store: Store) -> Router 
         .layer(sessions)
         .layer(axum::middleware::from_fn(middleware::limit_body))
         .nest("/api/v1", api_router())
+        .route(
+            "/.well-known/jwks.json",
+            axum::routing::get(crate::licensing::api::jwks),
+        )
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::reject_cross_site,
@@ -184,6 +207,12 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(licensing::get, licensing::revoke))
         .routes(routes!(licensing::rotate))
         .routes(routes!(licensing::validate))
+        .routes(routes!(
+            licensing::issue_offline_license,
+            licensing::list_offline_licenses
+        ))
+        .routes(routes!(licensing::public_key_pem))
+        .routes(routes!(crate::releases::api::latest))
         .routes(routes!(crate::audit::api::list))
         .routes(routes!(crate::audit::api::account_activity))
         .routes(routes!(openapi::serve))

@@ -36,6 +36,18 @@ pub struct InvalidLicenseBody {
     pub code: String,
 }
 
+/// A validation refused with `403`: an inactive organization, or a plan without
+/// self-hosting (then `plan` and `billingUrl` say which plan and where to upgrade).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RefusedLicenseBody {
+    pub valid: bool,
+    pub error: String,
+    pub code: String,
+    pub plan: Option<String>,
+    pub billing_url: Option<String>,
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -44,7 +56,7 @@ pub struct InvalidLicenseBody {
         description = "License keys for self-hosted Storno instances. Every error is JSON \
                        `{\"error\", \"code\"}`; answers that carry a secret send `Cache-Control: no-store`."
     ),
-    components(schemas(ErrorBody, InvalidLicenseBody)),
+    components(schemas(ErrorBody, InvalidLicenseBody, RefusedLicenseBody)),
     modifiers(&BearerScheme)
 )]
 pub struct ApiDoc;

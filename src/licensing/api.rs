@@ -3,7 +3,9 @@
 use super::key::InstanceName;
 use super::plans::InstanceMetrics;
 use super::service::{CreateRequest, LicensingService, ValidationRequest, DEFAULT_GRACE_HOURS};
-use super::{CreatedLicenseKeyDto, LicenseKeyDto, ValidationDto};
+use super::{
+    CreatedLicenseKeyDto, IssuedOfflineLicenseDto, LicenseKeyDto, OfflineLicenseDto, ValidationDto,
+};
 use crate::authorization::TokenCredential;
 use crate::clock;
 use crate::db::Page;
@@ -11,7 +13,7 @@ use crate::error::AppError;
 use crate::http::extract::{
     whole_number, ApiJson, ApiMember, IdempotencyHeader, OrganizationHeader,
 };
-use crate::http::openapi::{ErrorBody, InvalidLicenseBody};
+use crate::http::openapi::{ErrorBody, InvalidLicenseBody, RefusedLicenseBody};
 use crate::idempotency::IdempotencyKey;
 use crate::parse::path_id;
 use crate::request_meta::RequestMeta;
@@ -165,9 +167,12 @@ pub async fn get(
 }
 
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct RevokedResponse {
     #[schema(example = "revoked")]
     status: &'static str,
+    /// The key's offline licenses that still work: a revocation cannot recall them.
+    unexpired_offline_licenses: Vec<OfflineLicenseDto>,
 }
 
 #[utoipa::path(
@@ -177,7 +182,7 @@ pub struct RevokedResponse {
     summary = "Revoke a key for good; it stays listed, inactive (owner only)",
     params(OrganizationHeader, ("id" = String, Path, description = "The key's id")),
     responses(
-        (status = 200, description = "Revoked (also when it already was)", body = RevokedResponse),
+        (status = 200, description = "Revoked (also when it already was), with the key's offline licenses that still work", body = RevokedResponse),
         (status = 404, description = "No such key in this organization, or no such organization", body = ErrorBody)
     ),
     security(("bearer" = []))
@@ -189,8 +194,11 @@ pub async fn revoke(
     Path(key_id): Path<String>,
 ) -> Result<Json<RevokedResponse>, AppError> {
     let key_id = path_id(&key_id, AppError::LicenseKeyNotFound)?;
-    licensing.revoke(&actor, key_id, &meta).await?;
-    Ok(Json(RevokedResponse { status: "revoked" }))
+    let unexpired = licensing.revoke(&actor, key_id, &meta).await?;
+    Ok(Json(RevokedResponse {
+        status: "revoked",
+        unexpired_offline_licenses: unexpired.iter().map(|l| l.to_dto()).collect(),
+    }))
 }
 
 #[derive(Deserialize, Default, ToSchema)]
@@ -264,7 +272,7 @@ pub struct ValidateRequest {
         (status = 200, description = "Valid: the plan, its features and any violations", body = ValidationDto),
         (status = 400, description = "`licenseKey` missing or malformed", body = ErrorBody),
         (status = 401, description = "Unknown, revoked or expired key", body = InvalidLicenseBody),
-        (status = 403, description = "The organization is inactive", body = InvalidLicenseBody),
+        (status = 403, description = "The organization is inactive, or its plan does not include self-hosting (then with `plan` and `billingUrl`)", body = RefusedLicenseBody),
         (status = 413, description = "The body is larger than 16 KiB", body = ErrorBody),
         (
             status = 429,
@@ -282,15 +290,138 @@ pub async fn validate(
 ) -> Result<Json<ValidationDto>, AppError> {
     let body = body.map_err(|_| AppError::PayloadTooLarge)?;
     let request = ValidationRequest::from_json(&body)?;
-    let base_url = match &state.settings.public_url {
-        Some(url) => url.clone(),
-        None => format!("http://{}", host(&headers).unwrap_or("localhost")),
-    };
+    let billing_url = billing_url(&state, &headers);
     Ok(Json(
-        state.licensing.validate(request, &base_url, &meta).await?,
+        state
+            .licensing
+            .validate(request, &billing_url, &meta)
+            .await?,
     ))
+}
+
+/// Where an owner upgrades: `BILLING_URL`, else this server's own billing page.
+fn billing_url(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(url) = &state.settings.licensing.billing_url {
+        return url.clone();
+    }
+    match &state.settings.public_url {
+        Some(origin) => format!("{origin}/settings/billing"),
+        None => format!(
+            "http://{}/settings/billing",
+            host(headers).unwrap_or("localhost")
+        ),
+    }
 }
 
 fn host(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::HOST)?.to_str().ok()
+}
+
+#[derive(Deserialize, Default, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OfflineLicenseRequest {
+    /// How long the license lasts, 1 to 365 days; default 30.
+    #[serde(default, deserialize_with = "whole_number")]
+    #[schema(minimum = 1, maximum = 365)]
+    days: Option<i64>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/licensing/keys/{id}/jwt",
+    tag = "licensing",
+    summary = "Issue an offline license for a key: an RS256 JWT an instance verifies without calling this server (owner only)",
+    params(OrganizationHeader, ("id" = String, Path, description = "The key's id")),
+    request_body(content = Option<OfflineLicenseRequest>, description = "Optional: may be absent or {}"),
+    responses(
+        (status = 201, description = "The license, shown once (`Cache-Control: no-store`)", body = IssuedOfflineLicenseDto),
+        (status = 403, description = "Not the owner, or the plan does not include self-hosting", body = ErrorBody),
+        (status = 404, description = "No such key in this organization, or no such organization", body = ErrorBody),
+        (status = 409, description = "The key is revoked or expired (`license_key_revoked`)", body = ErrorBody),
+        (status = 503, description = "No signing key is configured (`offline_licenses_disabled`)", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
+pub async fn issue_offline_license(
+    State(state): State<AppState>,
+    ApiMember { actor, .. }: ApiMember,
+    meta: RequestMeta,
+    headers: HeaderMap,
+    Path(key_id): Path<String>,
+    ApiJson(body): ApiJson<OfflineLicenseRequest>,
+) -> Result<Response, AppError> {
+    let key_id = path_id(&key_id, AppError::LicenseKeyNotFound)?;
+    let billing_url = billing_url(&state, &headers);
+    let issued = state
+        .licensing
+        .issue_offline_license(&actor, key_id, body.days, &billing_url, &meta)
+        .await?;
+    Ok((StatusCode::CREATED, Json(issued)).into_response())
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OfflineLicensesResponse {
+    offline_licenses: Vec<OfflineLicenseDto>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/licensing/keys/{id}/jwt",
+    tag = "licensing",
+    summary = "The offline licenses issued for a key, newest first: who, when, until when (owner only)",
+    params(OrganizationHeader, ("id" = String, Path, description = "The key's id")),
+    responses(
+        (status = 200, description = "The issued licenses (never the tokens)", body = OfflineLicensesResponse),
+        (status = 404, description = "No such key in this organization, or no such organization", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_offline_licenses(
+    State(licensing): State<LicensingService>,
+    ApiMember { actor, .. }: ApiMember,
+    Path(key_id): Path<String>,
+) -> Result<Json<OfflineLicensesResponse>, AppError> {
+    let key_id = path_id(&key_id, AppError::LicenseKeyNotFound)?;
+    let issued = licensing.offline_licenses(&actor, key_id).await?;
+    Ok(Json(OfflineLicensesResponse {
+        offline_licenses: issued.iter().map(|l| l.to_dto()).collect(),
+    }))
+}
+
+/// The public key is public: caches may keep it a while.
+const CACHE_FOR_FIVE_MINUTES: &str = "public, max-age=300";
+
+#[utoipa::path(
+    get,
+    path = "/licensing/public-key.pem",
+    tag = "licensing",
+    summary = "The public key that verifies offline licenses, as PEM (also at /.well-known/jwks.json)",
+    responses(
+        (status = 200, description = "SubjectPublicKeyInfo PEM", content_type = "application/x-pem-file", body = String),
+        (status = 503, description = "No signing key is configured", body = ErrorBody)
+    )
+)]
+pub async fn public_key_pem(
+    State(licensing): State<LicensingService>,
+) -> Result<Response, AppError> {
+    let pem = licensing.offline_signer()?.public_key_pem().to_string();
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/x-pem-file"),
+            (header::CACHE_CONTROL, CACHE_FOR_FIVE_MINUTES),
+        ],
+        pem,
+    )
+        .into_response())
+}
+
+/// `/.well-known/jwks.json`: the same key as a JSON Web Key Set.
+pub async fn jwks(State(licensing): State<LicensingService>) -> Result<Response, AppError> {
+    let jwks = licensing.offline_signer()?.jwks().clone();
+    Ok((
+        [(header::CACHE_CONTROL, CACHE_FOR_FIVE_MINUTES)],
+        Json(jwks),
+    )
+        .into_response())
 }

@@ -2,8 +2,13 @@
 
 #[cfg(feature = "ssr")]
 pub mod api;
+pub mod billing_page;
 pub mod key;
+#[cfg(feature = "ssr")]
+pub mod offline;
 pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod plan_table;
 #[cfg(feature = "ssr")]
 pub mod plans;
 #[cfg(feature = "ssr")]
@@ -76,6 +81,10 @@ pub struct KeyActivityPage {
     pub keys: Vec<KeyActivity>,
     /// The id to page on from ("Older keys"), when there are more.
     pub next_before: Option<String>,
+    /// The organization's offline licenses that still work, listed beside their keys.
+    pub offline_licenses: Vec<OfflineLicenseDto>,
+    /// Whether this server signs offline licenses (the operator configured a key).
+    pub offline_enabled: bool,
 }
 
 /// The `200` of `POST /api/v1/licensing/validate`.
@@ -96,4 +105,30 @@ pub struct ValidationDto {
     pub trial_days_left: Option<i64>,
     pub billing_url: String,
     pub violations: Vec<String>,
+}
+
+/// The `201` of `POST /licensing/keys/{id}/jwt`: the offline license, shown once.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IssuedOfflineLicenseDto {
+    /// An RS256 JWT: claims `iss`, `sub` (organization id), `plan`, `features`,
+    /// `orgName`, `iat`, `exp`, `jti`.
+    pub jwt: String,
+    pub expires_at: String,
+    pub plan: String,
+}
+
+/// An issued offline license as listed: who issued it and until when, never the token.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OfflineLicenseDto {
+    pub id: String,
+    pub license_key_id: String,
+    pub plan: String,
+    pub issued_at: String,
+    pub expires_at: String,
+    /// The email of the owner who issued it (none if that account is gone).
+    pub issued_by: Option<String>,
 }

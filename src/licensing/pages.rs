@@ -2,7 +2,10 @@
 //! explanation for anyone who is not the owner. Server functions only parse input
 //! and call the licensing service.
 
-use super::{CreatedLicenseKeyDto, KeyActivity, KeyActivityPage, KeyState};
+use super::{
+    CreatedLicenseKeyDto, IssuedOfflineLicenseDto, KeyActivity, KeyActivityPage, KeyState,
+    OfflineLicenseDto,
+};
 use crate::accounts::domain::Role;
 use crate::accounts::{OrganizationDto, SignedIn};
 use crate::browser;
@@ -49,25 +52,56 @@ pub async fn list_license_keys(before: Option<String>) -> Result<KeyActivityPage
     // A `before` that is not a key id pages from the newest, as without one.
     let before = before.filter(|id| uuid::Uuid::parse_str(id).is_ok());
     let now = crate::clock::now();
-    let page = actor
-        .state
-        .licensing
+    let licensing = &actor.state.licensing;
+    let page = licensing
         .list(&actor.membership, &crate::db::Page::new(before, None))
+        .await?;
+    let offline = licensing
+        .unexpired_offline_licenses(&actor.membership, None)
         .await?;
     Ok(KeyActivityPage {
         keys: page.keys.iter().map(|key| key.activity(now)).collect(),
         next_before: page.next_before,
+        offline_licenses: offline.iter().map(|l| l.to_dto()).collect(),
+        offline_enabled: licensing.offline_licenses_enabled(),
     })
 }
 
+/// Revokes a key; answers with its offline licenses that still work.
 #[server(prefix = "/rpc", endpoint = "revoke_license_key")]
-pub async fn revoke_license_key(id: String) -> Result<(), PageError> {
+pub async fn revoke_license_key(id: String) -> Result<Vec<OfflineLicenseDto>, PageError> {
     let actor = crate::accounts::session::page_member().await?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
-    Ok(actor
+    let unexpired = actor
         .state
         .licensing
         .revoke(&actor.membership, key_id(&id)?, &meta)
+        .await?;
+    Ok(unexpired.iter().map(|l| l.to_dto()).collect())
+}
+
+#[server(prefix = "/rpc", endpoint = "issue_offline_license")]
+pub async fn issue_offline_license(
+    id: String,
+    days: i64,
+) -> Result<IssuedOfflineLicenseDto, PageError> {
+    let actor = crate::accounts::session::page_member().await?;
+    let meta = crate::request_meta::RequestMeta::of_server_fn().await;
+    let settings = &actor.state.settings.licensing;
+    let billing_url = settings
+        .billing_url
+        .as_deref()
+        .unwrap_or("/settings/billing");
+    Ok(actor
+        .state
+        .licensing
+        .issue_offline_license(
+            &actor.membership,
+            key_id(&id)?,
+            Some(days),
+            billing_url,
+            &meta,
+        )
         .await?)
 }
 
@@ -209,6 +243,8 @@ fn KeyList(
     rotate: ServerAction<RotateLicenseKey>,
 ) -> impl IntoView {
     let query = use_query_map();
+    let issue = ServerAction::<IssueOfflineLicense>::new();
+    let offline_for = RwSignal::new(None::<OfflineTarget>);
     let keys = Resource::new(
         move || {
             (
@@ -216,15 +252,23 @@ fn KeyList(
                 create.version().get(),
                 revoke.version().get(),
                 rotate.version().get(),
+                issue.version().get(),
             )
         },
         |(before, ..)| list_license_keys(before),
     );
+    let actions = KeyActionSet {
+        revoke,
+        rotate,
+        offline_for,
+    };
     view! {
+        <OfflineLicensePanel issue offline_for/>
         <section class="card">
             <h2>"Keys"</h2>
             <FormError result=Signal::derive(move || revoke.value().get())/>
             <FormError result=Signal::derive(move || rotate.value().get())/>
+            <RevokeNotice revoke/>
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match keys.await {
@@ -233,7 +277,7 @@ fn KeyList(
                         }
                         .into_any(),
                         Ok(page) => view! {
-                            <KeyTable keys=page.keys revoke rotate/>
+                            <KeyTable keys=page.keys offline=page.offline_licenses offline_enabled=page.offline_enabled actions/>
                             {page.next_before.map(|next| view! {
                                 <p class="more"><A href=format!("/keys?before={next}")>"Older keys"</A></p>
                             })}
@@ -306,11 +350,27 @@ fn RevealPanel(created: CreatedLicenseKeyDto, on_close: Callback<()>) -> impl In
     }
 }
 
+/// The key an owner is issuing an offline license for.
+#[derive(Debug, Clone, PartialEq)]
+struct OfflineTarget {
+    id: String,
+    label: String,
+}
+
+/// What a key's buttons act with.
+#[derive(Clone, Copy)]
+struct KeyActionSet {
+    revoke: ServerAction<RevokeLicenseKey>,
+    rotate: ServerAction<RotateLicenseKey>,
+    offline_for: RwSignal<Option<OfflineTarget>>,
+}
+
 #[component]
 fn KeyTable(
     keys: Vec<KeyActivity>,
-    revoke: ServerAction<RevokeLicenseKey>,
-    rotate: ServerAction<RotateLicenseKey>,
+    offline: Vec<OfflineLicenseDto>,
+    offline_enabled: bool,
+    actions: KeyActionSet,
 ) -> impl IntoView {
     view! {
         <div class="table-wrap">
@@ -326,7 +386,17 @@ fn KeyTable(
                     </tr>
                 </thead>
                 <tbody>
-                    {keys.into_iter().map(|row| key_row(row, revoke, rotate)).collect_view()}
+                    {keys
+                        .into_iter()
+                        .map(|row| {
+                            let issued: Vec<OfflineLicenseDto> = offline
+                                .iter()
+                                .filter(|license| license.license_key_id == row.key.id)
+                                .cloned()
+                                .collect();
+                            key_row(row, issued, offline_enabled, actions)
+                        })
+                        .collect_view()}
                 </tbody>
             </table>
         </div>
@@ -335,8 +405,9 @@ fn KeyTable(
 
 fn key_row(
     row: KeyActivity,
-    revoke: ServerAction<RevokeLicenseKey>,
-    rotate: ServerAction<RotateLicenseKey>,
+    offline: Vec<OfflineLicenseDto>,
+    offline_enabled: bool,
+    actions: KeyActionSet,
 ) -> impl IntoView {
     let key = row.key;
     let label = key
@@ -351,12 +422,13 @@ fn key_row(
             <td>
                 <span class="instance-name">{key.instance_name.clone().unwrap_or_else(|| "—".into())}</span>
                 {key.instance_url.clone().map(|url| view! { <br/><span class="hint">{url}</span> })}
+                <OfflineLicenseList offline/>
             </td>
             <td><span class=format!("badge {status_class}")>{status_text}</span></td>
             <td>{row.last_validated.unwrap_or_else(|| "never".into())}</td>
             <td><time datetime=key.created_at.clone()>{short_date(&key.created_at)}</time></td>
             <td class="actions">
-                <KeyActions id label state=row.state revoke rotate/>
+                <KeyActions id label state=row.state offline_enabled actions/>
             </td>
         </tr>
     }
@@ -382,16 +454,29 @@ fn KeyActions(
     id: String,
     label: String,
     state: KeyState,
-    revoke: ServerAction<RevokeLicenseKey>,
-    rotate: ServerAction<RotateLicenseKey>,
+    offline_enabled: bool,
+    actions: KeyActionSet,
 ) -> impl IntoView {
+    let KeyActionSet {
+        revoke,
+        rotate,
+        offline_for,
+    } = actions;
     let can_rotate = !matches!(state, KeyState::Revoked | KeyState::Rotating { .. });
     let can_revoke = state != KeyState::Revoked;
+    let can_sign = offline_enabled && state != KeyState::Revoked;
+    let on_offline = {
+        let target = OfflineTarget {
+            id: id.clone(),
+            label: label.clone(),
+        };
+        move |_| offline_for.set(Some(target.clone()))
+    };
     let on_revoke = {
         let (id, label) = (id.clone(), label.clone());
         move |_| {
             let question = format!(
-                "Revoke the license key for {label}? Instances using it stop working at their next validation. This cannot be undone."
+                "Revoke the license key for {label}? Instances using it stop working at their next validation; offline licenses already issued keep working until they expire. This cannot be undone."
             );
             if browser::confirm(&question) {
                 revoke.dispatch(RevokeLicenseKey { id: id.clone() });
@@ -410,6 +495,7 @@ fn KeyActions(
         }
     };
     view! {
+        {can_sign.then(|| view! { <button type="button" class="secondary" on:click=on_offline>"Download offline license"</button> })}
         {can_rotate.then(|| view! { <button type="button" class="secondary" on:click=on_rotate>"Rotate"</button> })}
         {can_revoke.then(|| view! { <button type="button" class="danger" on:click=on_revoke>"Revoke"</button> })}
     }
@@ -420,5 +506,141 @@ fn short_date(timestamp: &str) -> String {
     match (timestamp.get(0..10), timestamp.get(11..16)) {
         (Some(date), Some(time)) => format!("{date} {time} UTC"),
         _ => timestamp.to_string(),
+    }
+}
+
+/// A key's offline licenses that still work: they outlive a revocation.
+#[component]
+fn OfflineLicenseList(offline: Vec<OfflineLicenseDto>) -> impl IntoView {
+    (!offline.is_empty()).then(|| {
+        view! {
+            <ul class="offline-licenses hint" data-testid="offline-licenses">
+                {offline
+                    .into_iter()
+                    .map(|license| {
+                        let by = license.issued_by.unwrap_or_else(|| "a former member".into());
+                        view! {
+                            <li>
+                                "Offline license (" {license.plan} ") until "
+                                <time datetime=license.expires_at.clone()>{short_date(&license.expires_at)}</time>
+                                ", issued by " {by}
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        }
+    })
+}
+
+/// After a revocation: the key's offline licenses that keep working regardless.
+#[component]
+fn RevokeNotice(revoke: ServerAction<RevokeLicenseKey>) -> impl IntoView {
+    move || {
+        let unexpired = revoke.value().get()?.ok()?;
+        let last = unexpired.iter().map(|l| l.expires_at.clone()).max()?;
+        Some(view! {
+            <p class="notice" role="status" data-testid="revoke-notice">
+                {format!(
+                    "Revoked. {} offline license(s) of this key still work until {}: they cannot be recalled.",
+                    unexpired.len(),
+                    short_date(&last)
+                )}
+            </p>
+        })
+    }
+}
+
+/// Asks how long an offline license should last, then shows it once.
+#[component]
+fn OfflineLicensePanel(
+    issue: ServerAction<IssueOfflineLicense>,
+    offline_for: RwSignal<Option<OfflineTarget>>,
+) -> impl IntoView {
+    // A new target starts from the form, never from another key's license.
+    Effect::new(move |_| {
+        offline_for.track();
+        issue.clear();
+    });
+    let close = Callback::new(move |_| {
+        offline_for.set(None);
+        issue.clear();
+    });
+    move || {
+        offline_for.get().map(|target| {
+            let issued = move || issue.value().get().and_then(Result::ok);
+            view! {
+                <section class="card reveal" role="region" aria-labelledby="offline-title" data-testid="offline-license">
+                    <h2 id="offline-title">"Offline license for " {target.label.clone()}</h2>
+                    {move || match issued() {
+                        Some(license) => view! { <OfflineReveal license on_close=close/> }.into_any(),
+                        None => view! { <OfflineLicenseForm issue id=target.id.clone() on_cancel=close/> }.into_any(),
+                    }}
+                </section>
+            }
+        })
+    }
+}
+
+#[component]
+fn OfflineLicenseForm(
+    issue: ServerAction<IssueOfflineLicense>,
+    id: String,
+    on_cancel: Callback<()>,
+) -> impl IntoView {
+    view! {
+        <p>
+            "An offline license is a signed token an instance verifies by itself, for instances that cannot reach this server. "
+            "It works until it expires, even if the key is revoked."
+        </p>
+        <ActionForm action=issue>
+            <input type="hidden" name="id" value=id/>
+            <div class="field">
+                <label for="offline_days">"Valid for (days, 1 to 365)"</label>
+                <input id="offline_days" name="days" type="number" min="1" max="365" value="30" required/>
+            </div>
+            <FormError result=Signal::derive(move || issue.value().get())/>
+            <button type="submit" class="primary" disabled=move || issue.pending().get()>"Create offline license"</button>
+            <button type="button" class="secondary" on:click=move |_| on_cancel.run(())>"Cancel"</button>
+        </ActionForm>
+    }
+}
+
+/// The signed license, once: download or copy it before closing.
+#[component]
+fn OfflineReveal(license: IssuedOfflineLicenseDto, on_close: Callback<()>) -> impl IntoView {
+    let saved = RwSignal::new(false);
+    let jwt = StoredValue::new(license.jwt.clone());
+    let copy = move |_| {
+        leptos::task::spawn_local(async move {
+            saved.set(browser::copy_to_clipboard(&jwt.get_value()).await || saved.get_untracked());
+        });
+    };
+    let close = move |_| {
+        if saved.get_untracked()
+            || browser::confirm(
+                "You have not downloaded or copied this offline license. It will never be shown again. Close anyway?",
+            )
+        {
+            on_close.run(());
+        }
+    };
+    let download = format!("data:application/jwt;charset=utf-8,{}", license.jwt);
+    view! {
+        <p class="warning">
+            <strong>"Download or copy this license now: it is shown only once."</strong>
+            " It carries the plan " <strong>{license.plan}</strong> " and works until "
+            <time datetime=license.expires_at.clone()>{short_date(&license.expires_at)}</time>
+            ", without contacting this server."
+        </p>
+        <div class="key-box">
+            <code class="license-jwt" data-testid="offline-jwt">{license.jwt}</code>
+        </div>
+        <p>
+            <a class="button primary" href=download download="storno-offline-license.jwt" on:click=move |_| saved.set(true)>"Download offline license"</a>
+            " "
+            <button type="button" class="secondary" on:click=copy>{move || if saved.get() { "Saved" } else { "Copy" }}</button>
+        </p>
+        <button type="button" class="secondary" on:click=close>"I have saved it, close"</button>
     }
 }

@@ -14,7 +14,7 @@ pub const PLANS: [&str; 6] = [
 ];
 
 /// A plan's limits (0 = unlimited) and flags, exactly as `validate` returns them.
-#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PlanFeatures {
     pub max_companies: i64,
@@ -71,35 +71,71 @@ impl InstanceMetrics {
 }
 
 impl PlanFeatures {
-    /// Every reported metric above the plan's limit, in plain words.
+    /// Every reported metric above the plan's limit, in upstream's words (the
+    /// deployed client prints them to the instance's administrator). A self-hosted
+    /// license covers one organization, whatever the plan.
     pub fn violations(&self, metrics: &InstanceMetrics) -> Vec<String> {
-        [
+        let organizations = metrics.org_count.filter(|&count| count > 1).map(|count| {
+            format!("Multiple organizations detected ({count}). Self-hosted licenses allow 1.")
+        });
+        let limits = [
+            ("Company", metrics.company_count, self.max_companies),
+            ("User", metrics.user_count, self.max_users_per_org),
             (
-                "userCount",
-                metrics.user_count,
-                "maxUsersPerOrg",
-                self.max_users_per_org,
-            ),
-            (
-                "companyCount",
-                metrics.company_count,
-                "maxCompanies",
-                self.max_companies,
-            ),
-            (
-                "invoicesThisMonth",
+                "Monthly invoice",
                 metrics.invoices_this_month,
-                "maxInvoicesPerMonth",
                 self.max_invoices_per_month,
             ),
         ]
         .into_iter()
-        .filter_map(|(metric, reported, limit_name, limit)| {
+        .filter_map(|(what, reported, limit)| {
             let reported = reported?;
             (limit > 0 && reported > limit)
-                .then(|| format!("{metric} {reported} exceeds {limit_name} {limit}"))
-        })
-        .collect()
+                .then(|| format!("{what} limit exceeded: {reported} / {limit} allowed."))
+        });
+        organizations.into_iter().chain(limits).collect()
+    }
+
+    /// These features with one of them changed, as the operator's `plan set` asks:
+    /// `feature` is a contract name (`maxCompanies`, `autoSync`, ...), `value` a
+    /// whole number from 0 for a limit, `true` or `false` for a flag.
+    pub fn with(&self, feature: &str, value: &str) -> Result<PlanFeatures, String> {
+        let mut features = serde_json::to_value(self).map_err(|e| e.to_string())?;
+        let slot = features.get_mut(feature).ok_or_else(|| {
+            format!(
+                "unknown feature {feature:?}; the features are: {}",
+                Self::names().join(", ")
+            )
+        })?;
+        *slot = match slot {
+            Value::Bool(_) => value
+                .parse::<bool>()
+                .map(Value::from)
+                .map_err(|_| format!("{feature} is true or false, got {value:?}"))?,
+            _ => value.parse::<u32>().map(Value::from).map_err(|_| {
+                format!("{feature} is a whole number from 0 (0 = unlimited), got {value:?}")
+            })?,
+        };
+        serde_json::from_value(features).map_err(|e| e.to_string())
+    }
+
+    /// The features' names, alphabetically.
+    pub fn names() -> Vec<String> {
+        match serde_json::to_value(PlanFeatures::default()) {
+            Ok(Value::Object(fields)) => fields.keys().cloned().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Each feature's name with its value as text, alphabetically.
+    pub fn entries(&self) -> Vec<(String, String)> {
+        match serde_json::to_value(self) {
+            Ok(Value::Object(fields)) => fields
+                .into_iter()
+                .map(|(name, value)| (name, value.to_string()))
+                .collect(),
+            _ => Vec::new(),
+        }
     }
 }
 
@@ -140,15 +176,58 @@ mod tests {
     }
 
     #[test]
-    fn violations_name_each_metric_over_its_limit() {
+    fn violations_use_upstreams_sentences_for_each_metric_over_its_limit() {
         let metrics = InstanceMetrics::from_json(&json!({
             "userCount": 12, "companyCount": 3, "invoicesThisMonth": 99999, "orgCount": 4
         }))
         .unwrap();
         assert_eq!(
             starter().violations(&metrics),
-            ["userCount 12 exceeds maxUsersPerOrg 10"]
+            [
+                "Multiple organizations detected (4). Self-hosted licenses allow 1.",
+                "User limit exceeded: 12 / 10 allowed."
+            ]
         );
+        let limited = starter().with("maxInvoicesPerMonth", "500").unwrap();
+        let over = InstanceMetrics::from_json(
+            &json!({"invoicesThisMonth": 501, "companyCount": 4, "orgCount": 1}),
+        )
+        .unwrap();
+        assert_eq!(
+            limited.violations(&over),
+            [
+                "Company limit exceeded: 4 / 3 allowed.",
+                "Monthly invoice limit exceeded: 501 / 500 allowed."
+            ]
+        );
+    }
+
+    #[test]
+    fn an_operator_changes_one_feature_at_a_time_with_a_value_of_its_type() {
+        let changed = starter().with("selfHostingLicense", "false").unwrap();
+        assert!(!changed.self_hosting_license);
+        assert_eq!(changed.with("maxCompanies", "0").unwrap().max_companies, 0);
+        assert_eq!(
+            PlanFeatures {
+                self_hosting_license: true,
+                ..changed.clone()
+            },
+            starter()
+        );
+        for (feature, value) in [
+            ("selfHostingLicense", "yes"),
+            ("maxCompanies", "-1"),
+            ("maxCompanies", "true"),
+            ("maxCompanies", "1.5"),
+            ("unlimitedEverything", "true"),
+        ] {
+            let error = starter().with(feature, value).unwrap_err();
+            assert!(error.contains(feature), "{error}");
+        }
+        assert_eq!(PlanFeatures::names().len(), 22);
+        assert!(starter()
+            .entries()
+            .contains(&("autoSync".into(), "true".into())));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! these functions, so they can never disagree.
 
 use super::key::{InstanceName, LicenseKey};
+use super::offline::OfflineSigner;
 use super::plans::{InstanceMetrics, PlanFeatures};
 use super::{CreatedLicenseKeyDto, KeyActivity, KeyState, LicenseKeyDto, ValidationDto};
 use crate::accounts::service::AccountsService;
@@ -19,6 +20,7 @@ use crate::secrets::Pepper;
 use serde_json::json;
 use sqlx::AnyPool;
 use std::fmt::Display;
+use std::sync::Arc;
 use uuid::Uuid;
 
 const KEY_PURPOSE: &str = "license-key";
@@ -35,6 +37,8 @@ pub struct LicensingService {
     pepper: Pepper,
     limits: RateLimits,
     idempotency: IdempotencyStore,
+    /// Signs offline licenses; `None` when the operator configured no key.
+    offline: Option<Arc<OfflineSigner>>,
 }
 
 /// Create in one statement, the same on both engines (`create_with_token.sql`
@@ -125,6 +129,20 @@ impl LicenseKeyRecord {
         }
     }
 }
+
+/// The columns of a `ValidationRow`, for a `WHERE` on `k` (the key) to follow.
+macro_rules! validation_row_select {
+    () => {
+        "SELECT k.id, k.organization_id, k.revoked_at, k.expires_at, k.activated_at, \
+                k.instance_url, o.name, o.plan, o.deactivated_at, o.current_period_end, \
+                o.trial_ends_at, p.features AS plan_features, f.features AS free_features \
+         FROM license_keys k JOIN organizations o ON o.id = k.organization_id \
+         JOIN plans p ON p.name = o.plan JOIN plans f ON f.name = 'free' "
+    };
+}
+
+mod offline_licenses;
+pub use offline_licenses::{OfflineLicenseRecord, DEFAULT_OFFLINE_DAYS, MAX_OFFLINE_DAYS};
 
 #[derive(sqlx::FromRow)]
 struct ValidationRow {
@@ -247,12 +265,14 @@ impl LicensingService {
         pepper: Pepper,
         limits: RateLimits,
         idempotency: IdempotencyStore,
+        offline: Option<OfflineSigner>,
     ) -> Self {
         LicensingService {
             pool,
             pepper,
             limits,
             idempotency,
+            offline: offline.map(Arc::new),
         }
     }
 
@@ -450,12 +470,13 @@ impl LicensingService {
     }
 
     /// Revokes a key for good: it stays listed, inactive. Revoking twice is harmless.
+    /// Returns the key's offline licenses that still work (they cannot be recalled).
     pub async fn revoke(
         &self,
         actor: &Membership,
         key_id: Uuid,
         meta: &RequestMeta,
-    ) -> Result<(), AppError> {
+    ) -> Result<Vec<OfflineLicenseRecord>, AppError> {
         actor.require_owner(OWNER_ONLY)?;
         let mut tx = begin_write(&self.pool).await?;
         let existing: Option<(Option<i64>,)> = sqlx::query_as(
@@ -466,9 +487,20 @@ impl LicensingService {
         .fetch_optional(&mut *tx)
         .await?;
         let (revoked_at,) = existing.ok_or(AppError::LicenseKeyNotFound)?;
-        if revoked_at.is_some() {
-            return Ok(());
+        match revoked_at {
+            None => self.mark_revoked(tx, actor, key_id, meta).await?,
+            Some(_) => tx.rollback().await?,
         }
+        self.unexpired_offline_licenses(actor, Some(key_id)).await
+    }
+
+    async fn mark_revoked(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Any>,
+        actor: &Membership,
+        key_id: Uuid,
+        meta: &RequestMeta,
+    ) -> Result<(), AppError> {
         sqlx::query("UPDATE license_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(clock::now())
             .bind(key_id.to_string())
@@ -559,11 +591,12 @@ impl LicensingService {
     }
 
     /// Checks a key for a self-hosted instance and records what it reported. The
-    /// answer reflects the organization's plan and state right now.
+    /// answer reflects the organization's plan and state right now; a plan without
+    /// self-hosting is refused (as upstream does) after the visit is recorded.
     pub async fn validate(
         &self,
         request: ValidationRequest,
-        billing_base_url: &str,
+        billing_url: &str,
         meta: &RequestMeta,
     ) -> Result<ValidationDto, AppError> {
         if !is_key_shaped(&request.license_key) {
@@ -579,23 +612,24 @@ impl LicensingService {
         let verdict = decide(&row, request.metrics.as_ref(), now)?;
         self.record_validation(&row, &request, &verdict, now, meta)
             .await?;
-        Ok(verdict.into_dto(row, now, billing_base_url))
+        if !verdict.features.self_hosting_license {
+            return Err(AppError::SelfHostingNotIncluded {
+                plan: verdict.plan,
+                billing_url: billing_url.to_string(),
+            });
+        }
+        Ok(verdict.into_dto(row, now, billing_url))
     }
 
     /// The key with its organization, the organization's plan's features and the
     /// `free` plan's (for a lapsed period), in one query.
     async fn validation_row(&self, digest: &str) -> Result<Option<ValidationRow>, AppError> {
-        Ok(sqlx::query_as(
-            "SELECT k.id, k.organization_id, k.revoked_at, k.expires_at, k.activated_at, \
-                    k.instance_url, o.name, o.plan, o.deactivated_at, o.current_period_end, \
-                    o.trial_ends_at, p.features AS plan_features, f.features AS free_features \
-             FROM license_keys k JOIN organizations o ON o.id = k.organization_id \
-             JOIN plans p ON p.name = o.plan JOIN plans f ON f.name = 'free' \
-             WHERE k.key_hash = $1",
+        Ok(
+            sqlx::query_as(concat!(validation_row_select!(), "WHERE k.key_hash = $1"))
+                .bind(digest)
+                .fetch_optional(&self.pool)
+                .await?,
         )
-        .bind(digest)
-        .fetch_optional(&self.pool)
-        .await?)
     }
 
     /// Keeps what the instance reported. A routine check is one statement; the
@@ -734,7 +768,7 @@ fn decide(
 }
 
 impl Verdict {
-    fn into_dto(self, row: ValidationRow, now: i64, billing_base_url: &str) -> ValidationDto {
+    fn into_dto(self, row: ValidationRow, now: i64, billing_url: &str) -> ValidationDto {
         let trial_end = row.trial_ends_at.filter(|_| self.in_trial);
         ValidationDto {
             valid: true,
@@ -745,7 +779,7 @@ impl Verdict {
             current_period_end: row.current_period_end.map(clock::rfc3339),
             trial_ends_at: trial_end.map(clock::rfc3339),
             trial_days_left: trial_end.map(|end| (end - now + 86_399) / 86_400),
-            billing_url: format!("{billing_base_url}/settings/billing"),
+            billing_url: billing_url.to_string(),
             violations: self.violations,
         }
     }
@@ -862,7 +896,7 @@ mod tests {
             (verdict.plan.as_str(), verdict.in_trial),
             ("business", true)
         );
-        let dto = verdict.into_dto(in_trial, now, "https://lic.test");
+        let dto = verdict.into_dto(in_trial, now, "https://lic.test/settings/billing");
         assert_eq!(dto.trial_days_left, Some(3));
         assert_eq!(dto.billing_url, "https://lic.test/settings/billing");
     }

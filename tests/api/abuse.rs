@@ -414,6 +414,7 @@ async fn long_lists_are_paged_on_the_page_and_the_audit_limit_is_the_documented_
 async fn a_mixed_load_of_writes_and_validations_never_answers_5xx() {
     let app = spawn_app_with(|settings| settings.rate_limits.sign_up_per_ip = 1000).await;
     let owner = app.register("ana@acme.test", "Acme").await;
+    app.set_plan(&owner.organization_id, "business");
     let mut keys = Vec::new();
     for _ in 0..12 {
         let key: Value = app

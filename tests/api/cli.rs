@@ -6,12 +6,7 @@ use serde_json::json;
 use std::process::Output;
 
 fn storno_licensing(app: &TestApp, args: &[&str]) -> Output {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_storno-licensing"));
-    command.args(args).env("DATABASE_URL", &app.database_url);
-    if postgres_server().is_some() {
-        command.env("LICENSING_KEY_PEPPER", "07".repeat(32));
-    }
-    command.output().unwrap()
+    app.operator_command(args).output().unwrap()
 }
 
 fn lines(output: &Output) -> Vec<Vec<String>> {

@@ -233,6 +233,33 @@ impl TestApp {
         set_cookie.split(';').next().unwrap().to_string()
     }
 
+    /// Runs the operator's command line against this app's database; asserts it succeeded.
+    pub fn operator(&self, args: &[&str]) -> std::process::Output {
+        let output = self.operator_command(args).output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+
+    /// The operator's command line against this app's database, not yet run.
+    pub fn operator_command(&self, args: &[&str]) -> std::process::Command {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_storno-licensing"));
+        command.args(args).env("DATABASE_URL", &self.database_url);
+        if postgres_server().is_some() {
+            command.env("LICENSING_KEY_PEPPER", "07".repeat(32));
+        }
+        command
+    }
+
+    /// Moves an organization to `plan`, as an operator does (`org set-plan`). New
+    /// organizations start on `community`, which does not include self-hosting.
+    pub fn set_plan(&self, organization_id: &str, plan: &str) {
+        self.operator(&["org", "set-plan", organization_id, plan]);
+    }
+
     pub async fn sign_in_browser(&self, owner: &Owner) {
         let response = self
             .server_fn(
@@ -302,6 +329,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
         session_idle_timeout: Duration::from_secs(3600),
         session_absolute_timeout: Duration::from_secs(24 * 3600),
         rate_limits: Default::default(),
+        licensing: Default::default(),
         leptos: leptos::config::LeptosOptions::builder()
             .output_name("storno-licensing")
             .site_addr(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))

@@ -344,6 +344,7 @@ async fn a_thousand_concurrent_creates_give_a_thousand_distinct_keys_that_all_va
     })
     .await;
     let owner = app.register("owner@acme.test", "Acme").await;
+    app.set_plan(&owner.organization_id, "business");
     let mut tokens = vec![owner.token.clone()];
     for _ in 0..3 {
         tokens.push(app.new_token(&owner.email, &owner.password).await);

@@ -26,56 +26,37 @@ async fn new_key(app: &TestApp, token: &str, name: &str) -> (String, String) {
     )
 }
 
-/// Runs the operator CLI against the test's database.
-fn operator(app: &TestApp, args: &[&str]) -> std::process::Output {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_storno-licensing"));
-    command.args(args).env("DATABASE_URL", &app.database_url);
-    if postgres_server().is_some() {
-        command.env("LICENSING_KEY_PEPPER", "07".repeat(32));
-    }
-    let output = command.output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
 #[tokio::test]
-async fn validate_returns_the_current_plan_and_records_the_instance() {
+async fn a_plan_without_self_hosting_is_refused_as_upstream_refuses_it_and_still_recorded() {
     let app = spawn_app().await;
     let owner = app.register("ana@acme.test", "Acme").await;
     let (id, key) = new_key(&app, &owner.token, "Prod").await;
+    let report = json!({
+        "licenseKey": key,
+        "instanceUrl": "https://erp.acme.test",
+        "metrics": {"orgCount": 1, "userCount": 12, "companyCount": 1, "invoicesThisMonth": 3},
+        "someFutureField": true
+    });
 
-    let response = validate(
-        &app,
-        json!({
-            "licenseKey": key,
-            "instanceUrl": "https://erp.acme.test",
-            "metrics": {"orgCount": 1, "userCount": 12, "companyCount": 1, "invoicesThisMonth": 3},
-            "someFutureField": true
-        }),
+    // New organizations start on community, which (as upstream) excludes self-hosting.
+    let refused = assert_error(
+        validate(&app, report.clone()).await,
+        StatusCode::FORBIDDEN,
+        "self_hosting_not_included",
     )
     .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["valid"], true);
-    assert_eq!(body["plan"], "community");
-    assert_eq!(body["organizationId"], owner.organization_id.as_str());
-    assert_eq!(body["organizationName"], "Acme");
-    assert_eq!(body["features"].as_object().unwrap().len(), 22);
-    assert_eq!(body["features"]["maxUsersPerOrg"], 3);
+    assert_eq!(refused["valid"], false);
     assert_eq!(
-        body["violations"],
-        json!(["userCount 12 exceeds maxUsersPerOrg 3"])
+        refused["error"],
+        "Your current plan does not include self-hosting. Please upgrade to Business."
     );
-    assert!(body["billingUrl"]
+    assert_eq!(refused["plan"], "community");
+    assert!(refused["billingUrl"]
         .as_str()
         .unwrap()
         .ends_with("/settings/billing"));
-    assert!(body.get("trialEndsAt").is_none());
 
+    // The visit is still recorded: last seen, URL, metrics, violations.
     let listed: Value = app.list_keys(&owner.token).await.json().await.unwrap();
     let listed = &listed["keys"][0];
     assert_eq!(listed["id"], id.as_str());
@@ -87,11 +68,35 @@ async fn validate_returns_the_current_plan_and_records_the_instance() {
     assert_eq!(listed["instanceMetrics"]["userCount"], 12);
     assert_eq!(
         listed["lastViolations"],
-        json!(["userCount 12 exceeds maxUsersPerOrg 3"])
+        json!(["User limit exceeded: 12 / 3 allowed."])
     );
+    let first_activation = listed["activatedAt"].clone();
+
+    // The operator grants self-hosting; the next validation shows it.
+    app.set_plan(&owner.organization_id, "business");
+    let mut report = report;
+    report["metrics"]["orgCount"] = 2.into();
+    let response = validate(&app, report).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["valid"], true);
+    assert_eq!(body["plan"], "business");
+    assert_eq!(body["organizationId"], owner.organization_id.as_str());
+    assert_eq!(body["organizationName"], "Acme");
+    assert_eq!(body["features"].as_object().unwrap().len(), 22);
+    assert_eq!(body["features"]["maxUsersPerOrg"], 999999);
+    assert_eq!(body["features"]["selfHostingLicense"], true);
+    assert_eq!(
+        body["violations"],
+        json!(["Multiple organizations detected (2). Self-hosted licenses allow 1."])
+    );
+    assert!(body["billingUrl"]
+        .as_str()
+        .unwrap()
+        .ends_with("/settings/billing"));
+    assert!(body.get("trialEndsAt").is_none());
 
     // activatedAt stays the first validation.
-    let first_activation = listed["activatedAt"].clone();
     validate(&app, json!({"licenseKey": key})).await;
     let again: Value = app.list_keys(&owner.token).await.json().await.unwrap();
     assert_eq!(again["keys"][0]["activatedAt"], first_activation);
@@ -99,9 +104,74 @@ async fn validate_returns_the_current_plan_and_records_the_instance() {
 }
 
 #[tokio::test]
+async fn billing_url_is_the_operators_when_configured() {
+    let app = spawn_app_with(|settings| {
+        settings.licensing.billing_url = Some("https://billing.example.com/upgrade".into());
+    })
+    .await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    let (_, key) = new_key(&app, &owner.token, "Prod").await;
+    let refused: Value = validate(&app, json!({"licenseKey": key}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(refused["billingUrl"], "https://billing.example.com/upgrade");
+    app.set_plan(&owner.organization_id, "business");
+    let valid: Value = validate(&app, json!({"licenseKey": key}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(valid["billingUrl"], "https://billing.example.com/upgrade");
+}
+
+#[tokio::test]
+async fn new_organizations_start_on_the_operators_default_plan() {
+    let app = spawn_app_with(|settings| settings.licensing.default_plan = "business".into()).await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    let (_, key) = new_key(&app, &owner.token, "Prod").await;
+    let body: Value = validate(&app, json!({"licenseKey": key}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["plan"], "business");
+    let organizations = app
+        .get_json("/api/v1/organizations", &owner.token, None)
+        .await;
+    assert_eq!(organizations["organizations"][0]["plan"], "business");
+
+    // A plan that does not exist stops the server at start-up, with the reason.
+    let mut server = app
+        .operator_command(&["serve"])
+        .env("DEFAULT_PLAN", "platinum")
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            server.kill().unwrap();
+            panic!("the server started with DEFAULT_PLAN=platinum");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut server.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(1));
+    assert!(stderr.contains("DEFAULT_PLAN must be one of"), "{stderr}");
+}
+
+#[tokio::test]
 async fn validate_refuses_malformed_unknown_and_revoked_keys() {
     let app = spawn_app().await;
     let owner = app.register("ana@acme.test", "Acme").await;
+    app.set_plan(&owner.organization_id, "business");
     let (id, key) = new_key(&app, &owner.token, "Prod").await;
 
     for body in [
@@ -134,7 +204,7 @@ async fn validate_refuses_malformed_unknown_and_revoked_keys() {
     assert_eq!(revoked.status(), StatusCode::OK);
     assert_eq!(
         revoked.json::<Value>().await.unwrap(),
-        json!({"status": "revoked"})
+        json!({"status": "revoked", "unexpiredOfflineLicenses": []})
     );
     let after = assert_error(
         validate(&app, json!({"licenseKey": key})).await,
@@ -154,6 +224,7 @@ async fn validate_refuses_malformed_unknown_and_revoked_keys() {
 async fn revoke_is_owner_only_and_scoped_to_the_organization() {
     let app = spawn_app().await;
     let owner = app.register("ana@acme.test", "Acme").await;
+    app.set_plan(&owner.organization_id, "business");
     let (id, key) = new_key(&app, &owner.token, "Prod").await;
     let stranger = app.register("eve@evil.test", "Evil").await;
     let member = app.member_of(&owner, "bob@acme.test", "admin").await;
@@ -227,6 +298,7 @@ async fn revoke_is_owner_only_and_scoped_to_the_organization() {
 async fn rotation_returns_a_new_key_and_the_old_one_works_for_the_grace_period() {
     let app = spawn_app().await;
     let owner = app.register("ana@acme.test", "Acme").await;
+    app.set_plan(&owner.organization_id, "business");
     let (old_id, old_key) = new_key(&app, &owner.token, "Prod").await;
     let rotate = |id: &str, body: Value| {
         app.api
@@ -342,10 +414,7 @@ async fn plan_changes_and_deactivation_apply_at_the_next_validation() {
     let owner = app.register("ana@acme.test", "Acme").await;
     let (_, key) = new_key(&app, &owner.token, "Prod").await;
 
-    operator(
-        &app,
-        &["org", "set-plan", &owner.organization_id, "business"],
-    );
+    app.operator(&["org", "set-plan", &owner.organization_id, "business"]);
     let body: Value = validate(&app, json!({"licenseKey": key}))
         .await
         .json()
@@ -354,24 +423,42 @@ async fn plan_changes_and_deactivation_apply_at_the_next_validation() {
     assert_eq!(body["plan"], "business");
     assert_eq!(body["features"]["prioritySupport"], true);
 
-    operator(
-        &app,
-        &[
-            "org",
-            "set-period-end",
-            &owner.organization_id,
-            "2020-01-01T00:00:00+00:00",
-        ],
-    );
-    let lapsed: Value = validate(&app, json!({"licenseKey": key}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    app.operator(&[
+        "org",
+        "set-period-end",
+        &owner.organization_id,
+        "2020-01-01T00:00:00+00:00",
+    ]);
+    // A lapsed period falls back to free, upstream's expired plan: no self-hosting.
+    let lapsed = assert_error(
+        validate(&app, json!({"licenseKey": key})).await,
+        StatusCode::FORBIDDEN,
+        "self_hosting_not_included",
+    )
+    .await;
     assert_eq!(lapsed["plan"], "free");
+
+    // The operator changes what a plan includes; the next validation shows it.
+    let shown = app.operator(&["plan", "set", "free", "selfHostingLicense", "true"]);
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("selfHostingLicense\ttrue"));
+    app.operator(&["plan", "set", "free", "maxUsersPerOrg", "2"]);
+    let lapsed: Value = validate(
+        &app,
+        json!({"licenseKey": key, "metrics": {"userCount": 3}}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(lapsed["plan"], "free");
+    assert_eq!(lapsed["features"]["maxUsersPerOrg"], 2);
+    assert_eq!(
+        lapsed["violations"],
+        json!(["User limit exceeded: 3 / 2 allowed."])
+    );
     assert_eq!(lapsed["currentPeriodEnd"], "2020-01-01T00:00:00+00:00");
 
-    operator(&app, &["org", "deactivate", &owner.organization_id]);
+    app.operator(&["org", "deactivate", &owner.organization_id]);
     let inactive = assert_error(
         validate(&app, json!({"licenseKey": key})).await,
         StatusCode::FORBIDDEN,
@@ -380,13 +467,13 @@ async fn plan_changes_and_deactivation_apply_at_the_next_validation() {
     .await;
     assert_eq!(inactive["valid"], false);
     assert_eq!(inactive["error"], "Organization is inactive");
-    operator(&app, &["org", "activate", &owner.organization_id]);
+    app.operator(&["org", "activate", &owner.organization_id]);
     assert_eq!(
         validate(&app, json!({"licenseKey": key})).await.status(),
         StatusCode::OK
     );
 
-    let help = operator(&app, &["--help"]);
+    let help = app.operator(&["--help"]);
     let help = String::from_utf8(help.stdout).unwrap();
     for command in [
         "set-plan",
@@ -513,6 +600,7 @@ async fn validation_and_sign_in_are_rate_limited_with_retry_after() {
     })
     .await;
     let owner = app.register("ana@acme.test", "Acme").await;
+    app.set_plan(&owner.organization_id, "business");
     let (_, key) = new_key(&app, &owner.token, "Prod").await;
     for _ in 0..3 {
         assert_eq!(
@@ -667,6 +755,7 @@ async fn without_trusted_proxies_a_forwarded_for_header_changes_nothing() {
 async fn a_base_url_ending_in_a_slash_still_reaches_validate() {
     let app = spawn_app().await;
     let owner = app.register("ana@acme.test", "Acme").await;
+    app.set_plan(&owner.organization_id, "business");
     let (_, key) = new_key(&app, &owner.token, "Prod").await;
     // As a deployed client sends it: `{base}/` + `/api/v1/licensing/validate`, JSON with
     // escaped slashes, no Authorization header.

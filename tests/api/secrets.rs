@@ -52,6 +52,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 async fn no_key_token_password_or_session_id_is_stored_or_logged() {
     let app = spawn_app().await;
     let owner = app.register("ana@acme.test", "Acme").await;
+    app.set_plan(&owner.organization_id, "business");
     let second_token = app.new_token(&owner.email, &owner.password).await;
     let cookie = app.session_cookie(&owner).await;
     let session_id = cookie.split_once('=').unwrap().1.to_string();

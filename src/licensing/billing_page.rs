@@ -1,0 +1,220 @@
+//! `/settings/billing` (owner only): the organization's plan, its features and
+//! limits beside the other plans', and how to upgrade. Validation's `billingUrl`
+//! points here unless the operator set `BILLING_URL`.
+
+use crate::accounts::domain::Role;
+use crate::accounts::{OrganizationDto, SignedIn};
+use crate::components::RequireOrganization;
+use crate::error::PageError;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use serde::{Deserialize, Serialize};
+
+/// One plan's column: its name and each feature's value as text, alphabetically.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanColumn {
+    pub name: String,
+    pub features: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BillingSummary {
+    pub current_plan: String,
+    pub plans: Vec<PlanColumn>,
+    /// The operator's words and link on how to upgrade (`BILLING_UPGRADE_TEXT`, `_URL`).
+    pub upgrade_text: Option<String>,
+    pub upgrade_url: Option<String>,
+}
+
+#[server(prefix = "/rpc", endpoint = "billing_overview")]
+pub async fn billing_overview() -> Result<BillingSummary, PageError> {
+    let actor = crate::accounts::session::page_member().await?;
+    actor
+        .membership
+        .require_owner("Only the organization owner can see its billing")?;
+    let plans = actor.state.plans.all().await?;
+    let settings = &actor.state.settings.licensing;
+    Ok(BillingSummary {
+        current_plan: actor.membership.to_dto().plan,
+        plans: plans
+            .into_iter()
+            .map(|plan| PlanColumn {
+                features: plan.features.entries(),
+                name: plan.name,
+            })
+            .collect(),
+        upgrade_text: settings.upgrade_text.clone(),
+        upgrade_url: settings.upgrade_url.clone(),
+    })
+}
+
+#[component]
+pub fn BillingPage() -> impl IntoView {
+    view! {
+        <Title text="Billing · Storno Licensing"/>
+        <RequireOrganization member_view=move |_: SignedIn, current: OrganizationDto| {
+            if current.role == Role::Owner {
+                view! { <PlanComparison organization=current.name/> }.into_any()
+            } else {
+                view! {
+                    <h1>"Billing"</h1>
+                    <section class="card notice" role="note" data-testid="not-owner">
+                        <h2>"Only the owner can see billing"</h2>
+                        <p>
+                            "You are " <strong>{format!("{}", current.role)}</strong> " of " <strong>{current.name}</strong>
+                            ". Its plan is " <strong>{current.plan}</strong> "; ask its owner about upgrading."
+                        </p>
+                    </section>
+                }
+                .into_any()
+            }
+        }/>
+    }
+}
+
+#[component]
+fn PlanComparison(organization: String) -> impl IntoView {
+    let overview = Resource::new(|| (), |_| billing_overview());
+    view! {
+        <h1>"Billing"</h1>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new({
+                let organization = organization.clone();
+                async move {
+                    match overview.await {
+                        Ok(overview) => view! { <Overview organization overview/> }.into_any(),
+                        Err(error) => view! { <p class="form-error" role="alert">{error.message}</p> }.into_any(),
+                    }
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Overview(organization: String, overview: BillingSummary) -> impl IntoView {
+    let current = overview.current_plan.clone();
+    let self_hosts = overview
+        .plans
+        .iter()
+        .find(|plan| plan.name == current)
+        .is_some_and(|plan| {
+            plan.features
+                .iter()
+                .any(|(name, value)| name == "selfHostingLicense" && value == "true")
+        });
+    let names: Vec<String> = overview
+        .plans
+        .iter()
+        .map(|plan| plan.name.clone())
+        .collect();
+    let rows: Vec<(String, Vec<String>)> = overview
+        .plans
+        .first()
+        .map(|first| {
+            first
+                .features
+                .iter()
+                .enumerate()
+                .map(|(index, (feature, _))| {
+                    let values = overview
+                        .plans
+                        .iter()
+                        .map(|plan| {
+                            plan.features
+                                .get(index)
+                                .map(|(_, value)| shown(feature, value))
+                                .unwrap_or_default()
+                        })
+                        .collect();
+                    (feature.clone(), values)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    view! {
+        <section class="card" data-testid="current-plan">
+            <h2>"Your plan: " {current.clone()}</h2>
+            <p>
+                <strong>{organization}</strong>
+                {if self_hosts {
+                    " is on a plan that includes self-hosting: its license keys validate."
+                } else {
+                    " is on a plan without self-hosting: its license keys are refused (403) until it moves to a plan that includes it (Business)."
+                }}
+            </p>
+            <h3>"How to upgrade"</h3>
+            <p>{overview.upgrade_text.unwrap_or_else(|| "Ask the operator of this licensing server to change your organization's plan.".into())}</p>
+            {overview.upgrade_url.map(|url| view! { <p><a class="button primary" href=url rel="noopener">"Upgrade"</a></p> })}
+        </section>
+        <section class="card">
+            <h2>"Plans side by side"</h2>
+            <div class="table-wrap">
+                <table class="plans">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Feature"</th>
+                            {names.iter().map(|name| {
+                                let class = if *name == current { "current" } else { "" };
+                                view! { <th scope="col" class=class>{name.clone()}{(*name == current).then_some(" (yours)")}</th> }
+                            }).collect_view()}
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {rows.into_iter().map(|(feature, values)| view! {
+                            <tr>
+                                <th scope="row">{words(&feature)}</th>
+                                {values.into_iter().map(|value| view! { <td>{value}</td> }).collect_view()}
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </section>
+    }
+}
+
+/// `maxUsersPerOrg` as `max users per org`.
+fn words(feature: &str) -> String {
+    let mut text = String::new();
+    for c in feature.chars() {
+        if c.is_ascii_uppercase() {
+            text.push(' ');
+        }
+        text.push(c.to_ascii_lowercase());
+    }
+    text
+}
+
+/// A feature's value as a person reads it: 0 is unlimited for a limit, off for
+/// the sync interval.
+fn shown(feature: &str, value: &str) -> String {
+    match (feature, value) {
+        (_, "true") => "yes".into(),
+        (_, "false") => "no".into(),
+        ("syncIntervalSeconds", "0") => "off".into(),
+        ("syncIntervalSeconds", seconds) => match seconds.parse::<u64>() {
+            Ok(s) if s % 3600 == 0 => format!("every {} h", s / 3600),
+            Ok(s) => format!("every {} min", s.div_ceil(60)),
+            Err(_) => seconds.into(),
+        },
+        (limit, "0") if limit.starts_with("max") => "unlimited".into(),
+        (_, other) => other.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn features_read_as_words_and_values() {
+        assert_eq!(words("maxUsersPerOrg"), "max users per org");
+        assert_eq!(shown("maxCompanies", "0"), "unlimited");
+        assert_eq!(shown("maxCompanies", "3"), "3");
+        assert_eq!(shown("syncIntervalSeconds", "14400"), "every 4 h");
+        assert_eq!(shown("syncIntervalSeconds", "90"), "every 2 min");
+        assert_eq!(shown("syncIntervalSeconds", "0"), "off");
+        assert_eq!(shown("autoSync", "true"), "yes");
+    }
+}

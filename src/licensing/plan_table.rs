@@ -1,0 +1,88 @@
+//! The plans as stored: read for the billing page and the operator, changed by the
+//! operator's `plan set`. Validation reads the table on every call, so a change
+//! shows at each key's next validation.
+
+use super::plans::{PlanFeatures, PLANS};
+use crate::db::begin_write;
+use crate::error::AppError;
+use sqlx::AnyPool;
+
+#[derive(Clone)]
+pub struct PlanTable {
+    pool: AnyPool,
+}
+
+/// A plan's name with its features.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub name: String,
+    pub features: PlanFeatures,
+}
+
+impl PlanTable {
+    pub fn new(pool: AnyPool) -> Self {
+        PlanTable { pool }
+    }
+
+    /// Every plan, in the order of `PLANS` (community first, free last).
+    pub async fn all(&self) -> Result<Vec<Plan>, AppError> {
+        let rows: Vec<(String, String)> = sqlx::query_as("SELECT name, features FROM plans")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut plans = rows
+            .into_iter()
+            .map(|(name, features)| parse(name, &features))
+            .collect::<Result<Vec<_>, _>>()?;
+        plans.sort_by_key(|plan| PLANS.iter().position(|name| *name == plan.name));
+        Ok(plans)
+    }
+
+    pub async fn get(&self, name: &str) -> Result<Plan, AppError> {
+        let (features,): (String,) = sqlx::query_as("SELECT features FROM plans WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| unknown_plan(name))?;
+        parse(name.to_string(), &features)
+    }
+
+    /// Sets one feature of one plan; returns the plan as it now stands.
+    pub async fn set(&self, name: &str, feature: &str, value: &str) -> Result<Plan, AppError> {
+        let mut tx = begin_write(&self.pool).await?;
+        let (stored,): (String,) = sqlx::query_as("SELECT features FROM plans WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| unknown_plan(name))?;
+        let features = parse(name.to_string(), &stored)?
+            .features
+            .with(feature, value)
+            .map_err(AppError::Validation)?;
+        let text = serde_json::to_string(&features)
+            .map_err(|e| AppError::Internal(format!("plan {name}: {e}")))?;
+        sqlx::query("UPDATE plans SET features = $1 WHERE name = $2")
+            .bind(text)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        tracing::info!(plan = name, feature, value, "plan changed");
+        Ok(Plan {
+            name: name.to_string(),
+            features,
+        })
+    }
+}
+
+fn unknown_plan(name: &str) -> AppError {
+    AppError::Validation(format!(
+        "unknown plan {name:?}; the plans are {}",
+        PLANS.join(", ")
+    ))
+}
+
+fn parse(name: String, features: &str) -> Result<Plan, AppError> {
+    let features = serde_json::from_str(features)
+        .map_err(|e| AppError::Internal(format!("features of plan {name}: {e}")))?;
+    Ok(Plan { name, features })
+}

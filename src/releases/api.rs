@@ -1,0 +1,36 @@
+//! `GET /api/v1/version`: public, and cacheable for five minutes.
+
+use super::service::{ReleaseDto, ReleaseService};
+use crate::error::AppError;
+use crate::http::openapi::ErrorBody;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+/// What instances are told about caching the answer (the client asks every few hours).
+pub const CACHE_FOR_FIVE_MINUTES: &str = "public, max-age=300";
+
+#[utoipa::path(
+    get,
+    path = "/version",
+    tag = "releases",
+    summary = "The latest Storno release, for instances checking for updates (no authentication)",
+    responses(
+        (
+            status = 200,
+            description = "The release the operator announced; cacheable for 5 minutes",
+            body = ReleaseDto,
+            headers(("Cache-Control" = String, description = "public, max-age=300"))
+        ),
+        (status = 404, description = "No release has been announced yet", body = ErrorBody)
+    )
+)]
+pub async fn latest(State(releases): State<ReleaseService>) -> Result<Response, AppError> {
+    let release = releases.latest().await?;
+    Ok((
+        [(header::CACHE_CONTROL, CACHE_FOR_FIVE_MINUTES)],
+        Json(release),
+    )
+        .into_response())
+}

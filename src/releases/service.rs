@@ -1,0 +1,105 @@
+//! Reading and publishing the latest release (one row).
+
+use super::domain::{DownloadUrl, ReleaseVersion};
+use crate::clock;
+use crate::error::AppError;
+use serde::Serialize;
+use sqlx::AnyPool;
+
+/// The answer of `GET /api/v1/version`, as the deployed client reads it.
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReleaseDto {
+    pub version: String,
+    pub download_url: Option<String>,
+    pub web: WebReleaseDto,
+}
+
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebReleaseDto {
+    /// The newest version of the web app.
+    pub latest: String,
+    /// The oldest version still supported.
+    pub min: String,
+    pub release_notes: Option<String>,
+}
+
+/// A release as the operator publishes it.
+pub struct NewRelease {
+    pub version: ReleaseVersion,
+    pub download_url: Option<DownloadUrl>,
+    /// The web app's newest version; the release's own when not given.
+    pub web_latest: Option<ReleaseVersion>,
+    pub web_min: ReleaseVersion,
+    pub release_notes: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct ReleaseService {
+    pool: AnyPool,
+}
+
+#[derive(sqlx::FromRow)]
+struct ReleaseRow {
+    version: String,
+    download_url: Option<String>,
+    web_latest: String,
+    web_min: String,
+    release_notes: Option<String>,
+}
+
+impl ReleaseRow {
+    fn into_dto(self) -> ReleaseDto {
+        ReleaseDto {
+            version: self.version,
+            download_url: self.download_url,
+            web: WebReleaseDto {
+                latest: self.web_latest,
+                min: self.web_min,
+                release_notes: self.release_notes,
+            },
+        }
+    }
+}
+
+impl ReleaseService {
+    pub fn new(pool: AnyPool) -> Self {
+        ReleaseService { pool }
+    }
+
+    /// The latest release; `404 release_not_published` before the first.
+    pub async fn latest(&self) -> Result<ReleaseDto, AppError> {
+        let row: Option<ReleaseRow> = sqlx::query_as(
+            "SELECT version, download_url, web_latest, web_min, release_notes \
+             FROM releases WHERE id = 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(ReleaseRow::into_dto)
+            .ok_or(AppError::ReleaseNotPublished)
+    }
+
+    /// Replaces the announced release.
+    pub async fn publish(&self, release: NewRelease) -> Result<ReleaseDto, AppError> {
+        let web_latest = release.web_latest.as_ref().unwrap_or(&release.version);
+        sqlx::query(
+            "INSERT INTO releases (id, version, download_url, web_latest, web_min, release_notes, set_at) \
+             VALUES (1, $1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (id) DO UPDATE SET version = excluded.version, \
+                 download_url = excluded.download_url, web_latest = excluded.web_latest, \
+                 web_min = excluded.web_min, release_notes = excluded.release_notes, \
+                 set_at = excluded.set_at",
+        )
+        .bind(release.version.as_str()) // $1
+        .bind(release.download_url.as_ref().map(DownloadUrl::as_str)) // $2
+        .bind(web_latest.as_str()) // $3
+        .bind(release.web_min.as_str()) // $4
+        .bind(release.release_notes.clone()) // $5
+        .bind(clock::now()) // $6
+        .execute(&self.pool)
+        .await?;
+        tracing::info!(version = release.version.as_str(), "release published");
+        self.latest().await
+    }
+}
