@@ -254,6 +254,33 @@ impl TestApp {
         command
     }
 
+    /// Starts `storno-licensing serve` on this app's database with `env` added, and
+    /// expects it to refuse to start: returns its exit code and standard error.
+    /// (Killed, and the test failed, if it is still running after a minute.)
+    pub async fn serve_refusing_to_start(&self, env: &[(&str, &str)]) -> (Option<i32>, String) {
+        let mut command = self.operator_command(&["serve"]);
+        command
+            .envs(env.iter().copied())
+            .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        let mut server = command.spawn().unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let status = loop {
+            if let Some(status) = server.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                server.kill().unwrap();
+                panic!("the server started with {env:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut server.stderr.take().unwrap(), &mut stderr).unwrap();
+        (status.code(), stderr)
+    }
+
     /// Moves an organization to `plan`, as an operator does (`org set-plan`). New
     /// organizations start on `community`, which does not include self-hosting.
     pub fn set_plan(&self, organization_id: &str, plan: &str) {

@@ -143,27 +143,10 @@ async fn new_organizations_start_on_the_operators_default_plan() {
     assert_eq!(organizations["organizations"][0]["plan"], "business");
 
     // A plan that does not exist stops the server at start-up, with the reason.
-    let mut server = app
-        .operator_command(&["serve"])
-        .env("DEFAULT_PLAN", "platinum")
-        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = server.try_wait().unwrap() {
-            break status;
-        }
-        if std::time::Instant::now() > deadline {
-            server.kill().unwrap();
-            panic!("the server started with DEFAULT_PLAN=platinum");
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut server.stderr.take().unwrap(), &mut stderr).unwrap();
-    assert_eq!(status.code(), Some(1));
+    let (code, stderr) = app
+        .serve_refusing_to_start(&[("DEFAULT_PLAN", "platinum")])
+        .await;
+    assert_eq!(code, Some(1));
     assert!(stderr.contains("DEFAULT_PLAN must be one of"), "{stderr}");
 }
 

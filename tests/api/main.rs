@@ -5,6 +5,7 @@ mod abuse;
 mod accounts;
 mod authorization;
 mod cli;
+mod compat;
 mod helpers;
 mod idempotency;
 mod instances;

@@ -1,0 +1,529 @@
+//! The deployed Storno license client, spoken exactly: raw request bytes as it sends
+//! them (a base URL ending in `/`, so `//api/...`; JSON with `\/`-escaped slashes;
+//! whole-number metrics; no Authorization header), and only the fields, types and
+//! statuses it reads. Offline licenses are checked as an instance checks them:
+//! plain RS256 with the served public key.
+
+use crate::helpers::*;
+use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A response as read off the socket.
+struct Raw {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Value,
+}
+
+impl Raw {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// Sends `method path` with `body` as the client does, byte for byte.
+async fn raw(app: &TestApp, method: &str, path: &str, body: Option<&str>) -> Raw {
+    let host = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: Storno-LicenseClient\r\nAccept: application/json\r\nConnection: close\r\n"
+    );
+    if let Some(body) = body {
+        request.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    request.push_str("\r\n");
+    request.push_str(body.unwrap_or(""));
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8(answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    let mut lines = head.lines();
+    let status = lines.next().unwrap().split(' ').nth(1).unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|line| line.split_once(": "))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    let body = if chunked {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    Raw {
+        status: status.parse().unwrap(),
+        headers,
+        body: serde_json::from_str(&body).unwrap_or(Value::Null),
+    }
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).unwrap();
+        if size == 0 {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = &rest[size + 2..];
+    }
+    out
+}
+
+/// What the client's sync sends: PHP's json_encode escapes every `/`.
+fn validation_body(key: &str) -> String {
+    format!(
+        r#"{{"licenseKey":"{key}","instanceUrl":"https:\/\/erp.acme.test\/","metrics":{{"orgCount":1,"userCount":2,"companyCount":1,"invoicesThisMonth":14}}}}"#
+    )
+}
+
+/// The client acts only on a 200 with a truthy `valid` and a `plan`; it stores
+/// `plan` verbatim, matches `organizationId` against its organizations, and its
+/// sync command parses `currentPeriodEnd` when present.
+fn assert_the_client_can_use(answer: &Raw, organization_id: &str) {
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let body = &answer.body;
+    assert_eq!(body["valid"], true);
+    let plan = body["plan"].as_str().unwrap();
+    assert!(
+        [
+            "community",
+            "freemium",
+            "starter",
+            "professional",
+            "business",
+            "free"
+        ]
+        .contains(&plan),
+        "{plan}"
+    );
+    assert_eq!(body["organizationId"], organization_id);
+    assert_eq!(
+        body["organizationId"].as_str().unwrap(),
+        body["organizationId"].as_str().unwrap().to_lowercase()
+    );
+    if let Some(end) = body.get("currentPeriodEnd") {
+        assert!(chrono::DateTime::parse_from_rfc3339(end.as_str().unwrap()).is_ok());
+    }
+    let features = body["features"].as_object().unwrap();
+    assert_eq!(features.len(), 22);
+    for limit in [
+        "maxCompanies",
+        "maxUsersPerOrg",
+        "maxInvoicesPerMonth",
+        "syncIntervalSeconds",
+    ] {
+        assert!(features[limit].is_u64(), "{limit} is a whole number");
+    }
+    for (name, value) in features {
+        assert!(
+            name.starts_with("max") || name == "syncIntervalSeconds" || value.is_boolean(),
+            "{name}"
+        );
+    }
+    assert!(body["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(Value::is_string));
+    assert!(body["billingUrl"].is_string());
+}
+
+#[tokio::test]
+async fn the_deployed_client_validates_twice_through_a_trailing_slash_base_url() {
+    let app = spawn_app().await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    let key: Value = app
+        .create_key(&owner.token, json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let key = key["licenseKey"].as_str().unwrap();
+    let path = "//api/v1/licensing/validate";
+
+    // On community (the default plan) the client sees what upstream sends: not valid.
+    let refused = raw(&app, "POST", path, Some(&validation_body(key))).await;
+    assert_eq!(refused.status, 403);
+    assert_eq!(refused.body["valid"], false);
+    assert_eq!(refused.body["plan"], "community");
+
+    app.set_plan(&owner.organization_id, "business");
+    app.operator(&[
+        "org",
+        "set-period-end",
+        &owner.organization_id,
+        "2099-01-01T00:00:00+00:00",
+    ]);
+    // One sync: a validation, then the sync validates again, at once. With the
+    // default rate limits neither is refused.
+    for _ in 0..2 {
+        let answer = raw(&app, "POST", path, Some(&validation_body(key))).await;
+        assert_the_client_can_use(&answer, &owner.organization_id);
+        assert_eq!(answer.body["plan"], "business");
+        assert_eq!(answer.body["currentPeriodEnd"], "2099-01-01T00:00:00+00:00");
+        assert_eq!(answer.body["violations"], json!([]));
+    }
+    // The escaped URL is stored as the URL it is.
+    let listed: Value = app.list_keys(&owner.token).await.json().await.unwrap();
+    assert_eq!(listed["keys"][0]["instanceUrl"], "https://erp.acme.test/");
+    assert_eq!(
+        listed["keys"][0]["instanceMetrics"]["invoicesThisMonth"],
+        14
+    );
+
+    // Revoked: a status the client treats as "not valid", never a 200.
+    let id = listed["keys"][0]["id"].as_str().unwrap();
+    app.api
+        .delete(app.url(&format!("/api/v1/licensing/keys/{id}")))
+        .bearer_auth(&owner.token)
+        .send()
+        .await
+        .unwrap();
+    let revoked = raw(&app, "POST", path, Some(&validation_body(key))).await;
+    assert_eq!(revoked.status, 401);
+    assert_eq!(revoked.body["valid"], false);
+}
+
+#[tokio::test]
+async fn the_version_endpoint_answers_404_until_the_operator_announces_a_release() {
+    let app = spawn_app().await;
+    let before = raw(&app, "GET", "//api/v1/version", None).await;
+    assert_eq!(before.status, 404);
+    assert_eq!(before.body["code"], "release_not_published");
+    assert_eq!(before.header("cache-control"), Some("no-store"));
+
+    let refused = app
+        .operator_command(&["release", "set", "2.7", "--min", "2.6.0"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        refused.status.code(),
+        Some(4),
+        "a malformed version is refused"
+    );
+    app.operator(&[
+        "release",
+        "set",
+        "2.7.6",
+        "--download-url",
+        "https://get.storno.test/storno-2.7.6.tar.gz",
+        "--min",
+        "2.6.0",
+        "--release-notes",
+        "Faster e-Factura sync",
+    ]);
+    let answer = raw(&app, "GET", "//api/v1/version", None).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(
+        answer.body,
+        json!({
+            "version": "2.7.6",
+            "downloadUrl": "https://get.storno.test/storno-2.7.6.tar.gz",
+            "web": {"latest": "2.7.6", "min": "2.6.0", "releaseNotes": "Faster e-Factura sync"}
+        })
+    );
+    assert_eq!(answer.header("cache-control"), Some("public, max-age=300"));
+
+    // A later announcement replaces it; the download URL may be left out.
+    app.operator(&[
+        "release", "set", "2.8.0", "--min", "2.7.0", "--latest", "2.8.1",
+    ]);
+    let answer = raw(&app, "GET", "/api/v1/version", None).await;
+    assert_eq!(answer.body["version"], "2.8.0");
+    assert_eq!(answer.body["downloadUrl"], Value::Null);
+    assert_eq!(answer.body["web"]["latest"], "2.8.1");
+    assert_eq!(answer.body["web"]["releaseNotes"], Value::Null);
+}
+
+const TEST_KEY_FILE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/offline-license-test-key.pem"
+);
+
+async fn app_signing_offline_licenses() -> TestApp {
+    spawn_app_with(|settings| {
+        settings.licensing.jwt_private_key_file = Some(TEST_KEY_FILE.into());
+    })
+    .await
+}
+
+async fn issue(app: &TestApp, token: &str, key_id: &str, body: Value) -> reqwest::Response {
+    app.api
+        .post(app.url(&format!("/api/v1/licensing/keys/{key_id}/jwt")))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_offline_license_verifies_with_plain_rs256_and_fails_after_its_exp() {
+    let app = app_signing_offline_licenses().await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    app.set_plan(&owner.organization_id, "business");
+    let key: Value = app
+        .create_key(&owner.token, json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let key_id = key["id"].as_str().unwrap();
+
+    let response = issue(&app, &owner.token, key_id, json!({"days": 1})).await;
+    assert_eq!(response.status(), 201);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let issued: Value = response.json().await.unwrap();
+    let jwt = issued["jwt"].as_str().unwrap();
+    assert!(
+        jwt.starts_with("eyJ"),
+        "the client tells offline licenses by this prefix"
+    );
+    assert_eq!(issued["plan"], "business");
+
+    // The instance embeds the public key; fetched here as PEM and as a JWKS.
+    let pem = raw(&app, "GET", "/api/v1/licensing/public-key.pem", None).await;
+    assert_eq!(pem.header("cache-control"), Some("public, max-age=300"));
+    let pem = app
+        .api
+        .get(app.url("/api/v1/licensing/public-key.pem"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"));
+    let jwks: Value = app
+        .api
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(jwks["keys"][0].clone()).unwrap();
+
+    let header = decode_header(jwt).unwrap();
+    assert_eq!(header.alg, Algorithm::RS256);
+    assert_eq!(header.typ.as_deref(), Some("JWT"));
+    assert_eq!(header.kid, jwk.common.key_id);
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_issuer(&["storno.ro"]);
+    validation.set_required_spec_claims(&["exp", "iss", "sub", "iat"]);
+    for public in [
+        DecodingKey::from_rsa_pem(pem.as_bytes()).unwrap(),
+        DecodingKey::from_jwk(&jwk).unwrap(),
+    ] {
+        let claims = decode::<Value>(jwt, &public, &validation).unwrap().claims;
+        assert_eq!(claims["sub"], owner.organization_id.as_str());
+        assert_eq!(claims["plan"], "business");
+        assert_eq!(claims["orgName"], "Acme");
+        assert_eq!(claims["features"]["selfHostingLicense"], true);
+        assert_eq!(claims["features"].as_object().unwrap().len(), 22);
+        assert_eq!(
+            claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+            86_400
+        );
+        assert_eq!(
+            chrono::DateTime::from_timestamp(claims["exp"].as_i64().unwrap(), 0)
+                .unwrap()
+                .format("%Y-%m-%dT%H:%M:%S+00:00")
+                .to_string(),
+            issued["expiresAt"].as_str().unwrap()
+        );
+    }
+
+    // As the instance's check runs a day and a second later: expired.
+    let public = DecodingKey::from_rsa_pem(pem.as_bytes()).unwrap();
+    let mut a_day_later = validation.clone();
+    a_day_later.leeway = 0;
+    a_day_later.reject_tokens_expiring_in_less_than = 86_400 + 1;
+    let expired = decode::<Value>(jwt, &public, &a_day_later).unwrap_err();
+    assert_eq!(
+        *expired.kind(),
+        jsonwebtoken::errors::ErrorKind::ExpiredSignature
+    );
+    // A token from another key, or altered, does not verify.
+    let mut altered = jwt.to_string();
+    altered.insert(jwt.find('.').unwrap() + 5, 'A');
+    assert!(decode::<Value>(&altered, &public, &validation).is_err());
+
+    // The default lifetime is 30 days; the issue is recorded and listed, never the token.
+    let default: Value = issue(&app, &owner.token, key_id, json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let claims = decode::<Value>(default["jwt"].as_str().unwrap(), &public, &validation)
+        .unwrap()
+        .claims;
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        30 * 86_400
+    );
+    let listed = app
+        .get_json(
+            &format!("/api/v1/licensing/keys/{key_id}/jwt"),
+            &owner.token,
+            None,
+        )
+        .await;
+    let listed = listed["offlineLicenses"].as_array().unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0]["issuedBy"], "ana@acme.test");
+    assert_eq!(listed[0]["expiresAt"], default["expiresAt"]);
+    assert!(!listed[0].to_string().contains("eyJ"));
+    let audit = app.get_json("/api/v1/audit", &owner.token, None).await;
+    assert!(actions(&audit).contains(&"license_key.offline_license_issued".to_string()));
+    assert!(
+        !audit.to_string().contains(jwt),
+        "the audit log never holds the token"
+    );
+    assert!(!captured_logs().contains(jwt), "nor does the log");
+
+    // Revoking the key says which offline licenses still work.
+    let revoked: Value = app
+        .api
+        .delete(app.url(&format!("/api/v1/licensing/keys/{key_id}")))
+        .bearer_auth(&owner.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        revoked["unexpiredOfflineLicenses"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_error(
+        issue(&app, &owner.token, key_id, json!({})).await,
+        reqwest::StatusCode::CONFLICT,
+        "license_key_revoked",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn offline_licenses_are_refused_clearly_from_every_side() {
+    let app = app_signing_offline_licenses().await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    let key: Value = app
+        .create_key(&owner.token, json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let key_id = key["id"].as_str().unwrap();
+    let stranger = app.register("eve@evil.test", "Evil").await;
+    app.set_plan(&stranger.organization_id, "business");
+    let member = app.member_of(&owner, "bob@acme.test", "admin").await;
+
+    // A plan without self-hosting gets no offline license either.
+    let refused = assert_error(
+        issue(&app, &owner.token, key_id, json!({})).await,
+        reqwest::StatusCode::FORBIDDEN,
+        "self_hosting_not_included",
+    )
+    .await;
+    assert_eq!(refused["plan"], "community");
+    app.set_plan(&owner.organization_id, "business");
+    for days in [json!(0), json!(366), json!(-1), json!(1.5), json!("30")] {
+        let response = issue(&app, &owner.token, key_id, json!({ "days": days })).await;
+        assert_eq!(response.status(), 422, "days {days}");
+    }
+    assert_error(
+        issue(&app, &stranger.token, key_id, json!({})).await,
+        reqwest::StatusCode::NOT_FOUND,
+        "license_key_not_found",
+    )
+    .await;
+    let as_member = app
+        .api
+        .post(app.url(&format!("/api/v1/licensing/keys/{key_id}/jwt")))
+        .bearer_auth(&member.token)
+        .header("X-Organization", &owner.organization_id)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(as_member, reqwest::StatusCode::FORBIDDEN, "forbidden").await;
+    let anonymous = app
+        .api
+        .post(app.url(&format!("/api/v1/licensing/keys/{key_id}/jwt")))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(anonymous, reqwest::StatusCode::UNAUTHORIZED, "unauthorized").await;
+    let listed = app
+        .api
+        .get(app.url(&format!("/api/v1/licensing/keys/{key_id}/jwt")))
+        .bearer_auth(&stranger.token)
+        .send()
+        .await
+        .unwrap();
+    assert_error(
+        listed,
+        reqwest::StatusCode::NOT_FOUND,
+        "license_key_not_found",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn without_a_signing_key_offline_licenses_answer_503_not_500() {
+    let app = spawn_app().await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    app.set_plan(&owner.organization_id, "business");
+    let key: Value = app
+        .create_key(&owner.token, json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let key_id = key["id"].as_str().unwrap();
+    assert_error(
+        issue(&app, &owner.token, key_id, json!({})).await,
+        reqwest::StatusCode::SERVICE_UNAVAILABLE,
+        "offline_licenses_disabled",
+    )
+    .await;
+    for path in ["/api/v1/licensing/public-key.pem", "/.well-known/jwks.json"] {
+        let response = app.api.get(app.url(path)).send().await.unwrap();
+        assert_error(
+            response,
+            reqwest::StatusCode::SERVICE_UNAVAILABLE,
+            "offline_licenses_disabled",
+        )
+        .await;
+    }
+    // A key file that is not an RSA key stops the server at start-up, with the reason.
+    let directory = tempfile::tempdir().unwrap();
+    let not_a_key = directory.path().join("key.pem");
+    std::fs::write(&not_a_key, "not a key").unwrap();
+    let (code, stderr) = app
+        .serve_refusing_to_start(&[("LICENSE_JWT_PRIVATE_KEY_FILE", not_a_key.to_str().unwrap())])
+        .await;
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("LICENSE_JWT_PRIVATE_KEY_FILE"), "{stderr}");
+    assert!(
+        !stderr.contains("not a key"),
+        "the file's content is never echoed: {stderr}"
+    );
+}
