@@ -18,8 +18,10 @@ trap cleanup EXIT
 [ -x "$SCHEMATHESIS" ] || { echo "error: run scripts/setup.sh --test first" >&2; exit 1; }
 
 # A fresh database. The rate limits are raised: schemathesis checks the contract,
-# tests/api/lifecycle.rs checks the limits.
+# tests/api/lifecycle.rs checks the limits. Offline licenses are signed with the
+# test key, and new organizations self-host, so those answers are exercised too.
 DATABASE_URL="sqlite://$WORK/app.db" LEPTOS_SITE_ADDR="127.0.0.1:$PORT" RUST_LOG=warn \
+  LICENSE_JWT_PRIVATE_KEY_FILE="$ROOT/tests/fixtures/offline-license-test-key.pem" DEFAULT_PLAN=business \
   RATE_LIMIT_VALIDATE_PER_KEY=100000 RATE_LIMIT_VALIDATE_PER_IP=100000 \
   RATE_LIMIT_SIGN_IN_PER_IP=100000 RATE_LIMIT_SIGN_IN_PER_ACCOUNT=100000 \
   RATE_LIMIT_SIGN_IN_PER_ACCOUNT_TOTAL=100000 RATE_LIMIT_SIGN_UP_PER_IP=100000 \

@@ -120,6 +120,24 @@ async fn the_document_is_openapi_3_1_with_errors_headers_and_security() {
         "the key is the credential"
     );
     assert!(validate["responses"]["429"]["headers"]["Retry-After"].is_object());
+    assert_eq!(
+        validate["responses"]["403"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/RefusedLicenseBody"
+    );
     let token = &document["paths"]["/api/v1/auth/token"]["post"];
     assert!(token["responses"]["429"]["headers"]["Retry-After"].is_object());
+
+    // Issue 12's routes: offline licenses, their public key, the version.
+    let offline = &document["paths"]["/api/v1/licensing/keys/{id}/jwt"];
+    for status in ["201", "403", "404", "409", "422", "503"] {
+        assert!(offline["post"]["responses"][status].is_object(), "jwt {status}");
+    }
+    assert!(offline["get"]["responses"]["200"].is_object());
+    let public_key = &document["paths"]["/api/v1/licensing/public-key.pem"]["get"];
+    assert!(public_key.get("security").is_none());
+    assert!(public_key["responses"]["503"].is_object());
+    let version = &document["paths"]["/api/v1/version"]["get"];
+    assert!(version.get("security").is_none());
+    assert!(version["responses"]["404"].is_object());
+    assert!(version["responses"]["200"]["headers"]["Cache-Control"].is_object());
 }

@@ -617,3 +617,118 @@ async fn over_https_the_cookie_is_secure_and_only_the_public_origin_is_trusted()
     assert!(cookie.contains("Path=/"), "{cookie}");
     assert!(!cookie.contains("Domain="), "{cookie}");
 }
+
+#[tokio::test]
+async fn the_billing_page_compares_plans_and_says_how_to_upgrade_to_the_owner_only() {
+    let app = spawn_app_with(|settings| {
+        settings.licensing.upgrade_text = Some("Write to sales@storno.test for Business.".into());
+        settings.licensing.upgrade_url = Some("https://storno.test/upgrade".into());
+    })
+    .await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    let cookie = app.session_cookie(&owner).await;
+    // Hydration markers (`<!>`) aside, the page as a person reads it.
+    let html = app.page_html(&cookie, "/settings/billing").await.replace("<!>", "");
+    assert!(html.contains("Your plan: community"), "{html}");
+    assert!(html.contains("without self-hosting"));
+    assert!(html.contains("Write to sales@storno.test for Business."));
+    assert!(html.contains("href=\"https://storno.test/upgrade\""));
+    for plan in [
+        "community",
+        "freemium",
+        "starter",
+        "professional",
+        "business",
+        "free",
+    ] {
+        assert!(html.contains(&format!(">{plan}</th>")) || html.contains(&format!(">{plan} (yours)</th>")), "{plan} column");
+    }
+    assert!(html.contains("self hosting license"));
+    assert!(html.contains("unlimited"), "0 reads as unlimited");
+
+    // The plan is the operator's to change; the page follows.
+    app.set_plan(&owner.organization_id, "business");
+    let html = app.page_html(&cookie, "/settings/billing").await.replace("<!>", "");
+    assert!(html.contains("Your plan: business"));
+    assert!(html.contains("includes self-hosting"));
+
+    // A member is told why, not shown the owner's page; the server function refuses.
+    let member = app.member_of(&owner, "bob@acme.test", "admin").await;
+    let member_cookie = app.session_cookie(&member).await;
+    app.rpc(
+        &member_cookie,
+        "switch_organization",
+        &[("organization_id", owner.organization_id.as_str())],
+    )
+    .await;
+    let html = app.page_html(&member_cookie, "/settings/billing").await;
+    assert!(html.contains("Only the owner can see billing"));
+    assert!(!html.contains("Plans side by side"));
+    let refused = app.rpc(&member_cookie, "billing_overview", &[]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_keys_page_issues_offline_licenses_and_lists_them_beside_their_key() {
+    let app = spawn_app_with(|settings| {
+        settings.licensing.jwt_private_key_file = Some(
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/offline-license-test-key.pem"
+            )
+            .into(),
+        );
+    })
+    .await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    app.set_plan(&owner.organization_id, "business");
+    let cookie = app.session_cookie(&owner).await;
+    let key: Value = app
+        .create_key(&owner.token, json!({"instanceName": "Air-gapped"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let key_id = key["id"].as_str().unwrap();
+    let html = app.page_html(&cookie, "/keys").await;
+    assert!(html.contains("Download offline license"));
+    assert!(!html.contains("data-testid=\"offline-licenses\""));
+
+    let issued = app
+        .rpc(
+            &cookie,
+            "issue_offline_license",
+            &[("id", key_id), ("days", "7")],
+        )
+        .await;
+    assert_eq!(issued.status(), StatusCode::OK);
+    assert_eq!(issued.headers()["cache-control"], "no-store");
+    let issued: Value = issued.json().await.unwrap();
+    assert!(issued["jwt"].as_str().unwrap().starts_with("eyJ"));
+
+    let html = app.page_html(&cookie, "/keys").await.replace("<!>", "");
+    assert!(html.contains("data-testid=\"offline-licenses\""));
+    assert!(html.contains("Offline license (business) until"), "{html}");
+    assert!(html.contains("issued by ana@acme.test"), "{html}");
+    assert!(
+        !html.contains(issued["jwt"].as_str().unwrap()),
+        "the token is shown once, never listed"
+    );
+
+    let refused = app
+        .rpc(
+            &cookie,
+            "issue_offline_license",
+            &[("id", key_id), ("days", "400")],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let revoked = app
+        .rpc(&cookie, "revoke_license_key", &[("id", key_id)])
+        .await;
+    assert_eq!(revoked.status(), StatusCode::OK);
+    let still_working: Value = revoked.json().await.unwrap();
+    assert_eq!(still_working.as_array().unwrap().len(), 1);
+    assert_eq!(still_working[0]["expiresAt"], issued["expiresAt"]);
+}
