@@ -49,6 +49,10 @@ export default defineConfig({
       RUST_LOG: 'warn',
       // Every test signs up from 127.0.0.1; the sign-up limit has its own Rust tests.
       RATE_LIMIT_SIGN_UP_PER_IP: '100000',
+      // Keys validate (200) only on a plan that self-hosts; the community default's
+      // 403 has its own Rust tests. Offline licenses are signed with the test key.
+      DEFAULT_PLAN: 'business',
+      LICENSE_JWT_PRIVATE_KEY_FILE: path.join(root, 'tests', 'fixtures', 'offline-license-test-key.pem'),
     },
   },
 });

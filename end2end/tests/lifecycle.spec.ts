@@ -86,7 +86,7 @@ test('the list shows which instances are alive, and the Activity page what happe
     data: { licenseKey: key, instanceUrl: 'https://erp.acme.test', metrics: { userCount: 2 } },
   });
   expect(validation.status()).toBe(200);
-  expect((await validation.json()).plan).toBe('community');
+  expect((await validation.json()).plan).toBe('business');
 
   await page.reload();
   await waitForHydration(page);

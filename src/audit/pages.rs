@@ -101,10 +101,10 @@ pub fn EventTable(events: Vec<AuditEventDto>) -> impl IntoView {
                         .into_iter()
                         .map(|event| view! {
                             <tr>
-                                <td><time datetime=event.created_at.clone()>{event.created_at.replace('T', " ").replace("+00:00", " UTC")}</time></td>
-                                <td>{describe(&event.action).to_string()}</td>
-                                <td>{event.actor_email.unwrap_or_else(|| "a self-hosted instance".into())}</td>
-                                <td>{event.ip.unwrap_or_default()}</td>
+                                <td data-label="When"><time datetime=event.created_at.clone()>{event.created_at.replace('T', " ").replace("+00:00", " UTC")}</time></td>
+                                <td data-label="What">{describe(&event.action).to_string()}</td>
+                                <td data-label="Who">{event.actor_email.unwrap_or_else(|| "a self-hosted instance".into())}</td>
+                                <td data-label="From">{event.ip.unwrap_or_default()}</td>
                             </tr>
                         })
                         .collect_view()}
@@ -125,6 +125,7 @@ fn describe(action: &str) -> &str {
         "license_key.rotated" => "License key rotated",
         "license_key.activated" => "License key activated by an instance",
         "license_key.new_instance_url" => "License key used from a new instance URL",
+        "license_key.offline_license_issued" => "Offline license issued",
         "invitation.created" => "Invitation sent",
         "invitation.withdrawn" => "Invitation withdrawn",
         "invitation.declined" => "Invitation declined",

@@ -418,15 +418,15 @@ fn key_row(
     let (id, row_id) = (key.id.clone(), key.id.clone());
     view! {
         <tr data-key-id=row_id>
-            <td><code class="masked-key">{key.license_key.clone()}</code></td>
-            <td>
+            <td data-label="Key"><code class="masked-key">{key.license_key.clone()}</code></td>
+            <td data-label="Instance">
                 <span class="instance-name">{key.instance_name.clone().unwrap_or_else(|| "—".into())}</span>
                 {key.instance_url.clone().map(|url| view! { <br/><span class="hint">{url}</span> })}
                 <OfflineLicenseList offline/>
             </td>
-            <td><span class=format!("badge {status_class}")>{status_text}</span></td>
-            <td>{row.last_validated.unwrap_or_else(|| "never".into())}</td>
-            <td><time datetime=key.created_at.clone()>{short_date(&key.created_at)}</time></td>
+            <td data-label="Status"><span class=format!("badge {status_class}")>{status_text}</span></td>
+            <td data-label="Last validated">{row.last_validated.unwrap_or_else(|| "never".into())}</td>
+            <td data-label="Created"><time datetime=key.created_at.clone()>{short_date(&key.created_at)}</time></td>
             <td class="actions">
                 <KeyActions id label state=row.state offline_enabled actions/>
             </td>
