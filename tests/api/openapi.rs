@@ -130,7 +130,10 @@ async fn the_document_is_openapi_3_1_with_errors_headers_and_security() {
     // Issue 12's routes: offline licenses, their public key, the version.
     let offline = &document["paths"]["/api/v1/licensing/keys/{id}/jwt"];
     for status in ["201", "403", "404", "409", "422", "503"] {
-        assert!(offline["post"]["responses"][status].is_object(), "jwt {status}");
+        assert!(
+            offline["post"]["responses"][status].is_object(),
+            "jwt {status}"
+        );
     }
     assert!(offline["get"]["responses"]["200"].is_object());
     let public_key = &document["paths"]["/api/v1/licensing/public-key.pem"]["get"];

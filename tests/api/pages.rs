@@ -628,7 +628,10 @@ async fn the_billing_page_compares_plans_and_says_how_to_upgrade_to_the_owner_on
     let owner = app.register("ana@acme.test", "Acme").await;
     let cookie = app.session_cookie(&owner).await;
     // Hydration markers (`<!>`) aside, the page as a person reads it.
-    let html = app.page_html(&cookie, "/settings/billing").await.replace("<!>", "");
+    let html = app
+        .page_html(&cookie, "/settings/billing")
+        .await
+        .replace("<!>", "");
     assert!(html.contains("Your plan: community"), "{html}");
     assert!(html.contains("without self-hosting"));
     assert!(html.contains("Write to sales@storno.test for Business."));
@@ -641,14 +644,21 @@ async fn the_billing_page_compares_plans_and_says_how_to_upgrade_to_the_owner_on
         "business",
         "free",
     ] {
-        assert!(html.contains(&format!(">{plan}</th>")) || html.contains(&format!(">{plan} (yours)</th>")), "{plan} column");
+        assert!(
+            html.contains(&format!(">{plan}</th>"))
+                || html.contains(&format!(">{plan} (yours)</th>")),
+            "{plan} column"
+        );
     }
     assert!(html.contains("self hosting license"));
     assert!(html.contains("unlimited"), "0 reads as unlimited");
 
     // The plan is the operator's to change; the page follows.
     app.set_plan(&owner.organization_id, "business");
-    let html = app.page_html(&cookie, "/settings/billing").await.replace("<!>", "");
+    let html = app
+        .page_html(&cookie, "/settings/billing")
+        .await
+        .replace("<!>", "");
     assert!(html.contains("Your plan: business"));
     assert!(html.contains("includes self-hosting"));
 
