@@ -1,23 +1,39 @@
 //! Page pieces every feature uses: a form's error, and the gates that render a
 //! page only for a signed-in visitor (in an organization).
 
-use crate::accounts::context::AccountContext;
+use crate::accounts::context::{AccountContext, CreateOrganization};
 use crate::accounts::{OrganizationDto, SignedIn};
 use crate::error::PageError;
+use crate::form_input::echoed;
 use leptos::prelude::*;
 use leptos_router::components::{Redirect, A};
+use server_fn::ServerFn;
 
-/// Shows the error of the last submission of a form, if it failed.
+/// Shows the error of the last submission of a form, if it failed. `action` (the
+/// server function's path) is for actions made outside the router, such as the
+/// account context's: without JavaScript their error comes back in the URL, which
+/// only the router reads.
 #[component]
 pub fn FormError<T: Clone + Send + Sync + 'static>(
     result: Signal<Option<Result<T, PageError>>>,
+    #[prop(optional)] action: Option<&'static str>,
 ) -> impl IntoView {
-    move || match result.get() {
-        Some(Err(error)) => Some(view! {
-            <p class="form-error" role="alert">{error.message}</p>
-        }),
-        _ => None,
+    let returned = action.and_then(error_in_url);
+    move || {
+        match result.get() {
+            Some(Err(error)) => Some(error),
+            Some(Ok(_)) => None,
+            None => returned.clone(),
+        }
+        .map(|error| view! { <p class="form-error" role="alert">{error.message}</p> })
     }
+}
+
+/// The error a form posted without JavaScript to `action` came back with.
+fn error_in_url(action: &'static str) -> Option<PageError> {
+    let error = use_context::<leptos::server::ServerActionError>()?;
+    (error.path() == action)
+        .then(|| server_fn::error::ServerFnUrlError::<PageError>::decode_err(error.err()))
 }
 
 /// Renders `signed_in_view` for a signed-in visitor; sends anyone else to sign-in.
@@ -85,9 +101,10 @@ pub fn CreateOrganizationForm(field_id: &'static str) -> impl IntoView {
         <ActionForm action=create>
             <div class="field">
                 <label for=field_id>"Organization name"</label>
-                <input id=field_id name="name" type="text" maxlength="255" required/>
+                <input id=field_id name="name" type="text" maxlength="255" required
+                    value=echoed(CreateOrganization::PATH, "name")/>
             </div>
-            <FormError result=Signal::derive(move || create.value().get())/>
+            <FormError result=Signal::derive(move || create.value().get()) action=CreateOrganization::PATH/>
             <button type="submit" class="primary">"Create organization"</button>
         </ActionForm>
     }

@@ -12,6 +12,7 @@ pub mod audit;
 pub mod browser;
 pub mod components;
 pub mod error;
+pub mod form_input;
 pub mod licensing;
 pub mod parse;
 

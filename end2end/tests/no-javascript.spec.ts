@@ -31,3 +31,73 @@ test('without JavaScript an owner signs up, creates a key and sees it once', asy
   expect(await page.content()).not.toContain(key);
   await expect(page.locator('table.keys')).toContainText(masked);
 });
+
+// Every form's error path, without JavaScript: back on the form, with the message
+// and what was typed (never the password).
+test.describe('without JavaScript a failed form returns to its page', () => {
+  test('sign in', async ({ page, request }) => {
+    const email = uniqueEmail('plain');
+    expect((await request.post('/api/v1/auth/register', {
+      data: { email, password: PASSWORD, organizationName: 'Plain' },
+    })).status()).toBe(201);
+    await page.goto('/sign-in');
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill('not the password at all');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect(page).toHaveURL(/\/sign-in\?/);
+    await expect(page.getByRole('alert')).toHaveText('Wrong email or password');
+    await expect(page.getByLabel('Email')).toHaveValue(email);
+    await expect(page.getByLabel('Password')).toHaveValue('');
+    expect(await page.content()).not.toContain('not the password at all');
+  });
+
+  test('sign up', async ({ page, request }) => {
+    const email = uniqueEmail('plain');
+    await request.post('/api/v1/auth/register', {
+      data: { email, password: PASSWORD, organizationName: 'First' },
+    });
+    await page.goto('/sign-up');
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByLabel('Organization name').fill('Second Org');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await expect(page).toHaveURL(/\/sign-up\?/);
+    await expect(page.getByRole('alert')).toHaveText('An account with this email already exists');
+    await expect(page.getByLabel('Email')).toHaveValue(email);
+    await expect(page.getByLabel('Organization name')).toHaveValue('Second Org');
+    await expect(page.getByLabel('Password')).toHaveValue('');
+  });
+
+  test('create a license key, create an organization, invite', async ({ page }) => {
+    const email = uniqueEmail('plain');
+    await page.goto('/sign-up');
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByLabel('Organization name').fill('Plain HTML');
+    await page.getByRole('button', { name: 'Create account' }).click();
+
+    // A right-to-left override would disguise the name: refused.
+    const disguised = 'Prod\u202Eresu';
+    await page.goto('/keys');
+    await page.getByLabel(/Instance name/).fill(disguised);
+    await page.getByRole('button', { name: 'Create license key' }).click();
+    await expect(page).toHaveURL(/\/keys\?/);
+    await expect(page.getByRole('alert')).toContainText('invisible');
+    await expect(page.getByLabel(/Instance name/)).toHaveValue(disguised);
+    await expect(page.getByTestId('reveal-panel')).toHaveCount(0);
+
+    await page.goto('/organization');
+    await page.getByLabel('Organization name').fill(disguised);
+    await page.getByRole('button', { name: 'Create organization' }).click();
+    await expect(page).toHaveURL(/\/organization\?/);
+    await expect(page.getByRole('alert')).toContainText('invisible');
+    await expect(page.getByLabel('Organization name')).toHaveValue(disguised);
+
+    // Inviting yourself: you are already a member.
+    await page.getByLabel('Email', { exact: true }).fill(email);
+    await page.getByRole('button', { name: 'Send invitation' }).click();
+    await expect(page).toHaveURL(/\/organization\?/);
+    await expect(page.getByRole('alert')).toContainText('already a member');
+    await expect(page.getByLabel('Email', { exact: true })).toHaveValue(email);
+  });
+});

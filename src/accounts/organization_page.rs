@@ -6,8 +6,10 @@ use super::domain::Role;
 use super::{InvitationDto, MemberDto, OrganizationDto, SignedIn};
 use crate::components::{CreateOrganizationForm, FormError, RequireOrganization};
 use crate::error::PageError;
+use crate::form_input::echoed;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use server_fn::ServerFn;
 
 #[server(prefix = "/rpc", endpoint = "list_members")]
 pub async fn list_members() -> Result<Vec<MemberDto>, PageError> {
@@ -188,7 +190,8 @@ fn Invitations() -> impl IntoView {
                 <div class="inline-fields">
                     <div class="field">
                         <label for="invite-email">"Email"</label>
-                        <input id="invite-email" name="email" type="email" maxlength="254" required/>
+                        <input id="invite-email" name="email" type="email" maxlength="254" required
+                            value=echoed(InviteMember::PATH, "email")/>
                     </div>
                     <div class="field">
                         <label for="invite-role">"Role"</label>

@@ -1,11 +1,13 @@
 //! Sign-up, sign-in, the header's organization switcher and account menu.
 
-use super::context::AccountContext;
+use super::context::{AccountContext, SignIn, SignUp};
 use super::SignedIn;
 use crate::components::FormError;
+use crate::form_input::echoed;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Redirect, A};
+use server_fn::ServerFn;
 
 #[component]
 pub fn SignUpPage() -> impl IntoView {
@@ -19,7 +21,8 @@ pub fn SignUpPage() -> impl IntoView {
             <ActionForm action=action>
                 <div class="field">
                     <label for="email">"Email"</label>
-                    <input id="email" name="email" type="email" autocomplete="email" maxlength="254" required/>
+                    <input id="email" name="email" type="email" autocomplete="email" maxlength="254" required
+                        value=echoed(SignUp::PATH, "email")/>
                 </div>
                 <div class="field">
                     <label for="password">"Password"</label>
@@ -28,9 +31,10 @@ pub fn SignUpPage() -> impl IntoView {
                 </div>
                 <div class="field">
                     <label for="organization_name">"Organization name"</label>
-                    <input id="organization_name" name="organization_name" type="text" maxlength="255" required/>
+                    <input id="organization_name" name="organization_name" type="text" maxlength="255" required
+                        value=echoed(SignUp::PATH, "organization_name")/>
                 </div>
-                <FormError result=Signal::derive(move || action.value().get())/>
+                <FormError result=Signal::derive(move || action.value().get()) action=SignUp::PATH/>
                 <button type="submit" class="primary" disabled=move || action.pending().get()>"Create account"</button>
             </ActionForm>
             <p class="switch-form">"Already have an account? " <A href="/sign-in">"Sign in"</A></p>
@@ -49,13 +53,14 @@ pub fn SignInPage() -> impl IntoView {
             <ActionForm action=action>
                 <div class="field">
                     <label for="email">"Email"</label>
-                    <input id="email" name="email" type="email" autocomplete="email" maxlength="254" required/>
+                    <input id="email" name="email" type="email" autocomplete="email" maxlength="254" required
+                        value=echoed(SignIn::PATH, "email")/>
                 </div>
                 <div class="field">
                     <label for="password">"Password"</label>
                     <input id="password" name="password" type="password" autocomplete="current-password" maxlength="1024" required/>
                 </div>
-                <FormError result=Signal::derive(move || action.value().get())/>
+                <FormError result=Signal::derive(move || action.value().get()) action=SignIn::PATH/>
                 <button type="submit" class="primary" disabled=move || action.pending().get()>"Sign in"</button>
             </ActionForm>
             <p class="switch-form">"New here? " <A href="/sign-up">"Create an account"</A></p>

@@ -165,6 +165,9 @@ fn router<Store: SessionStore + Clone>(state: AppState, store: Store) -> Router 
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             crate::app::shell,
         ))
+        .layer(axum::middleware::from_fn(
+            crate::form_input::keep_form_input,
+        ))
         .layer(sessions)
         .layer(axum::middleware::from_fn(middleware::limit_body))
         .nest("/api/v1", api_router())

@@ -108,30 +108,7 @@ fn Overview(organization: String, overview: BillingSummary) -> impl IntoView {
         .iter()
         .map(|plan| plan.name.clone())
         .collect();
-    let rows: Vec<(String, Vec<String>)> = overview
-        .plans
-        .first()
-        .map(|first| {
-            first
-                .features
-                .iter()
-                .enumerate()
-                .map(|(index, (feature, _))| {
-                    let values = overview
-                        .plans
-                        .iter()
-                        .map(|plan| {
-                            plan.features
-                                .get(index)
-                                .map(|(_, value)| shown(feature, value))
-                                .unwrap_or_default()
-                        })
-                        .collect();
-                    (feature.clone(), values)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let rows = comparison_rows(&overview.plans);
     view! {
         <section class="card" data-testid="current-plan">
             <h2>"Your plan: " {current.clone()}</h2>
@@ -147,6 +124,17 @@ fn Overview(organization: String, overview: BillingSummary) -> impl IntoView {
             <p>{overview.upgrade_text.unwrap_or_else(|| "Ask the operator of this licensing server to change your organization's plan.".into())}</p>
             {overview.upgrade_url.map(|url| view! { <p><a class="button primary" href=url rel="noopener">"Upgrade"</a></p> })}
         </section>
+        <PlanTable names rows current/>
+    }
+}
+
+#[component]
+fn PlanTable(
+    names: Vec<String>,
+    rows: Vec<(String, Vec<String>)>,
+    current: String,
+) -> impl IntoView {
+    view! {
         <section class="card">
             <h2>"Plans side by side"</h2>
             <div class="table-wrap">
@@ -172,6 +160,30 @@ fn Overview(organization: String, overview: BillingSummary) -> impl IntoView {
             </div>
         </section>
     }
+}
+
+/// One row per feature: its name and each plan's value, as a person reads it.
+fn comparison_rows(plans: &[PlanColumn]) -> Vec<(String, Vec<String>)> {
+    let Some(first) = plans.first() else {
+        return Vec::new();
+    };
+    first
+        .features
+        .iter()
+        .enumerate()
+        .map(|(index, (feature, _))| {
+            let values = plans
+                .iter()
+                .map(|plan| {
+                    plan.features
+                        .get(index)
+                        .map(|(_, value)| shown(feature, value))
+                        .unwrap_or_default()
+                })
+                .collect();
+            (feature.clone(), values)
+        })
+        .collect()
 }
 
 /// `maxUsersPerOrg` as `max users per org`.

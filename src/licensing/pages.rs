@@ -11,10 +11,12 @@ use crate::accounts::{OrganizationDto, SignedIn};
 use crate::browser;
 use crate::components::{FormError, RequireOrganization};
 use crate::error::PageError;
+use crate::form_input::echoed;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
+use server_fn::ServerFn;
 
 #[server(prefix = "/rpc", endpoint = "create_license_key")]
 pub async fn create_license_key(instance_name: String) -> Result<CreatedLicenseKeyDto, PageError> {
@@ -179,7 +181,8 @@ fn KeyManager(
             <ActionForm action=create>
                 <div class="field">
                     <label for="instance_name">"Instance name " <span class="hint">"(optional)"</span></label>
-                    <input id="instance_name" name="instance_name" type="text" maxlength="255" placeholder="Production Server"/>
+                    <input id="instance_name" name="instance_name" type="text" maxlength="255" placeholder="Production Server"
+                        value=echoed(CreateLicenseKey::PATH, "instance_name")/>
                 </div>
                 <FormError result=Signal::derive(move || create.value().get())/>
                 <button type="submit" class="primary" disabled=move || create.pending().get()>"Create license key"</button>
@@ -298,6 +301,9 @@ fn RevealPanel(created: CreatedLicenseKeyDto, on_close: Callback<()>) -> impl In
     let copied = RwSignal::new(false);
     let copy_failed = RwSignal::new(false);
     let key = StoredValue::new(created.license_key.clone());
+    // Until it is copied, leaving the page asks first.
+    Effect::new(move |_| browser::guard_leaving("license-key", !copied.get()));
+    on_cleanup(|| browser::guard_leaving("license-key", false));
     let copy = move |_| {
         leptos::task::spawn_local(async move {
             let ok = browser::copy_to_clipboard(&key.get_value()).await;
@@ -611,6 +617,8 @@ fn OfflineLicenseForm(
 fn OfflineReveal(license: IssuedOfflineLicenseDto, on_close: Callback<()>) -> impl IntoView {
     let saved = RwSignal::new(false);
     let jwt = StoredValue::new(license.jwt.clone());
+    Effect::new(move |_| browser::guard_leaving("offline-license", !saved.get()));
+    on_cleanup(|| browser::guard_leaving("offline-license", false));
     let copy = move |_| {
         leptos::task::spawn_local(async move {
             saved.set(browser::copy_to_clipboard(&jwt.get_value()).await || saved.get_untracked());

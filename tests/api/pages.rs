@@ -742,3 +742,78 @@ async fn the_keys_page_issues_offline_licenses_and_lists_them_beside_their_key()
     assert_eq!(still_working.as_array().unwrap().len(), 1);
     assert_eq!(still_working[0]["expiresAt"], issued["expiresAt"]);
 }
+
+#[tokio::test]
+async fn without_javascript_a_failed_form_returns_to_its_page_with_the_input_but_not_the_password()
+{
+    let app = spawn_app().await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    // As a browser posts a form by itself: Accept text/html, its page as Referer.
+    let response = app
+        .browser
+        .post(app.url("/rpc/sign_in"))
+        .header("Origin", &app.address)
+        .header("Referer", app.url("/sign-in"))
+        .form(&[
+            ("email", owner.email.as_str()),
+            ("password", "a wrong password typed"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_redirection(), "{}", response.status());
+    let location = response.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        location.contains("/sign-in?") && location.contains("__err="),
+        "{location}"
+    );
+    assert!(
+        !location.contains("wrong"),
+        "the password is not in the URL"
+    );
+
+    let page = app
+        .browser
+        .get(&location)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Wrong email or password"),
+        "the message is on the form"
+    );
+    assert!(
+        page.contains(&format!("value=\"{}\"", owner.email)),
+        "the email is kept"
+    );
+    assert!(
+        !page.contains("a wrong password typed"),
+        "the password is not"
+    );
+    // Kept for that one view only.
+    let later = app
+        .browser
+        .get(app.url("/sign-in"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!later.contains(&format!("value=\"{}\"", owner.email)));
+
+    // With JavaScript (a fetch asking for JSON) the error keeps its status.
+    let fetched = app
+        .server_fn(
+            "sign_in",
+            &[
+                ("email", &owner.email),
+                ("password", "a wrong password typed"),
+            ],
+        )
+        .await;
+    assert_eq!(fetched.status(), StatusCode::UNAUTHORIZED);
+}

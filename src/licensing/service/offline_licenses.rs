@@ -37,6 +37,35 @@ impl OfflineLicenseRecord {
     }
 }
 
+/// An offline license about to be recorded.
+struct Issued {
+    id: String,
+    key_id: Uuid,
+    plan: String,
+    issued_at: i64,
+    expires_at: i64,
+}
+
+/// The plan a key's offline license carries: as a validation would decide it now,
+/// refused for a revoked key (`409`) or a plan without self-hosting.
+fn self_hosting_verdict(
+    row: &ValidationRow,
+    now: i64,
+    billing_url: &str,
+) -> Result<Verdict, AppError> {
+    let verdict = decide(row, None, now).map_err(|refusal| match refusal {
+        AppError::InvalidLicenseKey => AppError::LicenseKeyRevoked,
+        other => other,
+    })?;
+    if !verdict.features.self_hosting_license {
+        return Err(AppError::SelfHostingNotIncluded {
+            plan: verdict.plan,
+            billing_url: billing_url.to_string(),
+        });
+    }
+    Ok(verdict)
+}
+
 /// How long an offline license lasts: 1 to 365 days, 30 unless asked.
 fn lifetime_days(days: Option<i64>) -> Result<i64, AppError> {
     match days.unwrap_or(DEFAULT_OFFLINE_DAYS) {
@@ -61,11 +90,45 @@ impl LicensingService {
     ) -> Result<IssuedOfflineLicenseDto, AppError> {
         actor.require_owner(OWNER_ONLY)?;
         let days = lifetime_days(days)?;
-        let signer = self
-            .offline
-            .as_deref()
-            .ok_or(AppError::OfflineLicensesDisabled)?;
-        let row: ValidationRow = sqlx::query_as(concat!(
+        let signer = self.offline_signer()?;
+        let row = self.key_with_plan(actor, key_id).await?;
+        let now = clock::now();
+        let verdict = self_hosting_verdict(&row, now, billing_url)?;
+        let issued = Issued {
+            id: Uuid::now_v7().to_string(),
+            key_id,
+            plan: verdict.plan.clone(),
+            issued_at: now,
+            expires_at: now + days * 86_400,
+        };
+        let jwt = signer
+            .sign(&OfflineClaims {
+                iss: &signer.issuer,
+                sub: &row.organization_id,
+                jti: &issued.id,
+                plan: &verdict.plan,
+                features: &verdict.features,
+                org_name: &row.name,
+                iat: issued.issued_at,
+                exp: issued.expires_at,
+            })
+            .map_err(AppError::Internal)?;
+        self.record_issued(actor, &issued, meta).await?;
+        tracing::info!(license_key_id = %key_id, offline_license_id = %issued.id, days, "offline license issued");
+        Ok(IssuedOfflineLicenseDto {
+            jwt,
+            expires_at: clock::rfc3339(issued.expires_at),
+            plan: issued.plan,
+        })
+    }
+
+    /// One of the organization's keys with what `decide` needs.
+    async fn key_with_plan(
+        &self,
+        actor: &Membership,
+        key_id: Uuid,
+    ) -> Result<ValidationRow, AppError> {
+        sqlx::query_as(concat!(
             validation_row_select!(),
             "WHERE k.id = $1 AND k.organization_id = $2"
         ))
@@ -73,65 +136,44 @@ impl LicensingService {
         .bind(actor.organization_id().to_string())
         .fetch_optional(&self.pool)
         .await?
-        .ok_or(AppError::LicenseKeyNotFound)?;
-        let now = clock::now();
-        let verdict = decide(&row, None, now).map_err(|refusal| match refusal {
-            AppError::InvalidLicenseKey => AppError::LicenseKeyRevoked,
-            other => other,
-        })?;
-        if !verdict.features.self_hosting_license {
-            return Err(AppError::SelfHostingNotIncluded {
-                plan: verdict.plan,
-                billing_url: billing_url.to_string(),
-            });
-        }
-        let id = Uuid::now_v7().to_string();
-        let expires_at = now + days * 86_400;
-        let jwt = signer
-            .sign(&OfflineClaims {
-                iss: &signer.issuer,
-                sub: &row.organization_id,
-                jti: &id,
-                plan: &verdict.plan,
-                features: &verdict.features,
-                org_name: &row.name,
-                iat: now,
-                exp: expires_at,
-            })
-            .map_err(AppError::Internal)?;
+        .ok_or(AppError::LicenseKeyNotFound)
+    }
+
+    /// The issued license's record and its audit event, together.
+    async fn record_issued(
+        &self,
+        actor: &Membership,
+        issued: &Issued,
+        meta: &RequestMeta,
+    ) -> Result<(), AppError> {
         let mut tx = begin_write(&self.pool).await?;
         sqlx::query(
             "INSERT INTO offline_licenses \
              (id, license_key_id, organization_id, issued_by, plan, issued_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
-        .bind(&id) // $1
-        .bind(key_id.to_string()) // $2
-        .bind(&row.organization_id) // $3
+        .bind(&issued.id) // $1
+        .bind(issued.key_id.to_string()) // $2
+        .bind(actor.organization_id().to_string()) // $3
         .bind(actor.user_id().to_string()) // $4
-        .bind(&verdict.plan) // $5
-        .bind(now) // $6
-        .bind(expires_at) // $7
+        .bind(&issued.plan) // $5
+        .bind(issued.issued_at) // $6
+        .bind(issued.expires_at) // $7
         .execute(&mut *tx)
         .await?;
         let event = AuditEvent::by(
             actor,
             "license_key.offline_license_issued",
-            key_id.to_string(),
+            issued.key_id.to_string(),
         )
         .with_details(json!({
-            "offlineLicenseId": id,
-            "plan": verdict.plan,
-            "expiresAt": clock::rfc3339(expires_at),
+            "offlineLicenseId": issued.id,
+            "plan": issued.plan,
+            "expiresAt": clock::rfc3339(issued.expires_at),
         }));
         record(&mut tx, event, meta).await?;
         tx.commit().await?;
-        tracing::info!(license_key_id = %key_id, offline_license_id = %id, days, "offline license issued");
-        Ok(IssuedOfflineLicenseDto {
-            jwt,
-            expires_at: clock::rfc3339(expires_at),
-            plan: verdict.plan,
-        })
+        Ok(())
     }
 
     /// Every offline license issued for one of the organization's keys, newest first.
