@@ -68,8 +68,19 @@ fn is_same_origin(headers: &HeaderMap, public_url: Option<&str>) -> bool {
     }
 }
 
-/// The policy of a page being rendered: its own scripts, styles and wasm, the
-/// inline scripts Leptos writes under this response's nonce, nothing else.
+/// The policy of a page: its own scripts, styles and wasm, the inline scripts
+/// Leptos writes under this response's nonce, nothing else.
+fn page_policy(nonce: &str) -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+         base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ))
+    .ok()
+}
+
+/// Called while a page renders: the policy for the nonce Leptos is using, for
+/// pages that `security_headers` did not give a nonce (the 404 fallback).
 pub fn page_content_security_policy() {
     use leptos::prelude::use_context;
     let (Some(nonce), Some(response)) = (
@@ -78,14 +89,19 @@ pub fn page_content_security_policy() {
     ) else {
         return;
     };
-    let policy = format!(
-        "default-src 'self'; script-src 'self' 'nonce-{}' 'wasm-unsafe-eval'; \
-         style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
-         base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-        &*nonce
-    );
-    if let Ok(value) = HeaderValue::from_str(&policy) {
-        response.insert_header(header::CONTENT_SECURITY_POLICY, value);
+    if let Some(policy) = page_policy(&nonce) {
+        response.insert_header(header::CONTENT_SECURITY_POLICY, policy);
+    }
+}
+
+/// While a page renders: the nonce `security_headers` chose for it, so the policy
+/// it sends and the script tags Leptos writes agree.
+pub fn provide_page_nonce() {
+    use leptos::prelude::{provide_context, use_context};
+    let nonce = use_context::<axum::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<leptos::nonce::Nonce>().cloned());
+    if let Some(nonce) = nonce {
+        provide_context(nonce);
     }
 }
 
@@ -152,13 +168,25 @@ pub async fn limit_body(request: Request, next: Next) -> Response {
 /// over HTTPS (`STORNO_PUBLIC_URL`), browsers are told to never use plain HTTP.
 pub async fn security_headers(
     State(state): State<AppState>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let path = request.uri().path();
     let cacheable = path.starts_with("/pkg/");
     let public = PUBLIC_DOCUMENTS.contains(&path);
+    // A page's nonce is chosen here, not only inside the render, so the policy
+    // header never depends on the render's response options reaching the response.
+    let nonce = (request.method() == Method::GET && !cacheable && !path.starts_with("/api/"))
+        .then(leptos::nonce::Nonce::new);
+    if let Some(nonce) = &nonce {
+        request.extensions_mut().insert(nonce.clone());
+    }
     let mut response = next.run(request).await;
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("text/html"));
     let headers = response.headers_mut();
     if state.settings.served_over_https() {
         headers.insert(
@@ -175,12 +203,17 @@ pub async fn security_headers(
         header::REFERRER_POLICY,
         HeaderValue::from_static("same-origin"),
     );
-    // Pages set their own policy, with the nonce of their inline scripts
-    // (`page_content_security_policy`); everything else loads nothing.
+    // A page gets the policy of its nonce; everything else loads nothing.
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        let policy = match (&nonce, is_html) {
+            (Some(nonce), true) => page_policy(nonce),
+            _ => None,
+        };
         headers.insert(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+            policy.unwrap_or(HeaderValue::from_static(
+                "default-src 'none'; frame-ancestors 'none'",
+            )),
         );
     }
     // Public documents say how long they may be cached; nothing else may be.

@@ -158,7 +158,7 @@ fn router<Store: SessionStore + Clone>(state: AppState, store: Store) -> Router 
     let leptos_options = state.leptos_options.clone();
     let routes = generate_route_list(crate::app::App);
     Router::new()
-        .leptos_routes(&state, routes, {
+        .leptos_routes_with_context(&state, routes, middleware::provide_page_nonce, {
             let leptos_options = leptos_options.clone();
             move || crate::app::shell(leptos_options.clone())
         })
