@@ -1,6 +1,9 @@
-//! Bench-only: the least an axum + sqlx endpoint can do to create a license key
-//! with the same durability as the real one (same pragmas, same pool size), so
-//! `bench/run.sh` can tell where the real endpoint's time goes. Two modes:
+//! Bench-only: the least an axum + sqlx endpoint can do to create a license key,
+//! and to validate one, with the same durability as the real one (same pragmas,
+//! same pool size), so `bench/run.sh` can tell where the real endpoint's time
+//! goes. Validation (`POST /api/v1/licensing/validate` with `BENCH_KEY`) looks the
+//! key up with its organization and plan and records the visit, as the real one
+//! does. Two modes for creation:
 //!
 //! - `BARE_SQL=row` (default): inserts the key row, nothing else.
 //! - `BARE_SQL=same`: runs the real endpoint's own statement (token and owner
@@ -9,6 +12,7 @@
 //!
 //!   DATABASE_URL=sqlite://... BENCH_ADDR=127.0.0.1:4000 [BARE_SQL=same] bare_create
 
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header::USER_AGENT;
 use axum::http::{HeaderMap, StatusCode};
@@ -42,6 +46,65 @@ struct Bare {
 /// The HMAC that the `same` mode's fixed token is stored under.
 const TOKEN_HASH: &str = "bench-token-hash";
 
+/// The key `validate` is asked about (`bench/run.sh` sends it).
+const BENCH_KEY: &str = "ab0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd";
+
+fn key_hash(key: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(&[7; 32]).unwrap();
+    mac.update(key.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// The key with its organization and plan, as the real validation reads it.
+const LOOKUP: &str = "SELECT k.id, o.id, o.name, o.plan, p.features \
+    FROM license_keys k JOIN organizations o ON o.id = k.organization_id \
+    JOIN plans p ON p.name = o.plan JOIN plans f ON f.name = 'free' \
+    WHERE k.key_hash = $1 AND k.revoked_at IS NULL";
+
+/// The visit, recorded as the real validation records a routine one.
+const RECORD: &str = "UPDATE license_keys SET last_validated_at = $1, \
+    activated_at = COALESCE(activated_at, $1), instance_url = COALESCE($2, instance_url), \
+    last_violations = $3 WHERE id = $4";
+
+async fn validate(State(bare): State<Arc<Bare>>, body: Bytes) -> Result<Json<Value>, StatusCode> {
+    let request: Value = serde_json::from_slice(&body).map_err(|_| StatusCode::BAD_REQUEST)?;
+    let key = request["licenseKey"]
+        .as_str()
+        .ok_or(StatusCode::BAD_REQUEST)?;
+    let instance_url = request["instanceUrl"].as_str();
+    let hash = key_hash(key);
+    let now = chrono::Utc::now().timestamp();
+    macro_rules! run {
+        ($pool:expr) => {{
+            let row: Option<(String, String, String, String, String)> = sqlx::query_as(LOOKUP)
+                .bind(&hash)
+                .fetch_optional($pool)
+                .await
+                .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+            let row = row.ok_or(StatusCode::UNAUTHORIZED)?;
+            sqlx::query(RECORD)
+                .bind(now)
+                .bind(instance_url)
+                .bind("[]")
+                .bind(&row.0)
+                .execute($pool)
+                .await
+                .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+            row
+        }};
+    }
+    let (_, organization_id, name, plan, features) = match &bare.pool {
+        Pool::Sqlite(pool) => run!(pool),
+        Pool::Postgres(pool) => run!(pool),
+    };
+    let features: Value =
+        serde_json::from_str(&features).map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+    Ok(Json(json!({
+        "valid": true, "plan": plan, "features": features, "organizationId": organization_id,
+        "organizationName": name, "billingUrl": "http://127.0.0.1/settings/billing", "violations": []
+    })))
+}
+
 const INSERT: &str = "INSERT INTO license_keys \
     (id, organization_id, key_hash, masked_key, instance_name, created_by, created_at, \
      created_ip, created_user_agent) \
@@ -68,9 +131,7 @@ async fn create(
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let key = hex::encode(bytes);
-    let mut mac = Hmac::<Sha256>::new_from_slice(&[7; 32]).unwrap();
-    mac.update(key.as_bytes());
-    let hash = hex::encode(mac.finalize().into_bytes());
+    let hash = key_hash(&key);
     let masked = format!("{}...{}", &key[..8], &key[56..]);
     let id = uuid::Uuid::now_v7().to_string();
     let now = chrono::Utc::now().timestamp();
@@ -207,9 +268,10 @@ async fn main() {
     let membership_id = uuid::Uuid::now_v7().to_string();
     let setup = [
         format!("INSERT INTO users (id, email, password_hash, created_at) VALUES ('{user_id}', 'bench@example.test', 'x', 0)"),
-        format!("INSERT INTO organizations (id, name, created_at) VALUES ('{organization_id}', 'Bench', 0)"),
+        format!("INSERT INTO organizations (id, name, plan, created_at) VALUES ('{organization_id}', 'Bench', 'business', 0)"),
         format!("INSERT INTO memberships (id, organization_id, user_id, role, created_at) VALUES ('{membership_id}', '{organization_id}', '{user_id}', 'owner', 0)"),
         format!("INSERT INTO api_tokens (id, user_id, token_hash, created_at, expires_at) VALUES ('{membership_id}', '{user_id}', '{TOKEN_HASH}', 0, 9999999999)"),
+        format!("INSERT INTO license_keys (id, organization_id, key_hash, masked_key, created_by, created_at) VALUES ('{membership_id}', '{organization_id}', '{}', 'ab012345...6789abcd', '{user_id}', 0)", key_hash(BENCH_KEY)),
     ];
     for statement in setup {
         match &pool {
@@ -226,6 +288,7 @@ async fn main() {
     });
     let router = Router::new()
         .route("/api/v1/licensing/keys", post(create))
+        .route("/api/v1/licensing/validate", post(validate))
         .with_state(state);
     let listener = tokio::net::TcpListener::bind(&address).await.unwrap();
     println!(
