@@ -1,7 +1,7 @@
 //! Without JavaScript a form posts itself to its server function; on an error the
 //! server redirects back to the page with the error in the URL (Leptos shows it in
-//! the form). What the person typed is kept for that one page view, in the
-//! session, never a password: the page puts it back into the form.
+//! the form). What the person typed is kept for that one page view, sealed in a
+//! short-lived cookie, never a password: the page puts it back into the form.
 
 use serde::{Deserialize, Serialize};
 
@@ -39,20 +39,28 @@ pub use server::keep_form_input;
 #[cfg(feature = "ssr")]
 mod server {
     use super::FormInput;
+    use crate::state::AppState;
     use axum::body::Body;
-    use axum::extract::Request;
-    use axum::http::{header, Method};
+    use axum::extract::{Request, State};
+    use axum::http::{header, HeaderValue, Method};
     use axum::middleware::Next;
-    use axum::response::Response;
-    use tower_sessions::Session;
+    use axum::response::{IntoResponse, Response};
 
-    const SESSION_KEY: &str = "form_input";
+    const COOKIE: &str = "storno_form_input";
+    /// Longer input is not kept (a cookie holds about 4 KB).
+    const MAX_SEALED: usize = 3000;
 
-    /// A plain form post that failed leaves its input in the session; the next page
-    /// view takes it out (into the request, where `echoed` finds it).
-    pub async fn keep_form_input(session: Session, request: Request, next: Next) -> Response {
+    /// A plain form post that failed leaves its input in a sealed cookie that lives
+    /// a minute; the next page view takes it (into the request, where `echoed`
+    /// finds it) and clears it. Nothing is stored on the server, so anonymous
+    /// failures cost no storage.
+    pub async fn keep_form_input(
+        State(state): State<AppState>,
+        request: Request,
+        next: Next,
+    ) -> Response {
         if request.method() == Method::GET && accepts_html(&request) {
-            return restore(session, request, next).await;
+            return restore(&state, request, next).await;
         }
         let plain_form_post = request.method() == Method::POST
             && request.uri().path().starts_with("/rpc/")
@@ -69,11 +77,9 @@ mod server {
         let (parts, body) = request.into_parts();
         // The body is already bounded and buffered (`limit_body`).
         let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
-            return axum::response::IntoResponse::into_response(
-                crate::error::AppError::PayloadTooLarge,
-            );
+            return crate::error::AppError::PayloadTooLarge.into_response();
         };
-        let response = next
+        let mut response = next
             .run(Request::from_parts(parts, Body::from(bytes.clone())))
             .await;
         let failed = response
@@ -86,24 +92,62 @@ mod server {
                 .filter(|(name, _)| !name.contains("password"))
                 .map(|(name, value)| (name.into_owned(), value.into_owned()))
                 .collect();
-            // Losing the echo only costs retyping; the error itself is in the URL.
-            let _ = session
-                .insert(SESSION_KEY, FormInput { action, fields })
-                .await;
+            let input = FormInput { action, fields };
+            if let Some(cookie) = sealed_cookie(&state, &input) {
+                response.headers_mut().append(header::SET_COOKIE, cookie);
+            }
         }
         response
     }
 
-    async fn restore(session: Session, mut request: Request, next: Next) -> Response {
-        // Reading first: a removal always writes the session back, and nearly every
-        // page view has nothing to take.
-        if request.headers().contains_key(header::COOKIE) {
-            if let Ok(Some(input)) = session.get::<FormInput>(SESSION_KEY).await {
-                let _ = session.remove_value(SESSION_KEY).await;
-                request.extensions_mut().insert(input);
-            }
+    async fn restore(state: &AppState, mut request: Request, next: Next) -> Response {
+        let Some(sealed) = cookie_value(&request) else {
+            return next.run(request).await;
+        };
+        let input = state
+            .form_inputs
+            .open(&sealed, COOKIE.as_bytes())
+            .and_then(|plaintext| serde_json::from_slice::<FormInput>(&plaintext).ok());
+        if let Some(input) = input {
+            request.extensions_mut().insert(input);
         }
-        next.run(request).await
+        let mut response = next.run(request).await;
+        // Shown once: the cookie ends with this view.
+        let cleared = format!("{COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax");
+        if let Ok(value) = HeaderValue::from_str(&cleared) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+        response
+    }
+
+    fn sealed_cookie(state: &AppState, input: &FormInput) -> Option<HeaderValue> {
+        let plaintext = serde_json::to_vec(input).ok()?;
+        let sealed = state.form_inputs.seal(&plaintext, COOKIE.as_bytes());
+        if sealed.len() > MAX_SEALED {
+            return None;
+        }
+        let secure = if state.settings.served_over_https() {
+            "; Secure"
+        } else {
+            ""
+        };
+        HeaderValue::from_str(&format!(
+            "{COOKIE}={sealed}; Max-Age=60; Path=/; HttpOnly; SameSite=Lax{secure}"
+        ))
+        .ok()
+    }
+
+    fn cookie_value(request: &Request) -> Option<String> {
+        request
+            .headers()
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|line| line.split(';'))
+            .find_map(|pair| {
+                let (name, value) = pair.trim().split_once('=')?;
+                (name == COOKIE && !value.is_empty()).then(|| value.to_string())
+            })
     }
 
     fn accepts_html(request: &Request) -> bool {

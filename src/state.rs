@@ -28,6 +28,8 @@ pub struct AppStateInner {
     pub releases: ReleaseService,
     /// Seals a new key kept in the session for a browser without JavaScript.
     pub reveals: Sealer,
+    /// Seals what a failed form posted without JavaScript carried, for its page.
+    pub form_inputs: Sealer,
     pub settings: Arc<Settings>,
 }
 

@@ -52,6 +52,7 @@ impl Application {
         let idempotency = IdempotencyStore::new(db.pool.clone(), pepper.clone());
         let session_pepper = pepper.clone();
         let reveals = Sealer::new(&pepper, "reveals");
+        let form_inputs = Sealer::new(&pepper, "form-inputs");
         idempotency.spawn_sweeper();
         let licensing_settings = &settings.licensing;
         if !PLANS.contains(&licensing_settings.default_plan.as_str()) {
@@ -81,6 +82,7 @@ impl Application {
             plans: PlanTable::new(db.pool.clone()),
             releases: ReleaseService::new(db.pool.clone()),
             reveals,
+            form_inputs,
             settings: Arc::new(settings),
         }));
         let router = match sessions {
@@ -165,7 +167,8 @@ fn router<Store: SessionStore + Clone>(state: AppState, store: Store) -> Router 
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             crate::app::shell,
         ))
-        .layer(axum::middleware::from_fn(
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             crate::form_input::keep_form_input,
         ))
         .layer(sessions)

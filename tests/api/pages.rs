@@ -748,6 +748,7 @@ async fn without_javascript_a_failed_form_returns_to_its_page_with_the_input_but
 {
     let app = spawn_app().await;
     let owner = app.register("ana@acme.test", "Acme").await;
+    let sessions_before = session_rows(&app.database_url).await;
     // As a browser posts a form by itself: Accept text/html, its page as Referer.
     let response = app
         .browser
