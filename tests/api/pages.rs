@@ -772,6 +772,11 @@ async fn without_javascript_a_failed_form_returns_to_its_page_with_the_input_but
         !location.contains("wrong"),
         "the password is not in the URL"
     );
+    assert_eq!(
+        session_rows(&app.database_url).await,
+        sessions_before,
+        "an anonymous failure stores nothing on the server"
+    );
 
     let page = app
         .browser
