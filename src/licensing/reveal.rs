@@ -29,9 +29,12 @@ pub async fn take(
     session: &Session,
     user: &User,
 ) -> Result<Option<CreatedLicenseKeyDto>, AppError> {
-    let Some(sealed) = session.remove::<String>(REVEAL).await? else {
+    // Read first: a removal always writes the session back (and resends its
+    // cookie), and nearly every view of the page has nothing to take.
+    let Some(sealed) = session.get::<String>(REVEAL).await? else {
         return Ok(None);
     };
+    session.remove_value(REVEAL).await?;
     Ok(reveals
         .open(&sealed, user.id.as_bytes())
         .and_then(|plaintext| serde_json::from_slice(&plaintext).ok()))

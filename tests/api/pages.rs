@@ -823,3 +823,31 @@ async fn without_javascript_a_failed_form_returns_to_its_page_with_the_input_but
         .await;
     assert_eq!(fetched.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn viewing_a_page_does_not_write_the_session() {
+    let app = spawn_app().await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    let cookie = app.session_cookie(&owner).await;
+    for path in [
+        "/keys",
+        "/organization",
+        "/activity",
+        "/account",
+        "/settings/billing",
+    ] {
+        let response = app
+            .api
+            .get(app.url(path))
+            .header("Cookie", &cookie)
+            .header("Accept", "text/html")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert!(
+            response.headers().get("set-cookie").is_none(),
+            "{path} saved the session (a database write per page view)"
+        );
+    }
+}
