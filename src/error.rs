@@ -181,7 +181,7 @@ mod server {
                 AppError::IdempotentRequestInFlight => "idempotent_request_in_flight",
                 AppError::InvalidLicenseKey => "invalid_license_key",
                 AppError::OrganizationInactive => "organization_inactive",
-                AppError::SelfHostingNotIncluded { .. } => "self_hosting_not_included",
+                AppError::SelfHostingNotIncluded { .. } => "plan_excludes_self_hosting",
                 AppError::LicenseKeyRevoked => "license_key_revoked",
                 AppError::OfflineLicensesDisabled => "offline_licenses_disabled",
                 AppError::ReleaseNotPublished => "release_not_published",

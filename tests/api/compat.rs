@@ -438,7 +438,7 @@ async fn offline_licenses_are_refused_clearly_from_every_side() {
     let refused = assert_error(
         issue(&app, &owner.token, key_id, json!({})).await,
         reqwest::StatusCode::FORBIDDEN,
-        "self_hosting_not_included",
+        "plan_excludes_self_hosting",
     )
     .await;
     assert_eq!(refused["plan"], "community");

@@ -42,7 +42,7 @@ async fn a_plan_without_self_hosting_is_refused_as_upstream_refuses_it_and_still
     let refused = assert_error(
         validate(&app, report.clone()).await,
         StatusCode::FORBIDDEN,
-        "self_hosting_not_included",
+        "plan_excludes_self_hosting",
     )
     .await;
     assert_eq!(refused["valid"], false);
@@ -416,7 +416,7 @@ async fn plan_changes_and_deactivation_apply_at_the_next_validation() {
     let lapsed = assert_error(
         validate(&app, json!({"licenseKey": key})).await,
         StatusCode::FORBIDDEN,
-        "self_hosting_not_included",
+        "plan_excludes_self_hosting",
     )
     .await;
     assert_eq!(lapsed["plan"], "free");
