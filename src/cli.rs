@@ -13,9 +13,8 @@ use crate::db::Db;
 use crate::error::AppError;
 use crate::http::Application;
 use crate::licensing::plan_table::PlanTable;
-use crate::parse::InvalidInput;
-use crate::releases::domain::{parse_release_notes, DownloadUrl, ReleaseVersion};
-use crate::releases::service::{NewRelease, ReleaseService};
+use crate::releases::domain::NewRelease;
+use crate::releases::service::ReleaseService;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 use uuid::Uuid;
@@ -303,27 +302,14 @@ async fn release(command: ReleaseCommand) -> Result<(), Failure> {
             latest,
             release_notes,
         } => {
-            let refused = |e: InvalidInput| AppError::Validation(e.0);
-            let release = NewRelease {
-                version: ReleaseVersion::parse(&version).map_err(refused)?,
-                download_url: download_url
-                    .as_deref()
-                    .map(DownloadUrl::parse)
-                    .transpose()
-                    .map_err(refused)?,
-                web_latest: latest
-                    .as_deref()
-                    .map(ReleaseVersion::parse)
-                    .transpose()
-                    .map_err(refused)?,
-                web_min: ReleaseVersion::parse(&min).map_err(refused)?,
-                release_notes: release_notes
-                    .as_deref()
-                    .map(parse_release_notes)
-                    .transpose()
-                    .map_err(refused)?
-                    .flatten(),
-            };
+            let release = NewRelease::parse(
+                &version,
+                download_url.as_deref(),
+                &min,
+                latest.as_deref(),
+                release_notes.as_deref(),
+            )
+            .map_err(AppError::from)?;
             releases.publish(release).await?
         }
     };

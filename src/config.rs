@@ -127,6 +127,22 @@ impl Settings {
         })
     }
 
+    /// Where an owner upgrades (validate's `billingUrl`): `BILLING_URL`, else this
+    /// server's own billing page at the public origin, or at the `Host` the request
+    /// was sent to.
+    pub fn billing_url(&self, request_host: Option<&str>) -> String {
+        if let Some(url) = &self.licensing.billing_url {
+            return url.clone();
+        }
+        match &self.public_url {
+            Some(origin) => format!("{origin}/settings/billing"),
+            None => format!(
+                "http://{}/settings/billing",
+                request_host.unwrap_or("localhost")
+            ),
+        }
+    }
+
     pub fn served_over_https(&self) -> bool {
         self.public_url
             .as_deref()
@@ -147,10 +163,7 @@ fn non_empty_env(name: &str) -> Option<String> {
 }
 
 fn env_or(name: &str, default: &str) -> String {
-    std::env::var(name)
-        .ok()
-        .filter(|value| !value.trim().is_empty())
-        .unwrap_or_else(|| default.to_string())
+    non_empty_env(name).unwrap_or_else(|| default.to_string())
 }
 
 /// Several instances share one PostgreSQL, whose `max_connections` (100 by default)

@@ -257,14 +257,8 @@ mod server {
             // A form posted without JavaScript is redirected back to its page with
             // the error (server_fn's form redirect); a status here would replace
             // that redirect with a bare JSON page.
-            let plain_form_post = leptos::prelude::use_context::<axum::http::request::Parts>()
-                .and_then(|parts| {
-                    let accept = parts.headers.get(axum::http::header::ACCEPT)?;
-                    Some(accept.to_str().ok()?.contains("text/html"))
-                })
-                .unwrap_or(false);
             if let (false, Some(response)) = (
-                plain_form_post,
+                crate::request_meta::is_plain_form_post(),
                 leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),
             ) {
                 response.set_status(error.status());

@@ -39,6 +39,7 @@ pub use server::keep_form_input;
 #[cfg(feature = "ssr")]
 mod server {
     use super::FormInput;
+    use crate::request_meta::accepts_html;
     use crate::state::AppState;
     use axum::body::Body;
     use axum::extract::{Request, State};
@@ -59,12 +60,12 @@ mod server {
         request: Request,
         next: Next,
     ) -> Response {
-        if request.method() == Method::GET && accepts_html(&request) {
+        if request.method() == Method::GET && accepts_html(request.headers()) {
             return restore(&state, request, next).await;
         }
         let plain_form_post = request.method() == Method::POST
             && request.uri().path().starts_with("/rpc/")
-            && accepts_html(&request)
+            && accepts_html(request.headers())
             && request
                 .headers()
                 .get(header::CONTENT_TYPE)
@@ -148,13 +149,5 @@ mod server {
                 let (name, value) = pair.trim().split_once('=')?;
                 (name == COOKIE && !value.is_empty()).then(|| value.to_string())
             })
-    }
-
-    fn accepts_html(request: &Request) -> bool {
-        request
-            .headers()
-            .get(header::ACCEPT)
-            .and_then(|value| value.to_str().ok())
-            .is_some_and(|value| value.contains("text/html"))
     }
 }

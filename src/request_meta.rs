@@ -3,8 +3,9 @@
 
 use crate::client_ip::TrustedProxies;
 use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::header::USER_AGENT;
+use axum::http::header::{ACCEPT, USER_AGENT};
 use axum::http::request::Parts;
+use axum::http::HeaderMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 
@@ -46,4 +47,20 @@ impl RequestMeta {
             .await
             .unwrap_or_default()
     }
+}
+
+/// Whether a request asks for HTML: a browser's own page load or form post, not a
+/// script's fetch (which asks for JSON).
+pub fn accepts_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
+}
+
+/// Whether the server function being run was called by a form the browser posted
+/// itself (no JavaScript): server_fn answers it with a redirect back to the page,
+/// the error, if any, in the URL.
+pub fn is_plain_form_post() -> bool {
+    leptos::prelude::use_context::<Parts>().is_some_and(|parts| accepts_html(&parts.headers))
 }

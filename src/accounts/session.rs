@@ -171,16 +171,3 @@ pub async fn choose_organization(
 pub async fn sign_out(session: &Session) -> Result<(), AppError> {
     Ok(session.flush().await?)
 }
-
-/// Whether the request is a form that the browser posted itself (no JavaScript):
-/// it is answered with a redirect back to the page, not with data.
-pub async fn is_plain_form_post() -> bool {
-    leptos_axum::extract::<axum::http::HeaderMap>()
-        .await
-        .ok()
-        .and_then(|headers| {
-            let accept = headers.get(axum::http::header::ACCEPT)?.to_str().ok()?;
-            Some(accept.contains("text/html"))
-        })
-        .unwrap_or(false)
-}

@@ -162,6 +162,9 @@ pub async fn limit_body(request: Request, next: Next) -> Response {
     }
 }
 
+/// How long a public document (`PUBLIC_DOCUMENTS`) may be cached.
+pub const CACHE_PUBLIC_DOCUMENT: &str = "public, max-age=300";
+
 /// Headers every response carries. Pages and API answers hold per-user data (and
 /// sometimes a secret), so nothing but the static bundle and the public documents
 /// may be cached. Served
@@ -224,7 +227,7 @@ pub async fn security_headers(
 }
 
 /// The same for everyone and secret to no one: their handlers set how long caches
-/// may keep them.
+/// may keep them (`CACHE_PUBLIC_DOCUMENT`).
 const PUBLIC_DOCUMENTS: [&str; 3] = [
     "/api/v1/version",
     "/api/v1/licensing/public-key.pem",

@@ -13,6 +13,7 @@ use crate::error::AppError;
 use crate::http::extract::{
     whole_number, ApiJson, ApiMember, IdempotencyHeader, OrganizationHeader,
 };
+use crate::http::middleware::CACHE_PUBLIC_DOCUMENT;
 use crate::http::openapi::{ErrorBody, InvalidLicenseBody, RefusedLicenseBody};
 use crate::idempotency::IdempotencyKey;
 use crate::parse::path_id;
@@ -299,18 +300,9 @@ pub async fn validate(
     ))
 }
 
-/// Where an owner upgrades: `BILLING_URL`, else this server's own billing page.
+/// Where an owner upgrades, for a request sent with `headers`.
 fn billing_url(state: &AppState, headers: &HeaderMap) -> String {
-    if let Some(url) = &state.settings.licensing.billing_url {
-        return url.clone();
-    }
-    match &state.settings.public_url {
-        Some(origin) => format!("{origin}/settings/billing"),
-        None => format!(
-            "http://{}/settings/billing",
-            host(headers).unwrap_or("localhost")
-        ),
-    }
+    state.settings.billing_url(host(headers))
 }
 
 fn host(headers: &HeaderMap) -> Option<&str> {
@@ -389,9 +381,6 @@ pub async fn list_offline_licenses(
     }))
 }
 
-/// The public key is public: caches may keep it a while.
-const CACHE_FOR_FIVE_MINUTES: &str = "public, max-age=300";
-
 #[utoipa::path(
     get,
     path = "/licensing/public-key.pem",
@@ -409,7 +398,7 @@ pub async fn public_key_pem(
     Ok((
         [
             (header::CONTENT_TYPE, "application/x-pem-file"),
-            (header::CACHE_CONTROL, CACHE_FOR_FIVE_MINUTES),
+            (header::CACHE_CONTROL, CACHE_PUBLIC_DOCUMENT),
         ],
         pem,
     )
@@ -419,9 +408,5 @@ pub async fn public_key_pem(
 /// `/.well-known/jwks.json`: the same key as a JSON Web Key Set.
 pub async fn jwks(State(licensing): State<LicensingService>) -> Result<Response, AppError> {
     let jwks = licensing.offline_signer()?.jwks().clone();
-    Ok((
-        [(header::CACHE_CONTROL, CACHE_FOR_FIVE_MINUTES)],
-        Json(jwks),
-    )
-        .into_response())
+    Ok(([(header::CACHE_CONTROL, CACHE_PUBLIC_DOCUMENT)], Json(jwks)).into_response())
 }

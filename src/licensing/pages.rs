@@ -31,7 +31,7 @@ pub async fn create_license_key(instance_name: String) -> Result<CreatedLicenseK
         .licensing
         .create(&actor.membership, instance_name, &meta, None)
         .await?;
-    if crate::accounts::session::is_plain_form_post().await {
+    if crate::request_meta::is_plain_form_post() {
         // Without JavaScript the answer is a redirect back to the page, which
         // shows the key from the session, once.
         let state = &actor.state;
@@ -89,11 +89,11 @@ pub async fn issue_offline_license(
 ) -> Result<IssuedOfflineLicenseDto, PageError> {
     let actor = crate::accounts::session::page_member().await?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
-    let settings = &actor.state.settings.licensing;
-    let billing_url = settings
-        .billing_url
-        .as_deref()
-        .unwrap_or("/settings/billing");
+    let host = leptos::prelude::use_context::<axum::http::request::Parts>().and_then(|parts| {
+        let host = parts.headers.get(axum::http::header::HOST)?;
+        host.to_str().ok().map(str::to_string)
+    });
+    let billing_url = actor.state.settings.billing_url(host.as_deref());
     Ok(actor
         .state
         .licensing
@@ -101,7 +101,7 @@ pub async fn issue_offline_license(
             &actor.membership,
             key_id(&id)?,
             Some(days),
-            billing_url,
+            &billing_url,
             &meta,
         )
         .await?)
@@ -296,29 +296,41 @@ fn KeyList(
 
 /// Shows a new key once, in full, with a copy button. Closing without copying
 /// asks first, because the key can never be shown again.
+/// A secret shown once: until it is `saved`, leaving the page asks first (named
+/// `secret` among the page's unsaved ones), and so does closing its panel, with
+/// `question`. The panel's close handler.
+fn close_when_saved(
+    secret: &'static str,
+    saved: RwSignal<bool>,
+    question: &'static str,
+    on_close: Callback<()>,
+) -> impl Fn(leptos::ev::MouseEvent) + Clone + 'static {
+    Effect::new(move |_| browser::guard_leaving(secret, !saved.get()));
+    on_cleanup(move || browser::guard_leaving(secret, false));
+    move |_| {
+        if saved.get_untracked() || browser::confirm(question) {
+            on_close.run(());
+        }
+    }
+}
+
 #[component]
 fn RevealPanel(created: CreatedLicenseKeyDto, on_close: Callback<()>) -> impl IntoView {
     let copied = RwSignal::new(false);
     let copy_failed = RwSignal::new(false);
     let key = StoredValue::new(created.license_key.clone());
-    // Until it is copied, leaving the page asks first.
-    Effect::new(move |_| browser::guard_leaving("license-key", !copied.get()));
-    on_cleanup(|| browser::guard_leaving("license-key", false));
+    let close = close_when_saved(
+        "license-key",
+        copied,
+        "You have not copied this license key. It will never be shown again. Close anyway?",
+        on_close,
+    );
     let copy = move |_| {
         leptos::task::spawn_local(async move {
             let ok = browser::copy_to_clipboard(&key.get_value()).await;
             copied.set(ok);
             copy_failed.set(!ok);
         });
-    };
-    let close = move |_| {
-        if copied.get_untracked()
-            || browser::confirm(
-                "You have not copied this license key. It will never be shown again. Close anyway?",
-            )
-        {
-            on_close.run(());
-        }
     };
     let label = created
         .instance_name
@@ -617,21 +629,16 @@ fn OfflineLicenseForm(
 fn OfflineReveal(license: IssuedOfflineLicenseDto, on_close: Callback<()>) -> impl IntoView {
     let saved = RwSignal::new(false);
     let jwt = StoredValue::new(license.jwt.clone());
-    Effect::new(move |_| browser::guard_leaving("offline-license", !saved.get()));
-    on_cleanup(|| browser::guard_leaving("offline-license", false));
+    let close = close_when_saved(
+        "offline-license",
+        saved,
+        "You have not downloaded or copied this offline license. It will never be shown again. Close anyway?",
+        on_close,
+    );
     let copy = move |_| {
         leptos::task::spawn_local(async move {
             saved.set(browser::copy_to_clipboard(&jwt.get_value()).await || saved.get_untracked());
         });
-    };
-    let close = move |_| {
-        if saved.get_untracked()
-            || browser::confirm(
-                "You have not downloaded or copied this offline license. It will never be shown again. Close anyway?",
-            )
-        {
-            on_close.run(());
-        }
     };
     let download = format!("data:application/jwt;charset=utf-8,{}", license.jwt);
     view! {

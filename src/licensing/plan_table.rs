@@ -38,23 +38,14 @@ impl PlanTable {
     }
 
     pub async fn get(&self, name: &str) -> Result<Plan, AppError> {
-        let (features,): (String,) = sqlx::query_as("SELECT features FROM plans WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| unknown_plan(name))?;
-        parse(name.to_string(), &features)
+        read(&self.pool, name).await
     }
 
     /// Sets one feature of one plan; returns the plan as it now stands.
     pub async fn set(&self, name: &str, feature: &str, value: &str) -> Result<Plan, AppError> {
         let mut tx = begin_write(&self.pool).await?;
-        let (stored,): (String,) = sqlx::query_as("SELECT features FROM plans WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&mut *tx)
+        let features = read(&mut *tx, name)
             .await?
-            .ok_or_else(|| unknown_plan(name))?;
-        let features = parse(name.to_string(), &stored)?
             .features
             .with(feature, value)
             .map_err(AppError::Validation)?;
@@ -72,6 +63,19 @@ impl PlanTable {
             features,
         })
     }
+}
+
+/// One plan as stored; an unknown name is refused with the plans there are.
+async fn read<'e, E>(executor: E, name: &str) -> Result<Plan, AppError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let (features,): (String,) = sqlx::query_as("SELECT features FROM plans WHERE name = $1")
+        .bind(name)
+        .fetch_optional(executor)
+        .await?
+        .ok_or_else(|| unknown_plan(name))?;
+    parse(name.to_string(), &features)
 }
 
 fn unknown_plan(name: &str) -> AppError {

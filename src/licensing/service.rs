@@ -142,7 +142,7 @@ macro_rules! validation_row_select {
 }
 
 mod offline_licenses;
-pub use offline_licenses::{OfflineLicenseRecord, DEFAULT_OFFLINE_DAYS, MAX_OFFLINE_DAYS};
+pub use offline_licenses::OfflineLicenseRecord;
 
 #[derive(sqlx::FromRow)]
 struct ValidationRow {
@@ -612,12 +612,7 @@ impl LicensingService {
         let verdict = decide(&row, request.metrics.as_ref(), now)?;
         self.record_validation(&row, &request, &verdict, now, meta)
             .await?;
-        if !verdict.features.self_hosting_license {
-            return Err(AppError::SelfHostingNotIncluded {
-                plan: verdict.plan,
-                billing_url: billing_url.to_string(),
-            });
-        }
+        let verdict = verdict.require_self_hosting(billing_url)?;
         Ok(verdict.into_dto(row, now, billing_url))
     }
 
@@ -768,6 +763,19 @@ fn decide(
 }
 
 impl Verdict {
+    /// A plan without `selfHostingLicense` cannot self-host: upstream's `403`,
+    /// naming the plan and where to upgrade.
+    fn require_self_hosting(self, billing_url: &str) -> Result<Verdict, AppError> {
+        if self.features.self_hosting_license {
+            Ok(self)
+        } else {
+            Err(AppError::SelfHostingNotIncluded {
+                plan: self.plan,
+                billing_url: billing_url.to_string(),
+            })
+        }
+    }
+
     fn into_dto(self, row: ValidationRow, now: i64, billing_url: &str) -> ValidationDto {
         let trial_end = row.trial_ends_at.filter(|_| self.in_trial);
         ValidationDto {

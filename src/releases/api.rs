@@ -2,14 +2,12 @@
 
 use super::service::{ReleaseDto, ReleaseService};
 use crate::error::AppError;
+use crate::http::middleware::CACHE_PUBLIC_DOCUMENT;
 use crate::http::openapi::ErrorBody;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-
-/// What instances are told about caching the answer (the client asks every few hours).
-pub const CACHE_FOR_FIVE_MINUTES: &str = "public, max-age=300";
 
 #[utoipa::path(
     get,
@@ -29,7 +27,7 @@ pub const CACHE_FOR_FIVE_MINUTES: &str = "public, max-age=300";
 pub async fn latest(State(releases): State<ReleaseService>) -> Result<Response, AppError> {
     let release = releases.latest().await?;
     Ok((
-        [(header::CACHE_CONTROL, CACHE_FOR_FIVE_MINUTES)],
+        [(header::CACHE_CONTROL, CACHE_PUBLIC_DOCUMENT)],
         Json(release),
     )
         .into_response())

@@ -69,8 +69,39 @@ impl DownloadUrl {
     }
 }
 
+/// A release as the operator publishes it, every part checked.
+pub struct NewRelease {
+    pub version: ReleaseVersion,
+    pub download_url: Option<DownloadUrl>,
+    /// The web app's newest version; the release's own when not given.
+    pub web_latest: Option<ReleaseVersion>,
+    pub web_min: ReleaseVersion,
+    pub release_notes: Option<String>,
+}
+
+impl NewRelease {
+    pub fn parse(
+        version: &str,
+        download_url: Option<&str>,
+        web_min: &str,
+        web_latest: Option<&str>,
+        release_notes: Option<&str>,
+    ) -> Result<Self, InvalidInput> {
+        Ok(NewRelease {
+            version: ReleaseVersion::parse(version)?,
+            download_url: download_url.map(DownloadUrl::parse).transpose()?,
+            web_latest: web_latest.map(ReleaseVersion::parse).transpose()?,
+            web_min: ReleaseVersion::parse(web_min)?,
+            release_notes: release_notes
+                .map(parse_release_notes)
+                .transpose()?
+                .flatten(),
+        })
+    }
+}
+
 /// Release notes: text of at most 10,000 characters.
-pub fn parse_release_notes(raw: &str) -> Result<Option<String>, InvalidInput> {
+fn parse_release_notes(raw: &str) -> Result<Option<String>, InvalidInput> {
     let notes = raw.trim();
     if notes.chars().count() > 10_000 {
         return Err(InvalidInput(
@@ -119,6 +150,17 @@ mod tests {
         }
         let long = format!("https://x/{}", "a".repeat(DownloadUrl::MAX_LEN));
         assert!(DownloadUrl::parse(&long).is_err());
+    }
+
+    #[test]
+    fn a_release_is_refused_when_any_part_is() {
+        let release =
+            NewRelease::parse("2.7.6", Some("https://x/y"), "2.6.0", None, Some(" ")).unwrap();
+        assert_eq!(release.version.as_str(), "2.7.6");
+        assert!(release.web_latest.is_none() && release.release_notes.is_none());
+        assert!(NewRelease::parse("2.7.6", None, "2.6", None, None).is_err());
+        assert!(NewRelease::parse("2.7.6", Some("ftp://x"), "2.6.0", None, None).is_err());
+        assert!(NewRelease::parse("2.7.6", None, "2.6.0", Some("latest"), None).is_err());
     }
 
     #[test]

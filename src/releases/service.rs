@@ -1,6 +1,6 @@
 //! Reading and publishing the latest release (one row).
 
-use super::domain::{DownloadUrl, ReleaseVersion};
+use super::domain::{DownloadUrl, NewRelease};
 use crate::clock;
 use crate::error::AppError;
 use serde::Serialize;
@@ -22,16 +22,6 @@ pub struct WebReleaseDto {
     pub latest: String,
     /// The oldest version still supported.
     pub min: String,
-    pub release_notes: Option<String>,
-}
-
-/// A release as the operator publishes it.
-pub struct NewRelease {
-    pub version: ReleaseVersion,
-    pub download_url: Option<DownloadUrl>,
-    /// The web app's newest version; the release's own when not given.
-    pub web_latest: Option<ReleaseVersion>,
-    pub web_min: ReleaseVersion,
     pub release_notes: Option<String>,
 }
 

@@ -142,13 +142,8 @@ fn assert_the_client_can_use(answer: &Raw, organization_id: &str) {
 async fn the_deployed_client_validates_twice_through_a_trailing_slash_base_url() {
     let app = spawn_app().await;
     let owner = app.register("ana@acme.test", "Acme").await;
-    let key: Value = app
-        .create_key(&owner.token, json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let key = key["licenseKey"].as_str().unwrap();
+    let (_, key) = app.new_key(&owner.token, "Production").await;
+    let key = key.as_str();
     let path = "//api/v1/licensing/validate";
 
     // On community (the default plan) the client sees what upstream sends: not valid.
@@ -272,13 +267,8 @@ async fn an_offline_license_verifies_with_plain_rs256_and_fails_after_its_exp() 
     let app = app_signing_offline_licenses().await;
     let owner = app.register("ana@acme.test", "Acme").await;
     app.set_plan(&owner.organization_id, "business");
-    let key: Value = app
-        .create_key(&owner.token, json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let key_id = key["id"].as_str().unwrap();
+    let (key_id, _) = app.new_key(&owner.token, "Air-gapped").await;
+    let key_id = key_id.as_str();
 
     let response = issue(&app, &owner.token, key_id, json!({"days": 1})).await;
     assert_eq!(response.status(), 201);
@@ -294,15 +284,7 @@ async fn an_offline_license_verifies_with_plain_rs256_and_fails_after_its_exp() 
     // The instance embeds the public key; fetched here as PEM and as a JWKS.
     let pem = raw(&app, "GET", "/api/v1/licensing/public-key.pem", None).await;
     assert_eq!(pem.header("cache-control"), Some("public, max-age=300"));
-    let pem = app
-        .api
-        .get(app.url("/api/v1/licensing/public-key.pem"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let pem = text_of(app.api.get(app.url("/api/v1/licensing/public-key.pem"))).await;
     assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"));
     let jwks: Value = app
         .api
@@ -423,13 +405,8 @@ async fn an_offline_license_verifies_with_plain_rs256_and_fails_after_its_exp() 
 async fn offline_licenses_are_refused_clearly_from_every_side() {
     let app = app_signing_offline_licenses().await;
     let owner = app.register("ana@acme.test", "Acme").await;
-    let key: Value = app
-        .create_key(&owner.token, json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let key_id = key["id"].as_str().unwrap();
+    let (key_id, _) = app.new_key(&owner.token, "Air-gapped").await;
+    let key_id = key_id.as_str();
     let stranger = app.register("eve@evil.test", "Evil").await;
     app.set_plan(&stranger.organization_id, "business");
     let member = app.member_of(&owner, "bob@acme.test", "admin").await;
@@ -491,13 +468,8 @@ async fn without_a_signing_key_offline_licenses_answer_503_not_500() {
     let app = spawn_app().await;
     let owner = app.register("ana@acme.test", "Acme").await;
     app.set_plan(&owner.organization_id, "business");
-    let key: Value = app
-        .create_key(&owner.token, json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let key_id = key["id"].as_str().unwrap();
+    let (key_id, _) = app.new_key(&owner.token, "Air-gapped").await;
+    let key_id = key_id.as_str();
     assert_error(
         issue(&app, &owner.token, key_id, json!({})).await,
         reqwest::StatusCode::SERVICE_UNAVAILABLE,

@@ -124,6 +124,20 @@ impl TestApp {
             .unwrap()
     }
 
+    /// A new key named `name` for `token`'s organization: its id and the key itself.
+    pub async fn new_key(&self, token: &str, name: &str) -> (String, String) {
+        let created: Value = self
+            .create_key(token, json!({"instanceName": name}))
+            .await
+            .json()
+            .await
+            .unwrap();
+        (
+            created["id"].as_str().unwrap().to_string(),
+            created["licenseKey"].as_str().unwrap().to_string(),
+        )
+    }
+
     pub async fn list_keys(&self, token: &str) -> Response {
         self.api
             .get(self.url("/api/v1/licensing/keys"))
@@ -407,6 +421,11 @@ pub fn user_id_in(members: &Value, email: &str) -> String {
         .as_str()
         .unwrap()
         .to_string()
+}
+
+/// Sends `request`; its answer's body as text.
+pub async fn text_of(request: reqwest::RequestBuilder) -> String {
+    request.send().await.unwrap().text().await.unwrap()
 }
 
 /// Asserts the contract's error shape and returns the body.

@@ -13,24 +13,11 @@ async fn validate(app: &TestApp, body: Value) -> reqwest::Response {
         .unwrap()
 }
 
-async fn new_key(app: &TestApp, token: &str, name: &str) -> (String, String) {
-    let created: Value = app
-        .create_key(token, json!({"instanceName": name}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    (
-        created["id"].as_str().unwrap().to_string(),
-        created["licenseKey"].as_str().unwrap().to_string(),
-    )
-}
-
 #[tokio::test]
 async fn a_plan_without_self_hosting_is_refused_as_upstream_refuses_it_and_still_recorded() {
     let app = spawn_app().await;
     let owner = app.register("ana@acme.test", "Acme").await;
-    let (id, key) = new_key(&app, &owner.token, "Prod").await;
+    let (id, key) = app.new_key(&owner.token, "Prod").await;
     let report = json!({
         "licenseKey": key,
         "instanceUrl": "https://erp.acme.test",
@@ -110,7 +97,7 @@ async fn billing_url_is_the_operators_when_configured() {
     })
     .await;
     let owner = app.register("ana@acme.test", "Acme").await;
-    let (_, key) = new_key(&app, &owner.token, "Prod").await;
+    let (_, key) = app.new_key(&owner.token, "Prod").await;
     let refused: Value = validate(&app, json!({"licenseKey": key}))
         .await
         .json()
@@ -130,7 +117,7 @@ async fn billing_url_is_the_operators_when_configured() {
 async fn new_organizations_start_on_the_operators_default_plan() {
     let app = spawn_app_with(|settings| settings.licensing.default_plan = "business".into()).await;
     let owner = app.register("ana@acme.test", "Acme").await;
-    let (_, key) = new_key(&app, &owner.token, "Prod").await;
+    let (_, key) = app.new_key(&owner.token, "Prod").await;
     let body: Value = validate(&app, json!({"licenseKey": key}))
         .await
         .json()
@@ -155,7 +142,7 @@ async fn validate_refuses_malformed_unknown_and_revoked_keys() {
     let app = spawn_app().await;
     let owner = app.register("ana@acme.test", "Acme").await;
     app.set_plan(&owner.organization_id, "business");
-    let (id, key) = new_key(&app, &owner.token, "Prod").await;
+    let (id, key) = app.new_key(&owner.token, "Prod").await;
 
     for body in [
         json!({}),
@@ -208,7 +195,7 @@ async fn revoke_is_owner_only_and_scoped_to_the_organization() {
     let app = spawn_app().await;
     let owner = app.register("ana@acme.test", "Acme").await;
     app.set_plan(&owner.organization_id, "business");
-    let (id, key) = new_key(&app, &owner.token, "Prod").await;
+    let (id, key) = app.new_key(&owner.token, "Prod").await;
     let stranger = app.register("eve@evil.test", "Evil").await;
     let member = app.member_of(&owner, "bob@acme.test", "admin").await;
     let delete = |token: &str, path: String, organization: Option<&str>| {
@@ -282,7 +269,7 @@ async fn rotation_returns_a_new_key_and_the_old_one_works_for_the_grace_period()
     let app = spawn_app().await;
     let owner = app.register("ana@acme.test", "Acme").await;
     app.set_plan(&owner.organization_id, "business");
-    let (old_id, old_key) = new_key(&app, &owner.token, "Prod").await;
+    let (old_id, old_key) = app.new_key(&owner.token, "Prod").await;
     let rotate = |id: &str, body: Value| {
         app.api
             .post(app.url(&format!("/api/v1/licensing/keys/{id}/rotate")))
@@ -395,7 +382,7 @@ async fn rotation_returns_a_new_key_and_the_old_one_works_for_the_grace_period()
 async fn plan_changes_and_deactivation_apply_at_the_next_validation() {
     let app = spawn_app().await;
     let owner = app.register("ana@acme.test", "Acme").await;
-    let (_, key) = new_key(&app, &owner.token, "Prod").await;
+    let (_, key) = app.new_key(&owner.token, "Prod").await;
 
     app.operator(&["org", "set-plan", &owner.organization_id, "business"]);
     let body: Value = validate(&app, json!({"licenseKey": key}))
@@ -474,7 +461,7 @@ async fn plan_changes_and_deactivation_apply_at_the_next_validation() {
 async fn the_audit_log_records_actions_not_routine_validations_and_no_secrets() {
     let app = spawn_app().await;
     let owner = app.register("ana@acme.test", "Acme").await;
-    let (id, key) = new_key(&app, &owner.token, "Prod").await;
+    let (id, key) = app.new_key(&owner.token, "Prod").await;
     for _ in 0..3 {
         validate(
             &app,
@@ -584,7 +571,7 @@ async fn validation_and_sign_in_are_rate_limited_with_retry_after() {
     .await;
     let owner = app.register("ana@acme.test", "Acme").await;
     app.set_plan(&owner.organization_id, "business");
-    let (_, key) = new_key(&app, &owner.token, "Prod").await;
+    let (_, key) = app.new_key(&owner.token, "Prod").await;
     for _ in 0..3 {
         assert_eq!(
             validate(&app, json!({"licenseKey": key})).await.status(),
@@ -739,7 +726,7 @@ async fn a_base_url_ending_in_a_slash_still_reaches_validate() {
     let app = spawn_app().await;
     let owner = app.register("ana@acme.test", "Acme").await;
     app.set_plan(&owner.organization_id, "business");
-    let (_, key) = new_key(&app, &owner.token, "Prod").await;
+    let (_, key) = app.new_key(&owner.token, "Prod").await;
     // As a deployed client sends it: `{base}/` + `/api/v1/licensing/validate`, JSON with
     // escaped slashes, no Authorization header.
     let body = format!(

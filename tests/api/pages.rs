@@ -86,15 +86,7 @@ async fn the_page_and_the_api_share_one_service() {
     let api_keys: Vec<&Value> = listed["keys"].as_array().unwrap().iter().collect();
     assert_eq!(page_keys, api_keys);
     assert_eq!(from_page["keys"][0]["state"], "NeverUsed");
-    let html = app
-        .browser
-        .get(app.url("/keys"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = text_of(app.browser.get(app.url("/keys"))).await;
     assert!(html.contains(&format!("{}...{}", &key[..8], &key[56..])));
     assert!(!html.contains(key));
 }
@@ -778,15 +770,7 @@ async fn without_javascript_a_failed_form_returns_to_its_page_with_the_input_but
         "an anonymous failure stores nothing on the server"
     );
 
-    let page = app
-        .browser
-        .get(&location)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text_of(app.browser.get(&location)).await;
     assert!(
         page.contains("Wrong email or password"),
         "the message is on the form"
@@ -800,15 +784,7 @@ async fn without_javascript_a_failed_form_returns_to_its_page_with_the_input_but
         "the password is not"
     );
     // Kept for that one view only.
-    let later = app
-        .browser
-        .get(app.url("/sign-in"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let later = text_of(app.browser.get(app.url("/sign-in"))).await;
     assert!(!later.contains(&format!("value=\"{}\"", owner.email)));
 
     // With JavaScript (a fetch asking for JSON) the error keeps its status.

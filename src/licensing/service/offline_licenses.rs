@@ -5,8 +5,8 @@ use super::*;
 use crate::licensing::offline::OfflineClaims;
 use crate::licensing::{IssuedOfflineLicenseDto, OfflineLicenseDto};
 
-pub const DEFAULT_OFFLINE_DAYS: i64 = 30;
-pub const MAX_OFFLINE_DAYS: i64 = 365;
+const DEFAULT_OFFLINE_DAYS: i64 = 30;
+const MAX_OFFLINE_DAYS: i64 = 365;
 /// The page lists at most this many unexpired offline licenses.
 const LISTED_AT_MOST: i64 = 500;
 
@@ -47,23 +47,15 @@ struct Issued {
 }
 
 /// The plan a key's offline license carries: as a validation would decide it now,
-/// refused for a revoked key (`409`) or a plan without self-hosting.
-fn self_hosting_verdict(
-    row: &ValidationRow,
-    now: i64,
-    billing_url: &str,
-) -> Result<Verdict, AppError> {
-    let verdict = decide(row, None, now).map_err(|refusal| match refusal {
-        AppError::InvalidLicenseKey => AppError::LicenseKeyRevoked,
-        other => other,
-    })?;
-    if !verdict.features.self_hosting_license {
-        return Err(AppError::SelfHostingNotIncluded {
-            plan: verdict.plan,
-            billing_url: billing_url.to_string(),
-        });
-    }
-    Ok(verdict)
+/// refused for a revoked key (`409`) or, as validation refuses it, a plan without
+/// self-hosting.
+fn offline_verdict(row: &ValidationRow, now: i64, billing_url: &str) -> Result<Verdict, AppError> {
+    decide(row, None, now)
+        .map_err(|refusal| match refusal {
+            AppError::InvalidLicenseKey => AppError::LicenseKeyRevoked,
+            other => other,
+        })?
+        .require_self_hosting(billing_url)
 }
 
 /// How long an offline license lasts: 1 to 365 days, 30 unless asked.
@@ -93,7 +85,7 @@ impl LicensingService {
         let signer = self.offline_signer()?;
         let row = self.key_with_plan(actor, key_id).await?;
         let now = clock::now();
-        let verdict = self_hosting_verdict(&row, now, billing_url)?;
+        let verdict = offline_verdict(&row, now, billing_url)?;
         let issued = Issued {
             id: Uuid::now_v7().to_string(),
             key_id,
