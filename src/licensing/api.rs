@@ -167,13 +167,12 @@ pub async fn get(
     ))
 }
 
+/// Exactly the contract's `{"status": "revoked"}`; the key's offline licenses,
+/// which a revocation cannot recall, are listed at `GET .../jwt`.
 #[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
 pub struct RevokedResponse {
     #[schema(example = "revoked")]
     status: &'static str,
-    /// The key's offline licenses that still work: a revocation cannot recall them.
-    unexpired_offline_licenses: Vec<OfflineLicenseDto>,
 }
 
 #[utoipa::path(
@@ -183,7 +182,7 @@ pub struct RevokedResponse {
     summary = "Revoke a key for good; it stays listed, inactive (owner only)",
     params(OrganizationHeader, ("id" = String, Path, description = "The key's id")),
     responses(
-        (status = 200, description = "Revoked (also when it already was), with the key's offline licenses that still work", body = RevokedResponse),
+        (status = 200, description = "Revoked (also when it already was); its offline licenses work until they expire (`GET .../jwt`)", body = RevokedResponse),
         (status = 404, description = "No such key in this organization, or no such organization", body = ErrorBody)
     ),
     security(("bearer" = []))
@@ -195,11 +194,8 @@ pub async fn revoke(
     Path(key_id): Path<String>,
 ) -> Result<Json<RevokedResponse>, AppError> {
     let key_id = path_id(&key_id, AppError::LicenseKeyNotFound)?;
-    let unexpired = licensing.revoke(&actor, key_id, &meta).await?;
-    Ok(Json(RevokedResponse {
-        status: "revoked",
-        unexpired_offline_licenses: unexpired.iter().map(|l| l.to_dto()).collect(),
-    }))
+    licensing.revoke(&actor, key_id, &meta).await?;
+    Ok(Json(RevokedResponse { status: "revoked" }))
 }
 
 #[derive(Deserialize, Default, ToSchema)]

@@ -74,10 +74,10 @@ pub async fn list_license_keys(before: Option<String>) -> Result<KeyActivityPage
 pub async fn revoke_license_key(id: String) -> Result<Vec<OfflineLicenseDto>, PageError> {
     let actor = crate::accounts::session::page_member().await?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
-    let unexpired = actor
-        .state
-        .licensing
-        .revoke(&actor.membership, key_id(&id)?, &meta)
+    let (licensing, key_id) = (&actor.state.licensing, key_id(&id)?);
+    licensing.revoke(&actor.membership, key_id, &meta).await?;
+    let unexpired = licensing
+        .unexpired_offline_licenses(&actor.membership, Some(key_id))
         .await?;
     Ok(unexpired.iter().map(|l| l.to_dto()).collect())
 }

@@ -470,13 +470,13 @@ impl LicensingService {
     }
 
     /// Revokes a key for good: it stays listed, inactive. Revoking twice is harmless.
-    /// Returns the key's offline licenses that still work (they cannot be recalled).
+    /// Its offline licenses cannot be recalled: they work until they expire.
     pub async fn revoke(
         &self,
         actor: &Membership,
         key_id: Uuid,
         meta: &RequestMeta,
-    ) -> Result<Vec<OfflineLicenseRecord>, AppError> {
+    ) -> Result<(), AppError> {
         actor.require_owner(OWNER_ONLY)?;
         let mut tx = begin_write(&self.pool).await?;
         let existing: Option<(Option<i64>,)> = sqlx::query_as(
@@ -488,10 +488,9 @@ impl LicensingService {
         .await?;
         let (revoked_at,) = existing.ok_or(AppError::LicenseKeyNotFound)?;
         match revoked_at {
-            None => self.mark_revoked(tx, actor, key_id, meta).await?,
-            Some(_) => tx.rollback().await?,
+            None => self.mark_revoked(tx, actor, key_id, meta).await,
+            Some(_) => Ok(tx.rollback().await?),
         }
-        self.unexpired_offline_licenses(actor, Some(key_id)).await
     }
 
     async fn mark_revoked(
