@@ -5,8 +5,6 @@ use crate::authorization::{default_membership, Membership, User};
 use crate::clock;
 use crate::error::AppError;
 use crate::state::AppState;
-use std::sync::Arc;
-use tokio::sync::OnceCell;
 use tower_sessions::Session;
 use uuid::Uuid;
 
@@ -29,41 +27,8 @@ pub async fn current_session() -> Result<Session, AppError> {
         .map_err(|e| AppError::Internal(format!("no session layer: {e}")))
 }
 
-/// One page render's reads of who is signed in. A page's resources (the header's
-/// session, the page's own data) each ask for the user and their memberships; while
-/// a page renders they are read once. Not provided for server-function calls, which
-/// may change them.
-#[derive(Clone, Default)]
-pub struct RenderCache {
-    user: Arc<OnceCell<Option<User>>>,
-    memberships: Arc<OnceCell<Vec<Membership>>>,
-}
-
-/// Called as a page starts rendering (the router's per-request context).
-pub fn provide_render_cache() {
-    leptos::prelude::provide_context(RenderCache::default());
-}
-
-fn render_cache() -> Option<RenderCache> {
-    leptos::prelude::use_context::<RenderCache>()
-}
-
-/// The signed-in user of this session, if any (read once per page render).
+/// The signed-in user of this session, if any.
 pub async fn signed_in_user(state: &AppState, session: &Session) -> Result<Option<User>, AppError> {
-    match render_cache() {
-        Some(cache) => Ok(cache
-            .user
-            .get_or_try_init(|| read_signed_in_user(state, session))
-            .await?
-            .clone()),
-        None => read_signed_in_user(state, session).await,
-    }
-}
-
-async fn read_signed_in_user(
-    state: &AppState,
-    session: &Session,
-) -> Result<Option<User>, AppError> {
     let Some(user_id) = session.get::<Uuid>(USER_ID).await? else {
         return Ok(None);
     };
@@ -89,14 +54,7 @@ pub async fn organizations_and_current(
     session: &Session,
     user: &User,
 ) -> Result<(Vec<Membership>, Option<Membership>), AppError> {
-    let all = match render_cache() {
-        Some(cache) => cache
-            .memberships
-            .get_or_try_init(|| state.accounts.memberships(user))
-            .await?
-            .clone(),
-        None => state.accounts.memberships(user).await?,
-    };
+    let all = state.accounts.memberships(user).await?;
     if let Some(chosen) = session.get::<Uuid>(ORGANIZATION_ID).await? {
         match all.iter().find(|m| m.organization_id() == chosen) {
             Some(current) => {

@@ -167,7 +167,7 @@ fn router<Store: SessionStore + Clone>(state: AppState, store: Store) -> Router 
     let leptos_options = state.leptos_options.clone();
     let routes = generate_route_list(crate::app::App);
     Router::new()
-        .leptos_routes_with_context(&state, routes, provide_page_context, {
+        .leptos_routes_with_context(&state, routes, middleware::provide_page_nonce, {
             let leptos_options = leptos_options.clone();
             move || crate::app::shell(leptos_options.clone())
         })
@@ -196,13 +196,6 @@ fn router<Store: SessionStore + Clone>(state: AppState, store: Store) -> Router 
         .layer(axum::Extension(settings.trusted_proxies.clone()))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
-}
-
-/// What every page render gets beside Leptos's own contexts: the nonce its policy
-/// names, and a cache of who is signed in.
-fn provide_page_context() {
-    middleware::provide_page_nonce();
-    crate::accounts::session::provide_render_cache();
 }
 
 /// Every JSON endpoint, each registered with the `#[utoipa::path]` that documents it.
