@@ -126,7 +126,8 @@ start_servers() { # engine
   bare_db="$(fresh_database "$1" bare)"
   same_db="$(fresh_database "$1" same)"
   DATABASE_URL="$app_db" LEPTOS_SITE_ADDR=127.0.0.1:4100 LEPTOS_OUTPUT_NAME=storno-licensing \
-    LICENSING_KEY_PEPPER="$(printf '07%.0s' $(seq 1 32))" RUST_LOG=warn DEFAULT_PLAN=business \
+    LICENSING_KEY_PEPPER="$(printf '07%.0s' $(seq 1 32))" ANSWER_SIGNING_KEYS="$(printf '09%.0s' $(seq 1 32))" \
+    RUST_LOG=warn DEFAULT_PLAN=business \
     RATE_LIMIT_VALIDATE_PER_KEY=1000000000 RATE_LIMIT_VALIDATE_PER_IP=1000000000 \
     "$BIN/storno-licensing" >/dev/null 2>&1 &
   PIDS+=($!)

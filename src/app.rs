@@ -6,6 +6,7 @@ use crate::accounts::organization_page::OrganizationPage;
 use crate::accounts::pages::{AccountBar, HomePage, SignInPage, SignUpPage};
 use crate::audit::pages::ActivityPage;
 use crate::licensing::billing_page::BillingPage;
+use crate::licensing::key_page::KeyPage;
 use crate::licensing::pages::LicenseKeysPage;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -58,6 +59,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/sign-up") view=SignUpPage/>
                     <Route path=path!("/sign-in") view=SignInPage/>
                     <Route path=path!("/keys") view=LicenseKeysPage ssr=SsrMode::Async/>
+                    <Route path=path!("/keys/:id") view=KeyPage ssr=SsrMode::Async/>
                     <Route path=path!("/organization") view=OrganizationPage ssr=SsrMode::Async/>
                     <Route path=path!("/activity") view=ActivityPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>

@@ -30,6 +30,7 @@ const EXAMPLES: &str = "Examples:
   storno-licensing plan show business
   storno-licensing plan set starter selfHostingLicense true
   storno-licensing release set 2.7.6 --download-url https://example.com/storno-2.7.6.tar.gz --min 2.6.0
+  storno-licensing new-answer-signing-key      (rotation: append it to ANSWER_SIGNING_KEYS)
   storno-licensing migrate
 
 Changes apply at each key's next validation. Configuration comes from the
@@ -67,6 +68,9 @@ enum Command {
     /// Announce the latest Storno release (GET /api/v1/version)
     #[command(subcommand)]
     Release(ReleaseCommand),
+    /// Print a new private key for signing validate's answers: append it to
+    /// ANSWER_SIGNING_KEYS (or the answer-signing-keys file) to rotate
+    NewAnswerSigningKey,
 }
 
 #[derive(Subcommand)]
@@ -184,6 +188,10 @@ impl Cli {
             Command::User(UserCommand::List { search }) => users(search).await,
             Command::Plan(command) => plan(command).await,
             Command::Release(command) => release(command).await,
+            Command::NewAnswerSigningKey => {
+                println!("{}", crate::licensing::answer_signing::new_private_key());
+                Ok(())
+            }
         };
         match outcome {
             Ok(()) => ExitCode::SUCCESS,

@@ -3,7 +3,7 @@
 use crate::client_ip::TrustedProxies;
 use crate::rate_limit::RateLimitSettings;
 use leptos::config::LeptosOptions;
-use secrecy::SecretSlice;
+use secrecy::{SecretSlice, SecretString};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -51,6 +51,15 @@ pub struct LicensingSettings {
     pub jwt_private_key_file: Option<PathBuf>,
     /// `LICENSE_JWT_ISSUER`: the tokens' `iss` (`storno.ro`, as upstream).
     pub jwt_issuer: String,
+    /// `ANSWER_SIGNING_KEYS`: the Ed25519 private keys (hex, oldest first) that sign
+    /// validate's answers. Unset with SQLite, they are kept beside the database.
+    pub answer_signing_keys: Option<SecretString>,
+    /// `VALIDATION_GRACE_DAYS` (7, the deployed client's cache): how long an instance
+    /// may keep working offline on a valid answer (its `graceUntil`).
+    pub offline_grace_seconds: i64,
+    /// `OVERDUE_GRACE_HOURS` (24): a key is overdue when it has not validated for
+    /// twice its plan's sync interval plus this.
+    pub overdue_grace_seconds: i64,
 }
 
 impl Default for LicensingSettings {
@@ -62,21 +71,27 @@ impl Default for LicensingSettings {
             upgrade_url: None,
             jwt_private_key_file: None,
             jwt_issuer: "storno.ro".into(),
+            answer_signing_keys: None,
+            offline_grace_seconds: 7 * 86_400,
+            overdue_grace_seconds: 24 * 3600,
         }
     }
 }
 
 impl LicensingSettings {
-    fn from_env() -> Self {
+    fn from_env() -> Result<Self, String> {
         let defaults = LicensingSettings::default();
-        LicensingSettings {
+        Ok(LicensingSettings {
             default_plan: env_or("DEFAULT_PLAN", &defaults.default_plan),
             billing_url: non_empty_env("BILLING_URL"),
             upgrade_text: non_empty_env("BILLING_UPGRADE_TEXT"),
             upgrade_url: non_empty_env("BILLING_UPGRADE_URL"),
             jwt_private_key_file: non_empty_env("LICENSE_JWT_PRIVATE_KEY_FILE").map(PathBuf::from),
             jwt_issuer: env_or("LICENSE_JWT_ISSUER", &defaults.jwt_issuer),
-        }
+            answer_signing_keys: non_empty_env("ANSWER_SIGNING_KEYS").map(SecretString::from),
+            offline_grace_seconds: 86_400 * parse_env("VALIDATION_GRACE_DAYS", 7)? as i64,
+            overdue_grace_seconds: 3600 * parse_env("OVERDUE_GRACE_HOURS", 24)? as i64,
+        })
     }
 }
 
@@ -122,7 +137,7 @@ impl Settings {
                     as u32,
                 sign_up_per_ip: parse_env("RATE_LIMIT_SIGN_UP_PER_IP", 10)? as u32,
             },
-            licensing: LicensingSettings::from_env(),
+            licensing: LicensingSettings::from_env()?,
             leptos,
         })
     }

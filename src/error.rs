@@ -210,12 +210,12 @@ mod server {
         }
     }
 
-    impl IntoResponse for AppError {
-        fn into_response(self) -> Response {
-            let status = self.status();
+    impl AppError {
+        /// The JSON body of this error: `error` and `code`, and for validate's
+        /// refusals what a self-hosted instance reads (`valid`, `plan`, `billingUrl`).
+        pub fn body(&self) -> serde_json::Value {
             let mut body = json!({ "error": self.public_message(), "code": self.code() });
-            // Self-hosted instances read `valid` on every validation answer.
-            match &self {
+            match self {
                 AppError::InvalidLicenseKey | AppError::OrganizationInactive => {
                     body["valid"] = false.into();
                 }
@@ -226,6 +226,13 @@ mod server {
                 }
                 _ => {}
             }
+            body
+        }
+
+        /// The response for this error carrying `body` (its own, or one with more
+        /// fields), with the status and headers the error calls for.
+        pub fn respond_with(self, body: serde_json::Value) -> Response {
+            let status = self.status();
             let mut response = (status, Json(body)).into_response();
             if let AppError::RateLimited {
                 retry_after_seconds,
@@ -246,6 +253,13 @@ mod server {
                 );
             }
             response
+        }
+    }
+
+    impl IntoResponse for AppError {
+        fn into_response(self) -> Response {
+            let body = self.body();
+            self.respond_with(body)
         }
     }
 

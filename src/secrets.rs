@@ -38,34 +38,14 @@ impl Pepper {
         Ok(Pepper(Arc::new(keyed)))
     }
 
-    /// Reads the pepper kept in `path`, or creates one there (readable by the owner
-    /// only) on first run. Returns whether it was created. Instances starting at the
-    /// same time on one file agree: the file appears whole or not at all.
+    /// Reads the pepper kept in `path`, or creates one there on first run (see
+    /// `read_or_create_private_file`). Returns whether it was created.
     pub fn load_or_create(path: &Path) -> Result<(Self, bool), String> {
-        let read = |path: &Path| -> Result<Self, String> {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            let bytes = hex::decode(text.trim())
-                .map_err(|_| format!("{} is not a hex pepper", path.display()))?;
-            Pepper::new(&bytes)
-        };
-        if path.exists() {
-            return Ok((read(path)?, false));
-        }
-        let bytes = random_bytes::<32>();
-        let draft = path.with_extension(format!("draft-{}", hex::encode(random_bytes::<8>())));
-        write_private_file(&draft, &hex::encode(bytes))
-            .map_err(|e| format!("cannot write {}: {e}", draft.display()))?;
-        // A hard link never replaces an existing file: the first instance wins.
-        let linked = std::fs::hard_link(&draft, path);
-        let _ = std::fs::remove_file(&draft);
-        match linked {
-            Ok(()) => Ok((Pepper::new(&bytes)?, true)),
-            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
-                Ok((read(path)?, false))
-            }
-            Err(error) => Err(format!("cannot create {}: {error}", path.display())),
-        }
+        let (text, created) =
+            read_or_create_private_file(path, || hex::encode(random_bytes::<32>()))?;
+        let bytes = hex::decode(text.trim())
+            .map_err(|_| format!("{} is not a hex pepper", path.display()))?;
+        Ok((Pepper::new(&bytes)?, created))
     }
 
     /// Hex HMAC-SHA256 of `secret`, separated by `purpose` so that a token hash can
@@ -130,6 +110,33 @@ impl Sealer {
             aad: associated,
         };
         self.0.decrypt(XNonce::from_slice(nonce), payload).ok()
+    }
+}
+
+/// The text of the secret file at `path`, or, on first run, `fresh()` written
+/// there (readable by the owner only). Returns whether it was created. Instances
+/// starting at the same time on one file agree: the file appears whole or not at all.
+pub fn read_or_create_private_file(
+    path: &Path,
+    fresh: impl FnOnce() -> String,
+) -> Result<(String, bool), String> {
+    let read = |path: &Path| {
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    };
+    if path.exists() {
+        return Ok((read(path)?, false));
+    }
+    let contents = fresh();
+    let draft = path.with_extension(format!("draft-{}", hex::encode(random_bytes::<8>())));
+    write_private_file(&draft, &contents)
+        .map_err(|e| format!("cannot write {}: {e}", draft.display()))?;
+    // A hard link never replaces an existing file: the first instance wins.
+    let linked = std::fs::hard_link(&draft, path);
+    let _ = std::fs::remove_file(&draft);
+    match linked {
+        Ok(()) => Ok((contents, true)),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok((read(path)?, false)),
+        Err(error) => Err(format!("cannot create {}: {error}", path.display())),
     }
 }
 

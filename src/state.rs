@@ -6,6 +6,7 @@ use crate::accounts::service::AccountsService;
 use crate::audit::service::AuditLog;
 use crate::config::Settings;
 use crate::error::AppError;
+use crate::licensing::answer_signing::AnswerSigner;
 use crate::licensing::plan_table::PlanTable;
 use crate::licensing::service::LicensingService;
 use crate::releases::service::ReleaseService;
@@ -30,6 +31,8 @@ pub struct AppStateInner {
     pub reveals: Sealer,
     /// Seals what a failed form posted without JavaScript carried, for its page.
     pub form_inputs: Sealer,
+    /// Signs validate's answers (`Storno-Signature`).
+    pub answer_signer: Arc<AnswerSigner>,
     pub settings: Arc<Settings>,
 }
 

@@ -81,6 +81,23 @@ struct EventRow {
     created_at: i64,
 }
 
+impl EventRow {
+    fn into_dto(self) -> AuditEventDto {
+        AuditEventDto {
+            id: self.id,
+            action: self.action,
+            actor_email: self.email,
+            target_id: self.target_id,
+            details: self
+                .details
+                .and_then(|text| serde_json::from_str(&text).ok()),
+            ip: self.ip,
+            user_agent: self.user_agent,
+            created_at: clock::rfc3339(self.created_at),
+        }
+    }
+}
+
 impl AuditLog {
     pub fn new(pool: AnyPool) -> Self {
         AuditLog { pool }
@@ -120,6 +137,34 @@ impl AuditLog {
         Ok(events_page(page, rows))
     }
 
+    /// One license key's story, oldest first: its creation (from its row) and
+    /// every event about it (activation, new instance URL, offline licenses,
+    /// rotation, revocation). Owner only; at most the first 500.
+    pub async fn key_timeline(
+        &self,
+        actor: &Membership,
+        key_id: Uuid,
+    ) -> Result<Vec<AuditEventDto>, AppError> {
+        actor.require_owner("Only the organization owner can see its activity")?;
+        let rows: Vec<EventRow> = sqlx::query_as(
+            "SELECT e.id, e.action, u.email, e.target_id, e.details, e.ip, e.user_agent, e.created_at \
+             FROM ( \
+               SELECT id, actor_user_id, action, target_id, details, ip, user_agent, created_at \
+               FROM audit_events WHERE target_id = $2 AND organization_id = $1 \
+               UNION ALL \
+               SELECT k.id, k.created_by, 'license_key.created', k.id, NULL, k.created_ip, \
+                      k.created_user_agent, k.created_at \
+               FROM license_keys k WHERE k.id = $2 AND k.organization_id = $1 \
+             ) e LEFT JOIN users u ON u.id = e.actor_user_id \
+             ORDER BY e.id LIMIT 500",
+        )
+        .bind(actor.organization_id().to_string())
+        .bind(key_id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(EventRow::into_dto).collect())
+    }
+
     /// A person's own events (sign-ins, API tokens), newest first: shown to them
     /// alone, on their Account page and at `/api/v1/account/activity`.
     pub async fn personal(&self, user: Uuid, page: &Page) -> Result<AuditPageDto, AppError> {
@@ -141,21 +186,7 @@ impl AuditLog {
 /// The page's events, as clients see them.
 fn events_page(page: &Page, rows: Vec<EventRow>) -> AuditPageDto {
     let (rows, next_before) = page.split(rows, |row| row.id.as_str());
-    let events = rows
-        .into_iter()
-        .map(|row| AuditEventDto {
-            id: row.id,
-            action: row.action,
-            actor_email: row.email,
-            target_id: row.target_id,
-            details: row
-                .details
-                .and_then(|text| serde_json::from_str(&text).ok()),
-            ip: row.ip,
-            user_agent: row.user_agent,
-            created_at: clock::rfc3339(row.created_at),
-        })
-        .collect();
+    let events = rows.into_iter().map(EventRow::into_dto).collect();
     AuditPageDto {
         events,
         next_before,

@@ -8,14 +8,15 @@ pub mod session_ids;
 
 use crate::accounts::service::AccountsService;
 use crate::audit::service::AuditLog;
-use crate::config::Settings;
+use crate::config::{LicensingSettings, Settings};
 use crate::db::{sqlite_file, Db, Engine, SessionStorage};
 use crate::error::AppError;
 use crate::idempotency::IdempotencyStore;
+use crate::licensing::answer_signing::AnswerSigner;
 use crate::licensing::offline::OfflineSigner;
 use crate::licensing::plan_table::PlanTable;
 use crate::licensing::plans::PLANS;
-use crate::licensing::service::LicensingService;
+use crate::licensing::service::{LicensingService, Timings};
 use crate::rate_limit::RateLimits;
 use crate::releases::service::ReleaseService;
 use crate::secrets::{Pepper, Sealer};
@@ -25,6 +26,7 @@ use axum::{Router, ServiceExt};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use secrecy::ExposeSecret;
 use session_ids::DigestedIds;
+use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tower::Layer;
@@ -47,6 +49,7 @@ impl Application {
         let sessions = db.migrate().await?;
         sessions.spawn_sweeper();
         let pepper = resolve_pepper(&settings, &db)?;
+        let answer_signer = Arc::new(resolve_answer_signer(&settings, &db)?);
         let limits = RateLimits::new(settings.rate_limits);
         limits.spawn_cleanup();
         let idempotency = IdempotencyStore::new(db.pool.clone(), pepper.clone());
@@ -55,17 +58,7 @@ impl Application {
         let form_inputs = Sealer::new(&pepper, "form-inputs");
         idempotency.spawn_sweeper();
         let licensing_settings = &settings.licensing;
-        if !PLANS.contains(&licensing_settings.default_plan.as_str()) {
-            return Err(format!(
-                "DEFAULT_PLAN must be one of {}, got {:?}",
-                PLANS.join(", "),
-                licensing_settings.default_plan
-            ));
-        }
-        let offline = match &licensing_settings.jwt_private_key_file {
-            Some(path) => Some(OfflineSigner::load(path, &licensing_settings.jwt_issuer)?),
-            None => None,
-        };
+        let offline = offline_signer(licensing_settings)?;
         let accounts = AccountsService::new(
             db.pool.clone(),
             pepper.clone(),
@@ -77,12 +70,23 @@ impl Application {
         let state = AppState(Arc::new(AppStateInner {
             leptos_options: settings.leptos.clone(),
             accounts,
-            licensing: LicensingService::new(db.pool.clone(), pepper, limits, idempotency, offline),
+            licensing: LicensingService::new(
+                db.pool.clone(),
+                pepper,
+                limits,
+                idempotency,
+                offline,
+                Timings {
+                    offline_grace_seconds: licensing_settings.offline_grace_seconds,
+                    overdue_grace_seconds: licensing_settings.overdue_grace_seconds,
+                },
+            ),
             audit: AuditLog::new(db.pool.clone()),
             plans: PlanTable::new(db.pool.clone()),
             releases: ReleaseService::new(db.pool.clone()),
             reveals,
             form_inputs,
+            answer_signer,
             settings: Arc::new(settings),
         }));
         let router = match sessions {
@@ -127,16 +131,29 @@ impl Application {
     }
 }
 
+/// Checks the plan settings and loads the offline licenses' signing key, if any:
+/// a mistake stops start-up rather than failing the first owner who needs it.
+fn offline_signer(settings: &LicensingSettings) -> Result<Option<OfflineSigner>, String> {
+    if !PLANS.contains(&settings.default_plan.as_str()) {
+        return Err(format!(
+            "DEFAULT_PLAN must be one of {}, got {:?}",
+            PLANS.join(", "),
+            settings.default_plan
+        ));
+    }
+    settings
+        .jwt_private_key_file
+        .as_deref()
+        .map(|path| OfflineSigner::load(path, &settings.jwt_issuer))
+        .transpose()
+}
+
 fn resolve_pepper(settings: &Settings, db: &Db) -> Result<Pepper, String> {
     if let Some(secret) = &settings.pepper {
         return Pepper::new(secret.expose_secret());
     }
-    let database_file = match db.engine {
-        Engine::Sqlite => sqlite_file(&settings.database_url),
-        Engine::Postgres => None,
-    }
-    .ok_or("LICENSING_KEY_PEPPER must be set (it is shared by every instance)")?;
-    let path = database_file.with_file_name("licensing-key-pepper");
+    let path = beside_sqlite_database(settings, db, "licensing-key-pepper")
+        .ok_or("LICENSING_KEY_PEPPER must be set (it is shared by every instance)")?;
     let (pepper, created) = Pepper::load_or_create(&path)?;
     if created {
         tracing::warn!(
@@ -145,6 +162,32 @@ fn resolve_pepper(settings: &Settings, db: &Db) -> Result<Pepper, String> {
         );
     }
     Ok(pepper)
+}
+
+fn resolve_answer_signer(settings: &Settings, db: &Db) -> Result<AnswerSigner, String> {
+    if let Some(keys) = &settings.licensing.answer_signing_keys {
+        return AnswerSigner::parse(keys).map_err(|e| format!("ANSWER_SIGNING_KEYS: {e}"));
+    }
+    let path = beside_sqlite_database(settings, db, "answer-signing-keys")
+        .ok_or("ANSWER_SIGNING_KEYS must be set (every instance signs with the same keys)")?;
+    let (signer, created) = AnswerSigner::load_or_create(&path)?;
+    if created {
+        tracing::warn!(
+            path = %path.display(),
+            "ANSWER_SIGNING_KEYS is unset: generated a signing key; back it up with the database"
+        );
+    }
+    Ok(signer)
+}
+
+/// Where a generated secret is kept: beside the SQLite database file. PostgreSQL
+/// deployments share secrets through their settings instead.
+fn beside_sqlite_database(settings: &Settings, db: &Db, file_name: &str) -> Option<PathBuf> {
+    match db.engine {
+        Engine::Sqlite => sqlite_file(&settings.database_url),
+        Engine::Postgres => None,
+    }
+    .map(|database_file| database_file.with_file_name(file_name))
 }
 
 fn router<Store: SessionStore + Clone>(state: AppState, store: Store) -> Router {
@@ -220,6 +263,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(licensing::get, licensing::revoke))
         .routes(routes!(licensing::rotate))
         .routes(routes!(licensing::validate))
+        .routes(routes!(licensing::usage))
         .routes(routes!(
             licensing::issue_offline_license,
             licensing::list_offline_licenses

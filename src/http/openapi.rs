@@ -34,6 +34,17 @@ pub struct InvalidLicenseBody {
     pub valid: bool,
     pub error: String,
     pub code: String,
+    /// The request's `nonce`, when it sent one.
+    pub nonce: Option<String>,
+}
+
+/// Any other error of validate: `{"error", "code"}` and the request's `nonce`, when
+/// it was read.
+#[derive(Serialize, ToSchema)]
+pub struct ValidateErrorBody {
+    pub error: String,
+    pub code: String,
+    pub nonce: Option<String>,
 }
 
 /// A validation refused with `403`: an inactive organization, or a plan without
@@ -46,6 +57,8 @@ pub struct RefusedLicenseBody {
     pub code: String,
     pub plan: Option<String>,
     pub billing_url: Option<String>,
+    /// The request's `nonce`, when it sent one.
+    pub nonce: Option<String>,
 }
 
 #[derive(OpenApi)]
@@ -56,7 +69,7 @@ pub struct RefusedLicenseBody {
         description = "License keys for self-hosted Storno instances. Every error is JSON \
                        `{\"error\", \"code\"}`; answers that carry a secret send `Cache-Control: no-store`."
     ),
-    components(schemas(ErrorBody, InvalidLicenseBody, RefusedLicenseBody)),
+    components(schemas(ErrorBody, InvalidLicenseBody, RefusedLicenseBody, ValidateErrorBody)),
     modifiers(&BearerScheme)
 )]
 pub struct ApiDoc;

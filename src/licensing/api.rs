@@ -1,8 +1,10 @@
 //! `/api/v1/licensing/*`: parse, call the service, answer.
 
+use super::answer_signing::{AnswerSigner, SIGNATURE_HEADER};
 use super::key::InstanceName;
 use super::plans::InstanceMetrics;
 use super::service::{CreateRequest, LicensingService, ValidationRequest, DEFAULT_GRACE_HOURS};
+use super::usage::{UsageDto, DEFAULT_DAYS, MAX_DAYS};
 use super::{
     CreatedLicenseKeyDto, IssuedOfflineLicenseDto, LicenseKeyDto, OfflineLicenseDto, ValidationDto,
 };
@@ -14,17 +16,18 @@ use crate::http::extract::{
     whole_number, ApiJson, ApiMember, IdempotencyHeader, OrganizationHeader,
 };
 use crate::http::middleware::CACHE_PUBLIC_DOCUMENT;
-use crate::http::openapi::{ErrorBody, InvalidLicenseBody, RefusedLicenseBody};
+use crate::http::openapi::{ErrorBody, InvalidLicenseBody, RefusedLicenseBody, ValidateErrorBody};
 use crate::idempotency::IdempotencyKey;
 use crate::parse::path_id;
 use crate::request_meta::RequestMeta;
 use crate::state::AppState;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use jsonwebtoken::jwk::{Jwk, JwkSet};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -255,27 +258,35 @@ pub struct ValidateRequest {
     instance_name: Option<String>,
     instance_url: Option<String>,
     metrics: Option<InstanceMetrics>,
+    /// Echoed in every answer (1 to 128 visible ASCII characters), so a client can
+    /// tell a replayed answer.
+    #[schema(min_length = 1, max_length = 128, pattern = "^[!-~]+$")]
+    nonce: Option<String>,
 }
 
 /// Unauthenticated: the key is the credential. Deployed clients of every version
 /// call this, so unknown fields are ignored and mistyped optional ones dropped.
+/// Every answer, error or not, carries a `code` and a `Storno-Signature`.
 #[utoipa::path(
     post,
     path = "/licensing/validate",
     tag = "licensing",
-    summary = "Validate a key (no token: the key is the credential)",
+    summary = "Validate a key (no token: the key is the credential); every answer is signed",
     request_body(content = ValidateRequest),
     responses(
-        (status = 200, description = "Valid: the plan, its features and any violations", body = ValidationDto),
-        (status = 400, description = "`licenseKey` missing or malformed", body = ErrorBody),
-        (status = 401, description = "Unknown, revoked or expired key", body = InvalidLicenseBody),
-        (status = 403, description = "The organization is inactive, or its plan does not include self-hosting (then with `plan` and `billingUrl`)", body = RefusedLicenseBody),
-        (status = 413, description = "The body is larger than 16 KiB", body = ErrorBody),
+        (status = 200, description = "Valid (`code`: `valid`): the plan, its features, any violations, when to validate again and how long the answer holds offline", body = ValidationDto, headers(("Storno-Signature" = String, description = "Ed25519 signature of `<ts>.<body>`: keyid=<kid>,ts=<unix seconds>,sig=<base64url>"))),
+        (status = 400, description = "`licenseKey` missing or malformed, or a `nonce` that is not 1 to 128 visible ASCII characters (`invalid_request`)", body = ValidateErrorBody, headers(("Storno-Signature" = String, description = "Ed25519 signature of `<ts>.<body>`: keyid=<kid>,ts=<unix seconds>,sig=<base64url>"))),
+        (status = 401, description = "Unknown, revoked or expired key (`invalid_license_key`)", body = InvalidLicenseBody, headers(("Storno-Signature" = String, description = "Ed25519 signature of `<ts>.<body>`: keyid=<kid>,ts=<unix seconds>,sig=<base64url>"))),
+        (status = 403, description = "The organization is inactive (`organization_inactive`), or its plan does not include self-hosting (`plan_excludes_self_hosting`, with `plan` and `billingUrl`)", body = RefusedLicenseBody, headers(("Storno-Signature" = String, description = "Ed25519 signature of `<ts>.<body>`: keyid=<kid>,ts=<unix seconds>,sig=<base64url>"))),
+        (status = 413, description = "The body is larger than 16 KiB (`payload_too_large`)", body = ValidateErrorBody, headers(("Storno-Signature" = String, description = "Ed25519 signature of `<ts>.<body>`: keyid=<kid>,ts=<unix seconds>,sig=<base64url>"))),
         (
             status = 429,
-            description = "Too many validations for this key or from this address",
-            body = ErrorBody,
-            headers(("Retry-After" = u64, description = "Seconds to wait"))
+            description = "Too many validations for this key or from this address (`rate_limited`)",
+            body = ValidateErrorBody,
+            headers(
+                ("Retry-After" = u64, description = "Seconds to wait"),
+                ("Storno-Signature" = String, description = "Ed25519 signature of `<ts>.<body>`: keyid=<kid>,ts=<unix seconds>,sig=<base64url>")
+            )
         )
     )
 )]
@@ -284,16 +295,56 @@ pub async fn validate(
     meta: RequestMeta,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<ValidationDto>, AppError> {
-    let body = body.map_err(|_| AppError::PayloadTooLarge)?;
-    let request = ValidationRequest::from_json(&body)?;
-    let billing_url = billing_url(&state, &headers);
-    Ok(Json(
-        state
-            .licensing
-            .validate(request, &billing_url, &meta)
-            .await?,
-    ))
+) -> Response {
+    let answer = match body {
+        Ok(body) => answer_validation(&state, &meta, &headers, &body).await,
+        Err(_) => Err((AppError::PayloadTooLarge, None)),
+    };
+    let response = match answer {
+        Ok(valid) => Json(valid).into_response(),
+        Err((error, nonce)) => {
+            let mut body = error.body();
+            if let Some(nonce) = nonce {
+                body["nonce"] = nonce.into();
+            }
+            error.respond_with(body)
+        }
+    };
+    signed(&state.answer_signer, response).await
+}
+
+/// The validation's answer, or its error with the request's nonce (if it was read).
+async fn answer_validation(
+    state: &AppState,
+    meta: &RequestMeta,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<ValidationDto, (AppError, Option<String>)> {
+    let request = ValidationRequest::from_json(body).map_err(|error| (error, None))?;
+    let nonce = request.nonce.clone();
+    state
+        .licensing
+        .validate(request, &billing_url(state, headers), meta)
+        .await
+        .map_err(|error| (error, nonce))
+}
+
+/// The answer with `Storno-Signature` over its exact body bytes.
+async fn signed(signer: &AnswerSigner, response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    // A JSON answer built above, already in memory: reading it cannot wait or fail
+    // short of a bug, which answers 500 rather than an unsigned answer.
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return AppError::Internal("reading a validate answer to sign it".into()).into_response();
+    };
+    let signature = signer.header_value(clock::now(), &bytes);
+    match HeaderValue::try_from(signature) {
+        Ok(value) => {
+            parts.headers.insert(SIGNATURE_HEADER, value);
+            Response::from_parts(parts, Body::from(bytes))
+        }
+        Err(_) => AppError::Internal("signature header".into()).into_response(),
+    }
 }
 
 /// Where an owner upgrades, for a request sent with `headers`.
@@ -401,8 +452,60 @@ pub async fn public_key_pem(
         .into_response())
 }
 
-/// `/.well-known/jwks.json`: the same key as a JSON Web Key Set.
-pub async fn jwks(State(licensing): State<LicensingService>) -> Result<Response, AppError> {
-    let jwks = licensing.offline_signer()?.jwks().clone();
-    Ok(([(header::CACHE_CONTROL, CACHE_PUBLIC_DOCUMENT)], Json(jwks)).into_response())
+/// `/.well-known/jwks.json`: the public keys clients verify with: the offline
+/// licenses' RSA key (when configured) and every Ed25519 key that signs, or
+/// signed, validate's answers.
+pub async fn jwks(State(state): State<AppState>) -> Response {
+    let mut keys: Vec<Jwk> = state.answer_signer.public_keys().cloned().collect();
+    if let Ok(offline) = state.licensing.offline_signer() {
+        keys.splice(0..0, offline.jwks().keys.iter().cloned());
+    }
+    (
+        [(header::CACHE_CONTROL, CACHE_PUBLIC_DOCUMENT)],
+        Json(JwkSet { keys }),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UsageQuery {
+    /// How many days back from today (UTC), 1 to 400; default 90.
+    #[param(minimum = 1, maximum = 400)]
+    days: Option<i64>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/licensing/keys/{id}/usage",
+    tag = "licensing",
+    summary = "A key's usage per UTC day: validations, instance URLs, max and last of each metric, violations; oldest first, days without validations left out (owner only)",
+    params(OrganizationHeader, ("id" = String, Path, description = "The key's id"), UsageQuery),
+    responses(
+        (status = 200, description = "The days with validations", body = UsageDto),
+        (status = 400, description = "`days` is not a whole number from 1 to 400", body = ErrorBody),
+        (status = 404, description = "No such key in this organization, or no such organization", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
+pub async fn usage(
+    State(licensing): State<LicensingService>,
+    ApiMember { actor, .. }: ApiMember,
+    Path(key_id): Path<String>,
+    query: Result<Query<UsageQuery>, QueryRejection>,
+) -> Result<Json<UsageDto>, AppError> {
+    let key_id = path_id(&key_id, AppError::LicenseKeyNotFound)?;
+    let days = match query {
+        Ok(Query(UsageQuery { days: None })) => DEFAULT_DAYS,
+        Ok(Query(UsageQuery {
+            days: Some(days @ 1..=MAX_DAYS),
+        })) => days,
+        _ => {
+            return Err(AppError::BadRequest(
+                "days must be a whole number from 1 to 400".into(),
+            ))
+        }
+    };
+    let days = licensing.usage(&actor, key_id, days).await?;
+    Ok(Json(UsageDto { days }))
 }

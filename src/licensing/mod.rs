@@ -1,9 +1,14 @@
 //! License keys for self-hosted Storno instances.
 
 #[cfg(feature = "ssr")]
+pub mod answer_signing;
+#[cfg(feature = "ssr")]
 pub mod api;
 pub mod billing_page;
+#[cfg(feature = "ssr")]
+pub mod charts;
 pub mod key;
+pub mod key_page;
 #[cfg(feature = "ssr")]
 pub mod offline;
 pub mod pages;
@@ -15,6 +20,7 @@ pub mod plans;
 pub mod reveal;
 #[cfg(feature = "ssr")]
 pub mod service;
+pub mod usage;
 
 use serde::{Deserialize, Serialize};
 
@@ -50,20 +56,43 @@ pub struct LicenseKeyDto {
     #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
     pub instance_metrics: Option<serde_json::Value>,
     pub last_violations: Vec<String>,
+    /// `never_used`, `active`, `overdue` (silent for twice its plan's sync interval
+    /// plus the operator's grace), `shared` (two or more instance URLs validated it
+    /// within one UTC day, today or yesterday), `rotating` or `revoked`.
+    #[cfg_attr(feature = "ssr", schema(example = "active"))]
+    pub state: String,
 }
 
 /// Where a key is in its life, as the License keys page shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum KeyState {
     Active,
-    /// Active and activated, but silent for more than 48 hours.
-    Stale,
+    /// Active and activated, but silent for longer than its plan's sync allows.
+    Overdue,
+    /// Validated from two or more instance URLs within one UTC day, lately.
+    Shared {
+        instances: usize,
+    },
     NeverUsed,
     /// Replaced by a newer key; validates until `until`.
     Rotating {
         until: String,
     },
     Revoked,
+}
+
+impl KeyState {
+    /// The state as the API names it (a key's `state`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            KeyState::Active => "active",
+            KeyState::Overdue => "overdue",
+            KeyState::Shared { .. } => "shared",
+            KeyState::NeverUsed => "never_used",
+            KeyState::Rotating { .. } => "rotating",
+            KeyState::Revoked => "revoked",
+        }
+    }
 }
 
 /// A listed key with its state and how long ago it last validated ("3 hours ago"),
@@ -105,6 +134,16 @@ pub struct ValidationDto {
     pub trial_days_left: Option<i64>,
     pub billing_url: String,
     pub violations: Vec<String>,
+    /// Always `valid` here; every error answer of validate carries its own `code`.
+    #[schema(example = "valid")]
+    pub code: &'static str,
+    /// Seconds until the instance should validate again (the plan's sync interval).
+    pub refresh_after: i64,
+    /// How long the instance may keep working offline on this answer (RFC 3339).
+    pub grace_until: String,
+    /// The request's `nonce`, when it sent one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
 }
 
 /// The `201` of `POST /licensing/keys/{id}/jwt`: the offline license, shown once.

@@ -436,7 +436,11 @@ fn key_row(
     let (id, row_id) = (key.id.clone(), key.id.clone());
     view! {
         <tr data-key-id=row_id>
-            <td data-label="Key"><code class="masked-key">{key.license_key.clone()}</code></td>
+            <td data-label="Key">
+                <A href=format!("/keys/{}", key.id) attr:class="key-link" attr:title="Usage and history">
+                    <code class="masked-key">{key.license_key.clone()}</code>
+                </A>
+            </td>
             <td data-label="Instance">
                 <span class="instance-name">{key.instance_name.clone().unwrap_or_else(|| "—".into())}</span>
                 {key.instance_url.clone().map(|url| view! { <br/><span class="hint">{url}</span> })}
@@ -453,10 +457,11 @@ fn key_row(
 }
 
 /// The badge of a key's state: its CSS class and its words.
-fn status_badge(state: &KeyState) -> (&'static str, String) {
+pub(super) fn status_badge(state: &KeyState) -> (&'static str, String) {
     match state {
         KeyState::Active => ("active", "active".to_string()),
-        KeyState::Stale => ("stale", "stale".to_string()),
+        KeyState::Overdue => ("overdue", "overdue".to_string()),
+        KeyState::Shared { instances } => ("shared", format!("shared by {instances} instances")),
         KeyState::NeverUsed => ("never-used", "never used".to_string()),
         KeyState::Rotating { until } => (
             "rotating",
@@ -520,7 +525,7 @@ fn KeyActions(
 }
 
 /// `2026-02-20T10:30:00+00:00` as `2026-02-20 10:30 UTC`.
-fn short_date(timestamp: &str) -> String {
+pub(super) fn short_date(timestamp: &str) -> String {
     match (timestamp.get(0..10), timestamp.get(11..16)) {
         (Some(date), Some(time)) => format!("{date} {time} UTC"),
         _ => timestamp.to_string(),

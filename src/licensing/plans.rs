@@ -57,6 +57,18 @@ pub struct InstanceMetrics {
 }
 
 impl InstanceMetrics {
+    /// The metrics reported, by wire name.
+    pub fn reported(&self) -> impl Iterator<Item = (&'static str, i64)> {
+        [
+            ("orgCount", self.org_count),
+            ("userCount", self.user_count),
+            ("companyCount", self.company_count),
+            ("invoicesThisMonth", self.invoices_this_month),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| Some((name, value?)))
+    }
+
     /// Reads the whole-number fields it knows from a JSON object, ignoring the rest.
     pub fn from_json(value: &Value) -> Option<Self> {
         let object = value.as_object()?;
@@ -70,7 +82,20 @@ impl InstanceMetrics {
     }
 }
 
+/// How often the deployed client validates (every 6 hours), for a plan that
+/// names no sync interval (0).
+pub const CLIENT_SYNC_SECONDS: i64 = 6 * 3600;
+
 impl PlanFeatures {
+    /// Seconds between an instance's validations on this plan.
+    pub fn sync_interval(&self) -> i64 {
+        if self.sync_interval_seconds > 0 {
+            self.sync_interval_seconds
+        } else {
+            CLIENT_SYNC_SECONDS
+        }
+    }
+
     /// Every reported metric above the plan's limit, in upstream's words (the
     /// deployed client prints them to the instance's administrator). A self-hosted
     /// license covers one organization, whatever the plan.

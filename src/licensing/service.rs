@@ -5,6 +5,7 @@
 use super::key::{InstanceName, LicenseKey};
 use super::offline::OfflineSigner;
 use super::plans::{InstanceMetrics, PlanFeatures};
+use super::usage::DayUsage;
 use super::{CreatedLicenseKeyDto, KeyActivity, KeyState, LicenseKeyDto, ValidationDto};
 use crate::accounts::service::AccountsService;
 use crate::audit::service::{record, AuditEvent};
@@ -25,8 +26,6 @@ use uuid::Uuid;
 
 const KEY_PURPOSE: &str = "license-key";
 const OWNER_ONLY: &str = "Only the organization owner can manage license keys";
-/// An active, activated key that has not validated for this long is "stale".
-const STALE_AFTER_SECONDS: i64 = 48 * 3600;
 pub const DEFAULT_GRACE_HOURS: i64 = 24;
 /// Rotation grace is bounded: a leaked key must not live on for months.
 pub const MAX_GRACE_HOURS: i64 = 24 * 30;
@@ -39,6 +38,16 @@ pub struct LicensingService {
     idempotency: IdempotencyStore,
     /// Signs offline licenses; `None` when the operator configured no key.
     offline: Option<Arc<OfflineSigner>>,
+    timings: Timings,
+}
+
+/// How long answers hold and when a silent key is overdue (operator settings).
+#[derive(Clone, Copy, Debug)]
+pub struct Timings {
+    /// validate's `graceUntil` is this long after the answer.
+    pub offline_grace_seconds: i64,
+    /// A key is overdue after twice its plan's sync interval plus this.
+    pub overdue_grace_seconds: i64,
 }
 
 /// Create in one statement, the same on both engines (`create_with_token.sql`
@@ -56,7 +65,7 @@ pub struct KeyPage {
 /// The columns of a `LicenseKeyRecord`.
 const KEY_COLUMNS: &str = "id, masked_key, instance_name, reported_instance_name, instance_url, \
      instance_metrics, last_violations, created_at, last_validated_at, activated_at, \
-     revoked_at, expires_at";
+     revoked_at, expires_at, usage_day, usage_today";
 
 /// A stored key as the service sees it: times in Unix seconds.
 #[derive(sqlx::FromRow)]
@@ -73,6 +82,12 @@ pub struct LicenseKeyRecord {
     activated_at: Option<i64>,
     revoked_at: Option<i64>,
     expires_at: Option<i64>,
+    usage_day: Option<i64>,
+    usage_today: Option<String>,
+    /// Silent for longer than this (seconds), an active key is overdue: twice its
+    /// organization's plan's sync interval plus the operator's grace.
+    #[sqlx(skip)]
+    overdue_after: i64,
 }
 
 impl LicenseKeyRecord {
@@ -103,12 +118,13 @@ impl LicenseKeyRecord {
                 .as_deref()
                 .and_then(|text| serde_json::from_str(text).ok())
                 .unwrap_or_default(),
+            state: self.state(now).code().to_string(),
         }
     }
 
-    /// How the page describes the key's life, as of `now`.
-    pub fn activity(&self, now: i64) -> KeyActivity {
-        let state = match (self.revoked_at, self.expires_at) {
+    /// Where the key is in its life, as of `now`.
+    pub fn state(&self, now: i64) -> KeyState {
+        match (self.revoked_at, self.expires_at) {
             (Some(_), _) => KeyState::Revoked,
             (None, Some(end)) if end <= now => KeyState::Revoked,
             (None, Some(end)) => KeyState::Rotating {
@@ -116,13 +132,30 @@ impl LicenseKeyRecord {
             },
             (None, None) => match self.last_validated_at {
                 None => KeyState::NeverUsed,
-                Some(last) if now - last > STALE_AFTER_SECONDS => KeyState::Stale,
+                Some(_) if self.recent_instances(now) >= 2 => KeyState::Shared {
+                    instances: self.recent_instances(now),
+                },
+                Some(last) if now - last > self.overdue_after => KeyState::Overdue,
                 Some(_) => KeyState::Active,
             },
-        };
+        }
+    }
+
+    /// How many instances validated the key on its latest day of use, if that
+    /// day is today or yesterday (UTC).
+    fn recent_instances(&self, now: i64) -> usize {
+        self.usage_day
+            .filter(|&day| day >= day_of(now) - 1)
+            .and(self.usage_today.as_deref())
+            .and_then(|text| serde_json::from_str::<DayUsage>(text).ok())
+            .map_or(0, |usage| usage.instances())
+    }
+
+    /// How the page describes the key's life, as of `now`.
+    pub fn activity(&self, now: i64) -> KeyActivity {
         KeyActivity {
             key: self.to_dto(now),
-            state,
+            state: self.state(now),
             last_validated: self
                 .last_validated_at
                 .map(|last| clock::relative(now - last)),
@@ -135,7 +168,8 @@ macro_rules! validation_row_select {
     () => {
         "SELECT k.id, k.organization_id, k.revoked_at, k.expires_at, k.activated_at, \
                 k.instance_url, o.name, o.plan, o.deactivated_at, o.current_period_end, \
-                o.trial_ends_at, p.features AS plan_features, f.features AS free_features \
+                o.trial_ends_at, p.features AS plan_features, f.features AS free_features, \
+                k.usage_day, k.usage_today \
          FROM license_keys k JOIN organizations o ON o.id = k.organization_id \
          JOIN plans p ON p.name = o.plan JOIN plans f ON f.name = 'free' "
     };
@@ -143,6 +177,8 @@ macro_rules! validation_row_select {
 
 mod offline_licenses;
 pub use offline_licenses::OfflineLicenseRecord;
+mod usage;
+pub use usage::{date_of, day_of};
 
 #[derive(sqlx::FromRow)]
 struct ValidationRow {
@@ -160,6 +196,9 @@ struct ValidationRow {
     /// The organization's plan's features, and the `free` plan's for a lapsed period.
     plan_features: String,
     free_features: String,
+    /// The key's day in progress (`usage_day`) and its rollup so far.
+    usage_day: Option<i64>,
+    usage_today: Option<String>,
 }
 
 /// What `CREATE_WITH_TOKEN` returns: where the key went, and who made it.
@@ -181,6 +220,8 @@ pub struct ValidationRequest {
     pub instance_name: Option<String>,
     pub instance_url: Option<String>,
     pub metrics: Option<InstanceMetrics>,
+    /// Echoed in the answer, so a client can tell it is not a replay.
+    pub nonce: Option<String>,
 }
 
 impl ValidationRequest {
@@ -209,6 +250,7 @@ impl ValidationRequest {
             instance_name: text("instanceName", InstanceName::MAX_CHARS),
             instance_url: text("instanceUrl", 2048),
             metrics: value.get("metrics").and_then(InstanceMetrics::from_json),
+            nonce: value.get("nonce").map(parse_nonce).transpose()?,
         })
     }
 }
@@ -252,6 +294,20 @@ fn log_created(id: impl Display, organization_id: impl Display, user_id: impl Di
     );
 }
 
+/// A nonce is new (no deployed client sends one), so it is checked, not dropped:
+/// 1 to 128 visible ASCII characters.
+fn parse_nonce(value: &serde_json::Value) -> Result<String, AppError> {
+    value
+        .as_str()
+        .filter(|text| {
+            (1..=128).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_graphic())
+        })
+        .map(str::to_string)
+        .ok_or_else(|| {
+            AppError::BadRequest("nonce must be 1 to 128 visible ASCII characters".into())
+        })
+}
+
 fn is_key_shaped(text: &str) -> bool {
     text.len() == 64
         && text
@@ -266,6 +322,7 @@ impl LicensingService {
         limits: RateLimits,
         idempotency: IdempotencyStore,
         offline: Option<OfflineSigner>,
+        timings: Timings,
     ) -> Self {
         LicensingService {
             pool,
@@ -273,6 +330,7 @@ impl LicensingService {
             limits,
             idempotency,
             offline: offline.map(Arc::new),
+            timings,
         }
     }
 
@@ -448,8 +506,26 @@ impl LicensingService {
         .bind(page.fetch())
         .fetch_all(&self.pool)
         .await?;
-        let (keys, next_before) = page.split(keys, |key| key.id.as_str());
+        let overdue_after = self.overdue_after(actor).await?;
+        let (mut keys, next_before) = page.split(keys, |key| key.id.as_str());
+        for key in &mut keys {
+            key.overdue_after = overdue_after;
+        }
         Ok(KeyPage { keys, next_before })
+    }
+
+    /// How long an active key of the actor's organization may stay silent before
+    /// it is overdue: twice its plan's sync interval plus the operator's grace.
+    async fn overdue_after(&self, actor: &Membership) -> Result<i64, AppError> {
+        let features: String = sqlx::query_scalar(
+            "SELECT p.features FROM organizations o JOIN plans p ON p.name = o.plan WHERE o.id = $1",
+        )
+        .bind(actor.organization_id().to_string())
+        .fetch_one(&self.pool)
+        .await?;
+        let features: PlanFeatures = serde_json::from_str(&features)
+            .map_err(|e| AppError::Internal(format!("plan features: {e}")))?;
+        Ok(2 * features.sync_interval() + self.timings.overdue_grace_seconds)
     }
 
     /// One of the organization's keys, masked.
@@ -459,6 +535,7 @@ impl LicensingService {
         key_id: Uuid,
     ) -> Result<LicenseKeyRecord, AppError> {
         actor.require_owner(OWNER_ONLY)?;
+        let overdue_after = self.overdue_after(actor).await?;
         sqlx::query_as(&format!(
             "SELECT {KEY_COLUMNS} FROM license_keys WHERE id = $1 AND organization_id = $2"
         ))
@@ -467,6 +544,10 @@ impl LicensingService {
         .fetch_optional(&self.pool)
         .await?
         .ok_or(AppError::LicenseKeyNotFound)
+        .map(|mut key: LicenseKeyRecord| {
+            key.overdue_after = overdue_after;
+            key
+        })
     }
 
     /// Revokes a key for good: it stays listed, inactive. Revoking twice is harmless.
@@ -608,11 +689,18 @@ impl LicensingService {
             .await?
             .ok_or(AppError::InvalidLicenseKey)?;
         let now = clock::now();
-        let verdict = decide(&row, request.metrics.as_ref(), now)?;
-        self.record_validation(&row, &request, &verdict, now, meta)
+        let mut verdict = decide(&row, request.metrics.as_ref(), now)?;
+        verdict.violations = self
+            .record_validation(&row, &request, &verdict, now, meta)
             .await?;
         let verdict = verdict.require_self_hosting(billing_url)?;
-        Ok(verdict.into_dto(row, now, billing_url))
+        let answer = Answer {
+            now,
+            billing_url,
+            grace_seconds: self.timings.offline_grace_seconds,
+            nonce: request.nonce,
+        };
+        Ok(verdict.into_dto(row, answer))
     }
 
     /// The key with its organization, the organization's plan's features and the
@@ -624,57 +712,6 @@ impl LicensingService {
                 .fetch_optional(&self.pool)
                 .await?,
         )
-    }
-
-    /// Keeps what the instance reported. A routine check is one statement; the
-    /// first activation or a new instance URL lands with its audit event.
-    async fn record_validation(
-        &self,
-        row: &ValidationRow,
-        request: &ValidationRequest,
-        verdict: &Verdict,
-        now: i64,
-        meta: &RequestMeta,
-    ) -> Result<(), AppError> {
-        let update = sqlx::query(
-            "UPDATE license_keys SET last_validated_at = $1, activated_at = COALESCE(activated_at, $1), \
-                 reported_instance_name = COALESCE($2, reported_instance_name), \
-                 instance_url = COALESCE($3, instance_url), \
-                 instance_metrics = COALESCE($4, instance_metrics), last_violations = $5 \
-             WHERE id = $6",
-        )
-        .bind(now)
-        .bind(request.instance_name.clone())
-        .bind(request.instance_url.clone())
-        .bind(request.metrics.as_ref().map(|m| json!(m).to_string()))
-        .bind(json!(verdict.violations).to_string())
-        .bind(&row.id);
-        let notable = if row.activated_at.is_none() {
-            Some("license_key.activated")
-        } else if request.instance_url.is_some() && request.instance_url != row.instance_url {
-            Some("license_key.new_instance_url")
-        } else {
-            None
-        };
-        let Some(action) = notable else {
-            update.execute(&self.pool).await?;
-            return Ok(());
-        };
-        let mut tx = begin_write(&self.pool).await?;
-        update.execute(&mut *tx).await?;
-        let event = AuditEvent {
-            organization: Some(stored_id(&row.organization_id)?),
-            actor: None,
-            action,
-            target: Some(row.id.clone()),
-            details: request
-                .instance_url
-                .as_ref()
-                .map(|url| json!({"instanceUrl": url})),
-        };
-        record(&mut tx, event, meta).await?;
-        tx.commit().await?;
-        Ok(())
     }
 }
 
@@ -727,6 +764,15 @@ struct Verdict {
     in_trial: bool,
 }
 
+/// What a valid answer says beyond the verdict: when it was given, where to
+/// upgrade, how long it holds offline, and the client's nonce.
+struct Answer<'a> {
+    now: i64,
+    billing_url: &'a str,
+    grace_seconds: i64,
+    nonce: Option<String>,
+}
+
 /// The answer to a validation, from the stored key and organization alone: a
 /// revoked or expired key is invalid, an inactive organization refused; a lapsed
 /// paid period falls back to the `free` plan unless a trial is running.
@@ -775,9 +821,19 @@ impl Verdict {
         }
     }
 
-    fn into_dto(self, row: ValidationRow, now: i64, billing_url: &str) -> ValidationDto {
+    fn into_dto(self, row: ValidationRow, answer: Answer<'_>) -> ValidationDto {
+        let Answer {
+            now,
+            billing_url,
+            grace_seconds,
+            nonce,
+        } = answer;
         let trial_end = row.trial_ends_at.filter(|_| self.in_trial);
         ValidationDto {
+            code: "valid",
+            refresh_after: self.features.sync_interval(),
+            grace_until: clock::rfc3339(now + grace_seconds),
+            nonce,
             valid: true,
             plan: self.plan,
             features: self.features,
@@ -822,6 +878,9 @@ mod tests {
             activated_at: last_validated_at,
             revoked_at,
             expires_at,
+            usage_day: None,
+            usage_today: None,
+            overdue_after: 2 * 3600 + 3600,
         }
     }
 
@@ -870,6 +929,8 @@ mod tests {
             trial_ends_at: None,
             plan_features: features(10),
             free_features: features(1),
+            usage_day: None,
+            usage_today: None,
         }
     }
 
@@ -903,9 +964,18 @@ mod tests {
             (verdict.plan.as_str(), verdict.in_trial),
             ("business", true)
         );
-        let dto = verdict.into_dto(in_trial, now, "https://lic.test/settings/billing");
+        let answer = Answer {
+            now,
+            billing_url: "https://lic.test/settings/billing",
+            grace_seconds: 7 * 86_400,
+            nonce: Some("n-1".into()),
+        };
+        let dto = verdict.into_dto(in_trial, answer);
         assert_eq!(dto.trial_days_left, Some(3));
         assert_eq!(dto.billing_url, "https://lic.test/settings/billing");
+        assert_eq!((dto.code, dto.nonce.as_deref()), ("valid", Some("n-1")));
+        assert_eq!(dto.refresh_after, 86_400, "the plan's sync interval");
+        assert_eq!(dto.grace_until, clock::rfc3339(now + 7 * 86_400));
     }
 
     #[test]
@@ -945,6 +1015,27 @@ mod tests {
     }
 
     #[test]
+    fn a_nonce_is_1_to_128_visible_ascii_characters() {
+        for good in ["a", "n-1_x.Y~!", &"z".repeat(128)] {
+            assert_eq!(parse_nonce(&json!(good)).unwrap(), good);
+        }
+        for bad in [
+            json!(""),
+            json!("has space"),
+            json!("tab\t"),
+            json!("é"),
+            json!("z".repeat(129)),
+            json!(5),
+            json!(null),
+        ] {
+            assert!(
+                matches!(parse_nonce(&bad), Err(AppError::BadRequest(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn activity_states_follow_the_keys_life() {
         let now = 1_000_000;
         assert_eq!(
@@ -955,11 +1046,28 @@ mod tests {
             record(Some(now - 3600), None, None).activity(now).state,
             KeyState::Active
         );
+        // Overdue after twice the sync interval plus the grace (3 hours here).
         assert_eq!(
-            record(Some(now - 49 * 3600), None, None)
-                .activity(now)
-                .state,
-            KeyState::Stale
+            record(Some(now - 3 * 3600), None, None).state(now),
+            KeyState::Active
+        );
+        assert_eq!(
+            record(Some(now - 3 * 3600 - 1), None, None).state(now),
+            KeyState::Overdue
+        );
+        let mut shared = record(Some(now), None, None);
+        let mut usage = DayUsage::default();
+        usage.record(Some("https://a"), [], vec![]);
+        usage.record(Some("https://b"), [], vec![]);
+        shared.usage_today = Some(serde_json::to_string(&usage).unwrap());
+        shared.usage_day = Some(day_of(now) - 1);
+        assert_eq!(shared.state(now), KeyState::Shared { instances: 2 });
+        assert_eq!(shared.to_dto(now).state, "shared");
+        shared.usage_day = Some(day_of(now) - 2);
+        assert_eq!(
+            shared.state(now),
+            KeyState::Active,
+            "shared days ago, not lately"
         );
         assert_eq!(
             record(Some(now), Some(now), None).activity(now).state,

@@ -479,15 +479,35 @@ async fn without_a_signing_key_offline_licenses_answer_503_not_500() {
         "offline_licenses_disabled",
     )
     .await;
-    for path in ["/api/v1/licensing/public-key.pem", "/.well-known/jwks.json"] {
-        let response = app.api.get(app.url(path)).send().await.unwrap();
-        assert_error(
-            response,
-            reqwest::StatusCode::SERVICE_UNAVAILABLE,
-            "offline_licenses_disabled",
-        )
-        .await;
-    }
+    let pem = app
+        .api
+        .get(app.url("/api/v1/licensing/public-key.pem"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(
+        pem,
+        reqwest::StatusCode::SERVICE_UNAVAILABLE,
+        "offline_licenses_disabled",
+    )
+    .await;
+    // The JWKS still publishes the keys that sign validate's answers, and no RSA key.
+    let jwks: Value = app
+        .api
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let types: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kty"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["OKP"]);
     // A key file that is not an RSA key stops the server at start-up, with the reason.
     let directory = tempfile::tempdir().unwrap();
     let not_a_key = directory.path().join("key.pem");

@@ -138,6 +138,16 @@ impl TestApp {
         )
     }
 
+    /// `POST /licensing/validate` as an instance sends it: no token.
+    pub async fn validate(&self, body: Value) -> Response {
+        self.api
+            .post(self.url("/api/v1/licensing/validate"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn list_keys(&self, token: &str) -> Response {
         self.api
             .get(self.url("/api/v1/licensing/keys"))
@@ -263,7 +273,9 @@ impl TestApp {
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_storno-licensing"));
         command.args(args).env("DATABASE_URL", &self.database_url);
         if postgres_server().is_some() {
-            command.env("LICENSING_KEY_PEPPER", "07".repeat(32));
+            command
+                .env("LICENSING_KEY_PEPPER", "07".repeat(32))
+                .env("ANSWER_SIGNING_KEYS", TEST_ANSWER_SIGNING_KEY);
         }
         command
     }
@@ -319,6 +331,10 @@ fn browser_headers() -> HeaderMap {
     headers.insert("accept", "text/html,application/xhtml+xml".parse().unwrap());
     headers
 }
+
+/// The answer-signing key tests give where none can be generated (PostgreSQL).
+pub const TEST_ANSWER_SIGNING_KEY: &str =
+    "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
 
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
@@ -376,6 +392,10 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
             .site_addr(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
             .build(),
     };
+    if postgres_server().is_some() {
+        // No file to keep generated keys beside either.
+        settings.licensing.answer_signing_keys = Some(TEST_ANSWER_SIGNING_KEY.into());
+    }
     customise(&mut settings);
     let application = Application::build(settings).await.expect("the app starts");
     let address = application.local_url();

@@ -28,7 +28,9 @@ async fn start_instance(database_url: &str) -> Instance {
         .stderr(Stdio::null())
         .kill_on_drop(true);
     if postgres_server().is_some() {
-        command.env("LICENSING_KEY_PEPPER", "07".repeat(32));
+        command
+            .env("LICENSING_KEY_PEPPER", "07".repeat(32))
+            .env("ANSWER_SIGNING_KEYS", TEST_ANSWER_SIGNING_KEY);
     }
     let mut process = command.spawn().expect("the server binary starts");
     let mut lines = BufReader::new(process.stdout.take().unwrap()).lines();

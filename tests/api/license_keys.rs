@@ -145,7 +145,8 @@ async fn list_shows_masked_keys_newest_first() {
                 "instanceUrl",
                 "lastValidatedAt",
                 "lastViolations",
-                "licenseKey"
+                "licenseKey",
+                "state"
             ]
         );
         let full = original["licenseKey"].as_str().unwrap();

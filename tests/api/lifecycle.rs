@@ -4,15 +4,6 @@ use crate::helpers::*;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-async fn validate(app: &TestApp, body: Value) -> reqwest::Response {
-    app.api
-        .post(app.url("/api/v1/licensing/validate"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_plan_without_self_hosting_is_refused_as_upstream_refuses_it_and_still_recorded() {
     let app = spawn_app().await;
@@ -27,7 +18,7 @@ async fn a_plan_without_self_hosting_is_refused_as_upstream_refuses_it_and_still
 
     // New organizations start on community, which (as upstream) excludes self-hosting.
     let refused = assert_error(
-        validate(&app, report.clone()).await,
+        app.validate(report.clone()).await,
         StatusCode::FORBIDDEN,
         "plan_excludes_self_hosting",
     )
@@ -63,7 +54,7 @@ async fn a_plan_without_self_hosting_is_refused_as_upstream_refuses_it_and_still
     app.set_plan(&owner.organization_id, "business");
     let mut report = report;
     report["metrics"]["orgCount"] = 2.into();
-    let response = validate(&app, report).await;
+    let response = app.validate(report).await;
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["valid"], true);
@@ -84,7 +75,7 @@ async fn a_plan_without_self_hosting_is_refused_as_upstream_refuses_it_and_still
     assert!(body.get("trialEndsAt").is_none());
 
     // activatedAt stays the first validation.
-    validate(&app, json!({"licenseKey": key})).await;
+    app.validate(json!({"licenseKey": key})).await;
     let again: Value = app.list_keys(&owner.token).await.json().await.unwrap();
     assert_eq!(again["keys"][0]["activatedAt"], first_activation);
     assert_eq!(again["keys"][0]["instanceUrl"], "https://erp.acme.test");
@@ -98,14 +89,16 @@ async fn billing_url_is_the_operators_when_configured() {
     .await;
     let owner = app.register("ana@acme.test", "Acme").await;
     let (_, key) = app.new_key(&owner.token, "Prod").await;
-    let refused: Value = validate(&app, json!({"licenseKey": key}))
+    let refused: Value = app
+        .validate(json!({"licenseKey": key}))
         .await
         .json()
         .await
         .unwrap();
     assert_eq!(refused["billingUrl"], "https://billing.example.com/upgrade");
     app.set_plan(&owner.organization_id, "business");
-    let valid: Value = validate(&app, json!({"licenseKey": key}))
+    let valid: Value = app
+        .validate(json!({"licenseKey": key}))
         .await
         .json()
         .await
@@ -118,7 +111,8 @@ async fn new_organizations_start_on_the_operators_default_plan() {
     let app = spawn_app_with(|settings| settings.licensing.default_plan = "business".into()).await;
     let owner = app.register("ana@acme.test", "Acme").await;
     let (_, key) = app.new_key(&owner.token, "Prod").await;
-    let body: Value = validate(&app, json!({"licenseKey": key}))
+    let body: Value = app
+        .validate(json!({"licenseKey": key}))
         .await
         .json()
         .await
@@ -151,14 +145,14 @@ async fn validate_refuses_malformed_unknown_and_revoked_keys() {
         json!({"licenseKey": key.to_uppercase()}),
     ] {
         let refused = assert_error(
-            validate(&app, body.clone()).await,
+            app.validate(body.clone()).await,
             StatusCode::BAD_REQUEST,
             "invalid_request",
         )
         .await;
         assert_eq!(refused["error"], "licenseKey is required", "{body}");
     }
-    let unknown = validate(&app, json!({"licenseKey": "0".repeat(64)})).await;
+    let unknown = app.validate(json!({"licenseKey": "0".repeat(64)})).await;
     assert!(unknown.headers().contains_key("www-authenticate"));
     let body = assert_error(unknown, StatusCode::UNAUTHORIZED, "invalid_license_key").await;
     assert_eq!(body["valid"], false);
@@ -177,7 +171,7 @@ async fn validate_refuses_malformed_unknown_and_revoked_keys() {
         json!({"status": "revoked"})
     );
     let after = assert_error(
-        validate(&app, json!({"licenseKey": key})).await,
+        app.validate(json!({"licenseKey": key})).await,
         StatusCode::UNAUTHORIZED,
         "invalid_license_key",
     )
@@ -245,7 +239,7 @@ async fn revoke_is_owner_only_and_scoped_to_the_organization() {
     )
     .await;
     assert_eq!(
-        validate(&app, json!({"licenseKey": key})).await.status(),
+        app.validate(json!({"licenseKey": key})).await.status(),
         StatusCode::OK,
         "still valid"
     );
@@ -313,15 +307,11 @@ async fn rotation_returns_a_new_key_and_the_old_one_works_for_the_grace_period()
     assert_ne!(new_key, old_key);
     // Default grace: 24 hours, so both validate now.
     assert_eq!(
-        validate(&app, json!({"licenseKey": old_key}))
-            .await
-            .status(),
+        app.validate(json!({"licenseKey": old_key})).await.status(),
         StatusCode::OK
     );
     assert_eq!(
-        validate(&app, json!({"licenseKey": new_key}))
-            .await
-            .status(),
+        app.validate(json!({"licenseKey": new_key})).await.status(),
         StatusCode::OK
     );
     // A key that is already being replaced cannot be rotated again.
@@ -341,13 +331,11 @@ async fn rotation_returns_a_new_key_and_the_old_one_works_for_the_grace_period()
         .await
         .unwrap();
     assert_eq!(
-        validate(&app, json!({"licenseKey": new_key}))
-            .await
-            .status(),
+        app.validate(json!({"licenseKey": new_key})).await.status(),
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(
-        validate(&app, json!({"licenseKey": immediate["licenseKey"]}))
+        app.validate(json!({"licenseKey": immediate["licenseKey"]}))
             .await
             .status(),
         StatusCode::OK
@@ -385,7 +373,8 @@ async fn plan_changes_and_deactivation_apply_at_the_next_validation() {
     let (_, key) = app.new_key(&owner.token, "Prod").await;
 
     app.operator(&["org", "set-plan", &owner.organization_id, "business"]);
-    let body: Value = validate(&app, json!({"licenseKey": key}))
+    let body: Value = app
+        .validate(json!({"licenseKey": key}))
         .await
         .json()
         .await
@@ -401,7 +390,7 @@ async fn plan_changes_and_deactivation_apply_at_the_next_validation() {
     ]);
     // A lapsed period falls back to free, upstream's expired plan: no self-hosting.
     let lapsed = assert_error(
-        validate(&app, json!({"licenseKey": key})).await,
+        app.validate(json!({"licenseKey": key})).await,
         StatusCode::FORBIDDEN,
         "plan_excludes_self_hosting",
     )
@@ -412,14 +401,12 @@ async fn plan_changes_and_deactivation_apply_at_the_next_validation() {
     let shown = app.operator(&["plan", "set", "free", "selfHostingLicense", "true"]);
     assert!(String::from_utf8_lossy(&shown.stdout).contains("selfHostingLicense\ttrue"));
     app.operator(&["plan", "set", "free", "maxUsersPerOrg", "2"]);
-    let lapsed: Value = validate(
-        &app,
-        json!({"licenseKey": key, "metrics": {"userCount": 3}}),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let lapsed: Value = app
+        .validate(json!({"licenseKey": key, "metrics": {"userCount": 3}}))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(lapsed["plan"], "free");
     assert_eq!(lapsed["features"]["maxUsersPerOrg"], 2);
     assert_eq!(
@@ -430,7 +417,7 @@ async fn plan_changes_and_deactivation_apply_at_the_next_validation() {
 
     app.operator(&["org", "deactivate", &owner.organization_id]);
     let inactive = assert_error(
-        validate(&app, json!({"licenseKey": key})).await,
+        app.validate(json!({"licenseKey": key})).await,
         StatusCode::FORBIDDEN,
         "organization_inactive",
     )
@@ -439,7 +426,7 @@ async fn plan_changes_and_deactivation_apply_at_the_next_validation() {
     assert_eq!(inactive["error"], "Organization is inactive");
     app.operator(&["org", "activate", &owner.organization_id]);
     assert_eq!(
-        validate(&app, json!({"licenseKey": key})).await.status(),
+        app.validate(json!({"licenseKey": key})).await.status(),
         StatusCode::OK
     );
 
@@ -463,17 +450,11 @@ async fn the_audit_log_records_actions_not_routine_validations_and_no_secrets() 
     let owner = app.register("ana@acme.test", "Acme").await;
     let (id, key) = app.new_key(&owner.token, "Prod").await;
     for _ in 0..3 {
-        validate(
-            &app,
-            json!({"licenseKey": key, "instanceUrl": "https://a.test"}),
-        )
-        .await;
+        app.validate(json!({"licenseKey": key, "instanceUrl": "https://a.test"}))
+            .await;
     }
-    validate(
-        &app,
-        json!({"licenseKey": key, "instanceUrl": "https://b.test"}),
-    )
-    .await;
+    app.validate(json!({"licenseKey": key, "instanceUrl": "https://b.test"}))
+        .await;
     app.api
         .post(app.url(&format!("/api/v1/licensing/keys/{id}/rotate")))
         .bearer_auth(&owner.token)
@@ -574,11 +555,11 @@ async fn validation_and_sign_in_are_rate_limited_with_retry_after() {
     let (_, key) = app.new_key(&owner.token, "Prod").await;
     for _ in 0..3 {
         assert_eq!(
-            validate(&app, json!({"licenseKey": key})).await.status(),
+            app.validate(json!({"licenseKey": key})).await.status(),
             StatusCode::OK
         );
     }
-    let limited = validate(&app, json!({"licenseKey": key})).await;
+    let limited = app.validate(json!({"licenseKey": key})).await;
     let retry_after: u64 = limited.headers()["retry-after"]
         .to_str()
         .unwrap()
@@ -620,10 +601,10 @@ async fn rate_limits_per_client_ip_cover_every_key_and_account() {
     .await;
     // Different (unknown) keys from one address: the address is what is limited.
     for digit in ["1", "2"] {
-        let unknown = validate(&app, json!({"licenseKey": digit.repeat(64)})).await;
+        let unknown = app.validate(json!({"licenseKey": digit.repeat(64)})).await;
         assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
     }
-    let limited = validate(&app, json!({"licenseKey": "3".repeat(64)})).await;
+    let limited = app.validate(json!({"licenseKey": "3".repeat(64)})).await;
     assert!(limited.headers().contains_key("retry-after"));
     assert_error(limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
 

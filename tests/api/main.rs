@@ -16,3 +16,4 @@ mod openapi;
 mod pages;
 mod schema;
 mod secrets;
+mod usage;

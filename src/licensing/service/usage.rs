@@ -1,0 +1,246 @@
+//! What a validation leaves behind: the key's latest report and its day's usage
+//! rollup, and the history an owner reads back.
+//!
+//! The day in progress lives on the key's row (`usage_day`, `usage_today`), so a
+//! routine validation is the one UPDATE it always was. That UPDATE only lands if the
+//! day's rollup is still the one this request read; otherwise (another validation
+//! got there first, a new day, a first activation or a new instance URL) the
+//! validation is recorded in a transaction that holds the key's row, moving a
+//! finished day into `key_usage_days` first.
+
+use super::*;
+use crate::licensing::usage::{DayUsage, UsageDayDto, MAX_DAYS};
+use sqlx::any::AnyArguments;
+use sqlx::Any;
+
+const SECONDS_PER_DAY: i64 = 86_400;
+
+/// Updates the key with what this validation reported; `$7` and `$8` are the
+/// day's usage rollup.
+macro_rules! update_key_sql {
+    () => {
+        "UPDATE license_keys SET last_validated_at = $1, \
+             activated_at = COALESCE(activated_at, $1), \
+             reported_instance_name = COALESCE($2, reported_instance_name), \
+             instance_url = COALESCE($3, instance_url), \
+             instance_metrics = COALESCE($4, instance_metrics), last_violations = $5, \
+             usage_day = $7, usage_today = $8 \
+         WHERE id = $6"
+    };
+}
+
+/// The day number `at` (Unix seconds) falls on, in UTC.
+pub fn day_of(at: i64) -> i64 {
+    at.div_euclid(SECONDS_PER_DAY)
+}
+
+/// A day number as `YYYY-MM-DD`.
+pub fn date_of(day: i64) -> String {
+    clock::rfc3339(day * SECONDS_PER_DAY)[..10].to_string()
+}
+
+fn parse_usage(text: &str) -> Result<DayUsage, AppError> {
+    serde_json::from_str(text).map_err(|e| AppError::Internal(format!("stored usage: {e}")))
+}
+
+/// A key's day in progress, as its row holds it.
+#[derive(sqlx::FromRow)]
+struct StoredDay {
+    usage_day: Option<i64>,
+    usage_today: Option<String>,
+}
+
+/// What one validation writes to its key's row.
+struct KeyUpdate<'a> {
+    request: &'a ValidationRequest,
+    violations: &'a [String],
+    now: i64,
+    usage: &'a DayUsage,
+}
+
+impl KeyUpdate<'_> {
+    fn query<'q>(
+        &self,
+        sql: &'q str,
+        key_id: &str,
+    ) -> sqlx::query::Query<'q, Any, AnyArguments<'q>> {
+        sqlx::query(sql)
+            .bind(self.now) // $1
+            .bind(self.request.instance_name.clone()) // $2
+            .bind(self.request.instance_url.clone()) // $3
+            .bind(self.request.metrics.as_ref().map(|m| json!(m).to_string())) // $4
+            .bind(json!(self.violations).to_string()) // $5
+            .bind(key_id.to_string()) // $6
+            .bind(day_of(self.now)) // $7
+            .bind(json!(self.usage).to_string()) // $8
+    }
+}
+
+impl LicensingService {
+    /// Keeps what the instance reported and adds the validation to its day's
+    /// usage. Returns the violations to answer with: `verdict`'s, plus the
+    /// shared-key one when two or more instances validated the key today.
+    pub(super) async fn record_validation(
+        &self,
+        row: &ValidationRow,
+        request: &ValidationRequest,
+        verdict: &Verdict,
+        now: i64,
+        meta: &RequestMeta,
+    ) -> Result<Vec<String>, AppError> {
+        let notable = if row.activated_at.is_none() {
+            Some("license_key.activated")
+        } else if request.instance_url.is_some() && request.instance_url != row.instance_url {
+            Some("license_key.new_instance_url")
+        } else {
+            None
+        };
+        let read_today = row
+            .usage_today
+            .as_deref()
+            .filter(|_| row.usage_day == Some(day_of(now)));
+        if let (None, Some(read)) = (notable, read_today) {
+            let mut usage = parse_usage(read)?;
+            let violations = usage.record(
+                request.instance_url.as_deref(),
+                request.metrics.iter().flat_map(InstanceMetrics::reported),
+                verdict.violations.clone(),
+            );
+            let update = KeyUpdate {
+                request,
+                violations: &violations,
+                now,
+                usage: &usage,
+            };
+            // Lands only if no other validation changed the day since it was read.
+            let guarded = update
+                .query(
+                    concat!(
+                        update_key_sql!(),
+                        " AND usage_day = $7 AND usage_today = $9"
+                    ),
+                    &row.id,
+                )
+                .bind(read); // $9
+            if guarded.execute(&self.pool).await?.rows_affected() == 1 {
+                return Ok(violations);
+            }
+        }
+        let mut tx = begin_write(&self.pool).await?;
+        let mut usage = locked_day(&mut tx, &row.id, day_of(now)).await?;
+        let violations = usage.record(
+            request.instance_url.as_deref(),
+            request.metrics.iter().flat_map(InstanceMetrics::reported),
+            verdict.violations.clone(),
+        );
+        let update = KeyUpdate {
+            request,
+            violations: &violations,
+            now,
+            usage: &usage,
+        };
+        update
+            .query(update_key_sql!(), &row.id)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(action) = notable {
+            let event = AuditEvent {
+                organization: Some(stored_id(&row.organization_id)?),
+                actor: None,
+                action,
+                target: Some(row.id.clone()),
+                details: request
+                    .instance_url
+                    .as_ref()
+                    .map(|url| json!({"instanceUrl": url})),
+            };
+            record(&mut tx, event, meta).await?;
+        }
+        tx.commit().await?;
+        Ok(violations)
+    }
+
+    /// The key's usage for the `days` days up to today, oldest first, days without
+    /// validations left out (owner only).
+    pub async fn usage(
+        &self,
+        actor: &Membership,
+        key_id: Uuid,
+        days: i64,
+    ) -> Result<Vec<UsageDayDto>, AppError> {
+        actor.require_owner(OWNER_ONLY)?;
+        let first = day_of(clock::now()) - days.clamp(1, MAX_DAYS) + 1;
+        let current: StoredDay = sqlx::query_as(
+            "SELECT usage_day, usage_today FROM license_keys WHERE id = $1 AND organization_id = $2",
+        )
+        .bind(key_id.to_string())
+        .bind(actor.organization_id().to_string())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(AppError::LicenseKeyNotFound)?;
+        let mut stored: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT day, usage FROM key_usage_days WHERE license_key_id = $1 AND day >= $2 \
+             ORDER BY day",
+        )
+        .bind(key_id.to_string())
+        .bind(first)
+        .fetch_all(&self.pool)
+        .await?;
+        if let (Some(day), Some(text)) = (current.usage_day, current.usage_today) {
+            if day >= first && stored.last().is_none_or(|(last, _)| *last < day) {
+                stored.push((day, text));
+            }
+        }
+        stored
+            .into_iter()
+            .map(|(day, text)| {
+                let usage = parse_usage(&text)?;
+                Ok(UsageDayDto {
+                    date: date_of(day),
+                    validations: usage.validations,
+                    instance_urls: usage.instance_urls,
+                    metrics: usage.metrics,
+                    violations: usage.violations,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The key's day in progress, its row held until `tx` ends (so validations landing
+/// meanwhile are counted, not lost). A finished day moves to `key_usage_days`
+/// (once, whoever gets there first), and days past the history's length go.
+async fn locked_day(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    key_id: &str,
+    today: i64,
+) -> Result<DayUsage, AppError> {
+    let stored: StoredDay = sqlx::query_as(
+        "UPDATE license_keys SET usage_day = usage_day WHERE id = $1 \
+         RETURNING usage_day, usage_today",
+    )
+    .bind(key_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    match (stored.usage_day, stored.usage_today) {
+        (Some(day), Some(text)) if day == today => parse_usage(&text),
+        (Some(day), Some(text)) => {
+            sqlx::query(
+                "INSERT INTO key_usage_days (license_key_id, day, usage) VALUES ($1, $2, $3) \
+                 ON CONFLICT (license_key_id, day) DO NOTHING",
+            )
+            .bind(key_id)
+            .bind(day)
+            .bind(text)
+            .execute(&mut **tx)
+            .await?;
+            sqlx::query("DELETE FROM key_usage_days WHERE license_key_id = $1 AND day <= $2")
+                .bind(key_id)
+                .bind(today - MAX_DAYS)
+                .execute(&mut **tx)
+                .await?;
+            Ok(DayUsage::default())
+        }
+        _ => Ok(DayUsage::default()),
+    }
+}

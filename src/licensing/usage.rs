@@ -1,0 +1,196 @@
+//! What a key's instance did, one UTC day at a time: how often it validated, from
+//! which URLs, the highest and latest of each metric it reported and the
+//! violations it was told. One rollup per key per day, however often it calls.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The metrics an instance reports, by their wire names, in the order charts show them.
+pub const METRICS: [&str; 4] = ["userCount", "companyCount", "invoicesThisMonth", "orgCount"];
+
+/// Distinct URLs (and violations) kept per day: enough to tell a shared key, bounded
+/// however many servers a leaked key reaches.
+pub const MAX_DISTINCT_PER_DAY: usize = 20;
+
+/// The longest history kept and served.
+pub const MAX_DAYS: i64 = 400;
+pub const DEFAULT_DAYS: i64 = 90;
+
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetricRollup {
+    pub max: i64,
+    pub last: i64,
+}
+
+/// One day of one key, as stored (JSON) and as the usage API answers it.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DayUsage {
+    pub validations: i64,
+    pub instance_urls: Vec<String>,
+    /// Only the metrics reported that day, by wire name (`userCount`, ...).
+    pub metrics: BTreeMap<String, MetricRollup>,
+    pub violations: Vec<String>,
+}
+
+impl DayUsage {
+    /// Adds one validation: its instance URL, the metrics it reported (by wire
+    /// name) and the violations it is answered with. Returns those violations,
+    /// with the shared-key one when two or more instance URLs validated today.
+    pub fn record<'a>(
+        &mut self,
+        instance_url: Option<&str>,
+        metrics: impl IntoIterator<Item = (&'a str, i64)>,
+        mut violations: Vec<String>,
+    ) -> Vec<String> {
+        self.validations += 1;
+        if let Some(url) = instance_url {
+            add_distinct(&mut self.instance_urls, url);
+        }
+        for (name, value) in metrics {
+            self.metrics
+                .entry(name.to_string())
+                .and_modify(|rollup| {
+                    rollup.max = rollup.max.max(value);
+                    rollup.last = value;
+                })
+                .or_insert(MetricRollup {
+                    max: value,
+                    last: value,
+                });
+        }
+        if self.instances() >= 2 {
+            violations.push(shared_key_violation(self.instances()));
+        }
+        for violation in &violations {
+            add_distinct(&mut self.violations, violation);
+        }
+        violations
+    }
+
+    /// How many distinct instances validated the key that day.
+    pub fn instances(&self) -> usize {
+        self.instance_urls.len()
+    }
+}
+
+fn add_distinct(list: &mut Vec<String>, item: &str) {
+    if list.len() < MAX_DISTINCT_PER_DAY && !list.iter().any(|known| known == item) {
+        list.push(item.to_string());
+    }
+}
+
+/// The sentence a shared key's validation carries (the deployed client shows
+/// violations to the instance's administrator).
+pub fn shared_key_violation(instances: usize) -> String {
+    format!("License key used by {instances} instances today; each instance needs its own key.")
+}
+
+/// One chart: which metric (or `validations`), its title, the plan's limit
+/// (none when unlimited) and the drawing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsageChart {
+    pub metric: String,
+    pub title: String,
+    pub limit: Option<i64>,
+    pub svg: String,
+}
+
+/// What a chart or table column of a metric is called.
+pub fn metric_title(metric: &str) -> &'static str {
+    match metric {
+        "userCount" => "Users",
+        "companyCount" => "Companies",
+        "invoicesThisMonth" => "Invoices this month",
+        "orgCount" => "Organizations",
+        _ => "Validations per day",
+    }
+}
+
+/// A day in the usage API's answer.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageDayDto {
+    /// The UTC day, `YYYY-MM-DD`.
+    pub date: String,
+    pub validations: i64,
+    pub instance_urls: Vec<String>,
+    pub metrics: BTreeMap<String, MetricRollup>,
+    pub violations: Vec<String>,
+}
+
+/// `GET /licensing/keys/{id}/usage`: the days with validations, oldest first.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageDto {
+    pub days: Vec<UsageDayDto>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_day_counts_validations_keeps_max_and_last_and_distinct_urls() {
+        let mut day = DayUsage::default();
+        day.record(Some("https://a"), [("userCount", 4)], vec![]);
+        let told = day.record(
+            Some("https://a"),
+            [("userCount", 2), ("orgCount", 1)],
+            vec!["too many users".to_string()],
+        );
+        assert_eq!(told, ["too many users"]);
+        day.record(None, [], vec!["too many users".to_string()]);
+        assert_eq!(day.validations, 3);
+        assert_eq!(day.instance_urls, ["https://a"]);
+        assert_eq!(day.metrics["userCount"], MetricRollup { max: 4, last: 2 });
+        assert_eq!(day.metrics["orgCount"], MetricRollup { max: 1, last: 1 });
+        assert!(!day.metrics.contains_key("companyCount"), "never reported");
+        assert_eq!(day.violations, ["too many users"]);
+        assert_eq!(day.instances(), 1);
+    }
+
+    #[test]
+    fn a_second_instance_url_in_a_day_makes_the_key_shared() {
+        let mut day = DayUsage::default();
+        assert_eq!(
+            day.record(Some("https://a"), [], vec![]),
+            Vec::<String>::new()
+        );
+        let told = day.record(Some("https://b"), [], vec![]);
+        assert_eq!(told, [shared_key_violation(2)]);
+        assert_eq!(day.violations, [shared_key_violation(2)]);
+        // Either instance hears it from then on, without an instance URL too.
+        assert_eq!(day.record(None, [], vec![]), [shared_key_violation(2)]);
+    }
+
+    #[test]
+    fn distinct_urls_per_day_are_bounded() {
+        let mut day = DayUsage::default();
+        for n in 0..100 {
+            day.record(Some(&format!("https://{n}")), [], vec![]);
+        }
+        assert_eq!(day.validations, 100);
+        assert_eq!(day.instances(), MAX_DISTINCT_PER_DAY);
+    }
+
+    #[test]
+    fn a_day_reads_back_what_it_wrote() {
+        let mut day = DayUsage::default();
+        day.record(Some("https://a"), [("invoicesThisMonth", 7)], vec![]);
+        let text = serde_json::to_string(&day).unwrap();
+        assert!(text.contains(r#""instanceUrls":["https://a"]"#), "{text}");
+        assert_eq!(serde_json::from_str::<DayUsage>(&text).unwrap(), day);
+    }
+
+    #[test]
+    fn the_shared_key_sentence_names_the_count() {
+        assert_eq!(
+            shared_key_violation(3),
+            "License key used by 3 instances today; each instance needs its own key."
+        );
+    }
+}

@@ -1,0 +1,451 @@
+//! Usage over time: the daily rollup, key states, and what every validate answer
+//! carries (a code, refresh and grace times, the nonce, a signature).
+
+use crate::helpers::*;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use futures::StreamExt;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+/// An organization on a self-hosting plan with one key; limits out of the way.
+async fn app_with_key() -> (TestApp, Owner, String, String) {
+    let app = spawn_app_with(|settings| {
+        settings.rate_limits.validate_per_key = 1_000_000;
+        settings.rate_limits.validate_per_ip = 1_000_000;
+    })
+    .await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    app.set_plan(&owner.organization_id, "business");
+    let (id, key) = app.new_key(&owner.token, "Prod").await;
+    (app, owner, id, key)
+}
+
+async fn usage(app: &TestApp, owner: &Owner, id: &str, query: &str) -> Value {
+    app.get_json(
+        &format!("/api/v1/licensing/keys/{id}/usage{query}"),
+        &owner.token,
+        Some(&owner.organization_id),
+    )
+    .await
+}
+
+async fn db(app: &TestApp) -> sqlx::AnyPool {
+    storno_licensing::db::Db::connect(&app.database_url, None)
+        .await
+        .unwrap()
+        .pool
+}
+
+async fn count(pool: &sqlx::AnyPool, sql: &str, id: &str) -> i64 {
+    let (n,): (i64,) = sqlx::query_as(sql).bind(id).fetch_one(pool).await.unwrap();
+    n
+}
+
+#[tokio::test]
+async fn a_thousand_validations_of_one_key_in_a_day_make_one_day() {
+    let (app, owner, id, key) = app_with_key().await;
+    // Eight at a time, so validations race for the same day's rollup.
+    let requests = (0..1000).map(|n| {
+        let body = json!({
+            "licenseKey": key,
+            "instanceUrl": "https://erp.acme.test",
+            "metrics": {"userCount": n % 7, "invoicesThisMonth": n}
+        });
+        let request = app
+            .api
+            .post(app.url("/api/v1/licensing/validate"))
+            .json(&body);
+        async move { request.send().await.unwrap().status() }
+    });
+    let statuses: Vec<StatusCode> = futures::stream::iter(requests)
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::OK),
+        "{statuses:?}"
+    );
+
+    let history = usage(&app, &owner, &id, "").await;
+    let days = history["days"].as_array().unwrap();
+    assert_eq!(days.len(), 1, "{history}");
+    let today = &days[0];
+    assert_eq!(today["validations"], 1000, "no validation lost to a race");
+    assert_eq!(
+        today["date"],
+        storno_licensing::clock::rfc3339(storno_licensing::clock::now())[..10]
+    );
+    assert_eq!(today["instanceUrls"], json!(["https://erp.acme.test"]));
+    assert_eq!(today["metrics"]["userCount"]["max"], 6);
+    assert_eq!(today["metrics"]["invoicesThisMonth"]["max"], 999);
+    assert!(
+        today["metrics"].get("companyCount").is_none(),
+        "never reported"
+    );
+    assert_eq!(today["violations"], json!([]));
+
+    // The day in progress is on the key's row; nothing is archived yet, and no
+    // per-call rows exist anywhere.
+    let pool = db(&app).await;
+    let archived = "SELECT COUNT(*) FROM key_usage_days WHERE license_key_id = $1";
+    assert_eq!(count(&pool, archived, &id).await, 0);
+}
+
+#[tokio::test]
+async fn a_finished_day_moves_to_the_history_and_old_days_go() {
+    let (app, owner, id, key) = app_with_key().await;
+    let report = |users: i64| json!({"licenseKey": key, "instanceUrl": "https://erp.acme.test", "metrics": {"userCount": users}});
+    assert_eq!(app.validate(report(4)).await.status(), StatusCode::OK);
+    assert_eq!(app.validate(report(5)).await.status(), StatusCode::OK);
+    // As if those two were yesterday; and a day past the 400 kept.
+    let pool = db(&app).await;
+    sqlx::query("UPDATE license_keys SET usage_day = usage_day - 1 WHERE id = $1")
+        .bind(&id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let today = storno_licensing::licensing::service::day_of(storno_licensing::clock::now());
+    sqlx::query("INSERT INTO key_usage_days (license_key_id, day, usage) VALUES ($1, $2, '{}')")
+        .bind(&id)
+        .bind(today - 401)
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    assert_eq!(app.validate(report(3)).await.status(), StatusCode::OK);
+    let history = usage(&app, &owner, &id, "?days=2").await;
+    let days = history["days"].as_array().unwrap();
+    assert_eq!(days.len(), 2, "{history}");
+    assert_eq!(days[0]["validations"], 2, "yesterday, oldest first");
+    assert_eq!(
+        days[0]["metrics"]["userCount"],
+        json!({"max": 5, "last": 5})
+    );
+    assert_eq!(days[1]["validations"], 1);
+    assert_eq!(
+        days[1]["metrics"]["userCount"],
+        json!({"max": 3, "last": 3})
+    );
+    let archived = "SELECT COUNT(*) FROM key_usage_days WHERE license_key_id = $1";
+    assert_eq!(
+        count(&pool, archived, &id).await,
+        1,
+        "yesterday kept, day 401 gone"
+    );
+    assert_eq!(
+        usage(&app, &owner, &id, "?days=1").await["days"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "only today"
+    );
+}
+
+#[tokio::test]
+async fn two_instance_urls_in_a_day_make_the_key_shared_and_both_are_told() {
+    let (app, owner, id, key) = app_with_key().await;
+    let from = |url: &str| json!({"licenseKey": key, "instanceUrl": url});
+    let first: Value = app
+        .validate(from("https://a.acme.test"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["violations"], json!([]));
+    let listed = app
+        .get_json(
+            &format!("/api/v1/licensing/keys/{id}"),
+            &owner.token,
+            Some(&owner.organization_id),
+        )
+        .await;
+    assert_eq!(listed["state"], "active");
+
+    let second: Value = app
+        .validate(from("https://b.acme.test"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let sentence = "License key used by 2 instances today; each instance needs its own key.";
+    assert_eq!(second["valid"], true);
+    assert_eq!(second["violations"], json!([sentence]));
+    let again: Value = app
+        .validate(from("https://a.acme.test"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        again["violations"],
+        json!([sentence]),
+        "the first instance hears it too"
+    );
+
+    let listed = app
+        .list_keys(&owner.token)
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(listed["keys"][0]["state"], "shared");
+    let day = &usage(&app, &owner, &id, "").await["days"][0];
+    assert_eq!(
+        day["instanceUrls"],
+        json!(["https://a.acme.test", "https://b.acme.test"])
+    );
+    assert_eq!(day["violations"], json!([sentence]));
+}
+
+#[tokio::test]
+async fn states_name_where_each_key_is() {
+    let (app, owner, used, key) = app_with_key().await;
+    let (unused, _) = app.new_key(&owner.token, "Spare").await;
+    let (revoked, _) = app.new_key(&owner.token, "Old").await;
+    app.api
+        .delete(app.url(&format!("/api/v1/licensing/keys/{revoked}")))
+        .bearer_auth(&owner.token)
+        .send()
+        .await
+        .unwrap();
+    app.validate(json!({"licenseKey": key})).await;
+    let state_of = |list: &Value, id: &str| {
+        list["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["id"] == id)
+            .unwrap()["state"]
+            .clone()
+    };
+    let list: Value = app.list_keys(&owner.token).await.json().await.unwrap();
+    assert_eq!(state_of(&list, &used), "active");
+    assert_eq!(state_of(&list, &unused), "never_used");
+    assert_eq!(state_of(&list, &revoked), "revoked");
+
+    // Silent for longer than twice business's sync interval (1 hour) plus the
+    // default grace (24 hours).
+    let pool = db(&app).await;
+    sqlx::query("UPDATE license_keys SET last_validated_at = last_validated_at - (26 * 3600 + 1) WHERE id = $1")
+        .bind(&used)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let list: Value = app.list_keys(&owner.token).await.json().await.unwrap();
+    assert_eq!(state_of(&list, &used), "overdue");
+
+    let rotated = app
+        .api
+        .post(app.url(&format!("/api/v1/licensing/keys/{used}/rotate")))
+        .bearer_auth(&owner.token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rotated.status(), StatusCode::CREATED);
+    let list: Value = app.list_keys(&owner.token).await.json().await.unwrap();
+    assert_eq!(state_of(&list, &used), "rotating");
+}
+
+#[tokio::test]
+async fn usage_is_the_owners_alone_and_days_are_checked() {
+    let (app, owner, id, _) = app_with_key().await;
+    let member = app.member_of(&owner, "mo@acme.test", "member").await;
+    let other = app.register("eve@evil.test", "Evil").await;
+    let path = format!("/api/v1/licensing/keys/{id}/usage");
+    let get = |token: &str, organization: &str, query: &str| {
+        app.api
+            .get(app.url(&format!("{path}{query}")))
+            .bearer_auth(token)
+            .header("X-Organization", organization)
+            .send()
+    };
+    assert_error(
+        get(&member.token, &owner.organization_id, "")
+            .await
+            .unwrap(),
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    assert_error(
+        get(&other.token, &other.organization_id, "").await.unwrap(),
+        StatusCode::NOT_FOUND,
+        "license_key_not_found",
+    )
+    .await;
+    let no_token = app.api.get(app.url(&path)).send().await.unwrap();
+    assert_eq!(no_token.status(), StatusCode::UNAUTHORIZED);
+    for bad in ["?days=0", "?days=401", "?days=x", "?days=1.5"] {
+        assert_error(
+            get(&owner.token, &owner.organization_id, bad)
+                .await
+                .unwrap(),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        )
+        .await;
+    }
+    let empty = get(&owner.token, &owner.organization_id, "?days=400")
+        .await
+        .unwrap();
+    assert_eq!(empty.status(), StatusCode::OK);
+    assert_eq!(empty.json::<Value>().await.unwrap(), json!({"days": []}));
+}
+
+#[tokio::test]
+async fn every_validate_answer_has_a_code_and_echoes_the_nonce() {
+    let (app, owner, _, key) = app_with_key().await;
+    let valid: Value = app
+        .validate(json!({"licenseKey": key, "nonce": "n-1"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (valid["code"].as_str(), valid["nonce"].as_str()),
+        (Some("valid"), Some("n-1"))
+    );
+    assert_eq!(valid["refreshAfter"], 3600, "business syncs hourly");
+    let grace_until =
+        storno_licensing::clock::parse_rfc3339(valid["graceUntil"].as_str().unwrap()).unwrap();
+    let in_seven_days = storno_licensing::clock::now() + 7 * 86_400;
+    assert!((grace_until - in_seven_days).abs() <= 5, "{valid}");
+    let without: Value = app
+        .validate(json!({"licenseKey": key}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(without.get("nonce").is_none());
+
+    let unknown = app
+        .validate(json!({"licenseKey": "0".repeat(64), "nonce": "n-2"}))
+        .await;
+    let body = assert_error(unknown, StatusCode::UNAUTHORIZED, "invalid_license_key").await;
+    assert_eq!(
+        (body["valid"].as_bool(), body["nonce"].as_str()),
+        (Some(false), Some("n-2"))
+    );
+    app.set_plan(&owner.organization_id, "community");
+    let refused = app
+        .validate(json!({"licenseKey": key, "nonce": "n-3"}))
+        .await;
+    let body = assert_error(refused, StatusCode::FORBIDDEN, "plan_excludes_self_hosting").await;
+    assert_eq!(body["nonce"], "n-3");
+    let malformed = app
+        .validate(json!({"licenseKey": "short", "nonce": "n-4"}))
+        .await;
+    assert_eq!(
+        assert_error(malformed, StatusCode::BAD_REQUEST, "invalid_request").await["nonce"],
+        "n-4"
+    );
+    let bad_nonce = app
+        .validate(json!({"licenseKey": key, "nonce": "has space"}))
+        .await;
+    assert_error(bad_nonce, StatusCode::BAD_REQUEST, "invalid_request").await;
+}
+
+#[tokio::test]
+async fn every_validate_answer_is_signed_by_a_published_key() {
+    let (app, owner, _, key) = app_with_key().await;
+    let jwks = app
+        .api
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(jwks.status(), StatusCode::OK);
+    let jwks: Value = jwks.json().await.unwrap();
+    let okp: Vec<&Value> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["kty"] == "OKP")
+        .collect();
+    assert_eq!(okp.len(), 1, "{jwks}");
+    assert_eq!(okp[0]["crv"], "Ed25519");
+    let public_key = ed25519_compact::PublicKey::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(okp[0]["x"].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+
+    app.set_plan(&owner.organization_id, "community");
+    let answers = [
+        app.validate(json!({"licenseKey": key})).await, // 403
+        app.validate(json!({"licenseKey": "f".repeat(64)})).await, // 401
+        app.validate(json!({"nonce": 1})).await,        // 400
+    ];
+    app.set_plan(&owner.organization_id, "business");
+    let valid = app.validate(json!({"licenseKey": key})).await;
+    for answer in answers.into_iter().chain([valid]) {
+        let status = answer.status();
+        let header = answer.headers()["storno-signature"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let body = answer.bytes().await.unwrap();
+        let field = |name: &str| {
+            header
+                .split(',')
+                .find_map(|part| part.strip_prefix(name))
+                .unwrap_or_else(|| panic!("{name} in {header}"))
+                .to_string()
+        };
+        assert_eq!(field("keyid="), okp[0]["kid"].as_str().unwrap());
+        let ts: i64 = field("ts=").parse().unwrap();
+        assert!((ts - storno_licensing::clock::now()).abs() <= 5);
+        let signature =
+            ed25519_compact::Signature::from_slice(&URL_SAFE_NO_PAD.decode(field("sig=")).unwrap())
+                .unwrap();
+        let signed = [format!("{ts}.").as_bytes(), &body].concat();
+        public_key
+            .verify(&signed, &signature)
+            .unwrap_or_else(|e| panic!("{status}: {e}"));
+        // A changed body, or the same body under another time, does not verify.
+        let mut forged = signed.clone();
+        *forged.last_mut().unwrap() ^= 1;
+        assert!(public_key.verify(&forged, &signature).is_err());
+        let replayed = [format!("{}.", ts + 1).as_bytes(), &body].concat();
+        assert!(public_key.verify(&replayed, &signature).is_err());
+    }
+}
+
+#[tokio::test]
+async fn a_rotated_answer_key_is_published_beside_the_old_one_and_signs() {
+    let old = "11".repeat(32);
+    let new = "22".repeat(32);
+    let app = spawn_app_with(|settings| {
+        settings.licensing.answer_signing_keys = Some(format!("{old},{new}").into());
+    })
+    .await;
+    let jwks: Value = app
+        .api
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    let answer = app.validate(json!({"licenseKey": "0".repeat(64)})).await;
+    let header = answer.headers()["storno-signature"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        header.starts_with(&format!("keyid={},", ids[1])),
+        "{header} {ids:?}"
+    );
+}
