@@ -109,3 +109,24 @@ pub fn CreateOrganizationForm(field_id: &'static str) -> impl IntoView {
         </ActionForm>
     }
 }
+
+/// What a member who is not the owner sees instead of an owner-only page: why,
+/// and (`children`) what they can do instead.
+#[component]
+pub fn NotOwnerNotice(
+    page: &'static str,
+    title: &'static str,
+    current: OrganizationDto,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <h1>{page}</h1>
+        <section class="card notice" role="note" data-testid="not-owner">
+            <h2>{title}</h2>
+            <p>
+                "You are " <strong>{current.role.to_string()}</strong> " of " <strong>{current.name}</strong> ". "
+                {children()}
+            </p>
+        </section>
+    }
+}

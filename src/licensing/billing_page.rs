@@ -4,7 +4,7 @@
 
 use crate::accounts::domain::Role;
 use crate::accounts::{OrganizationDto, SignedIn};
-use crate::components::RequireOrganization;
+use crate::components::{NotOwnerNotice, RequireOrganization};
 use crate::error::PageError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -56,15 +56,11 @@ pub fn BillingPage() -> impl IntoView {
             if current.role == Role::Owner {
                 view! { <PlanComparison organization=current.name/> }.into_any()
             } else {
+                let plan = current.plan.clone();
                 view! {
-                    <h1>"Billing"</h1>
-                    <section class="card notice" role="note" data-testid="not-owner">
-                        <h2>"Only the owner can see billing"</h2>
-                        <p>
-                            "You are " <strong>{format!("{}", current.role)}</strong> " of " <strong>{current.name}</strong>
-                            ". Its plan is " <strong>{current.plan}</strong> "; ask its owner about upgrading."
-                        </p>
-                    </section>
+                    <NotOwnerNotice page="Billing" title="Only the owner can see billing" current>
+                        "Its plan is " <strong>{plan}</strong> "; ask its owner about upgrading."
+                    </NotOwnerNotice>
                 }
                 .into_any()
             }

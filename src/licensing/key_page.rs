@@ -9,11 +9,10 @@ use super::KeyActivity;
 use crate::accounts::domain::Role;
 use crate::accounts::{OrganizationDto, SignedIn};
 use crate::audit::AuditEventDto;
-use crate::components::RequireOrganization;
+use crate::components::{NotOwnerNotice, RequireOrganization};
 use crate::error::PageError;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
@@ -58,20 +57,15 @@ pub fn KeyPage() -> impl IntoView {
     let id = move || params.read().get("id").unwrap_or_default();
     view! {
         <Title text="License key · Storno Licensing"/>
-        <p class="breadcrumb"><A href="/keys">"← License keys"</A></p>
+        <p class="breadcrumb"><a href="/keys">"← License keys"</a></p>
         <RequireOrganization member_view=move |_: SignedIn, current: OrganizationDto| {
             if current.role == Role::Owner {
                 view! { <KeyDetails id=id()/> }.into_any()
             } else {
                 view! {
-                    <h1>"License key"</h1>
-                    <section class="card notice" role="note" data-testid="not-owner">
-                        <h2>"Only the owner can see a key's usage"</h2>
-                        <p>
-                            "You are " <strong>{format!("{}", current.role)}</strong> " of "
-                            <strong>{current.name}</strong> ". Ask its owner."
-                        </p>
-                    </section>
+                    <NotOwnerNotice page="License key" title="Only the owner can see a key's usage" current>
+                        "Ask its owner."
+                    </NotOwnerNotice>
                 }
                 .into_any()
             }

@@ -9,7 +9,7 @@ use super::{
 use crate::accounts::domain::Role;
 use crate::accounts::{OrganizationDto, SignedIn};
 use crate::browser;
-use crate::components::{FormError, RequireOrganization};
+use crate::components::{FormError, NotOwnerNotice, RequireOrganization};
 use crate::error::PageError;
 use crate::form_input::echoed;
 use leptos::prelude::*;
@@ -144,24 +144,15 @@ pub fn LicenseKeysPage() -> impl IntoView {
             if current.role == Role::Owner {
                 view! { <KeyManager organization=current.name stashed/> }.into_any()
             } else {
-                view! { <NotOwner organization=current.name role=current.role/> }.into_any()
+                view! {
+                    <NotOwnerNotice page="License keys" title="Only the owner can manage license keys" current>
+                        "License keys unlock this organization's plan on self-hosted instances, so only its owner can create or view them. "
+                        "Ask the owner for a key, or switch to an organization you own."
+                    </NotOwnerNotice>
+                }
+                .into_any()
             }
         }/>
-    }
-}
-
-#[component]
-fn NotOwner(organization: String, role: Role) -> impl IntoView {
-    view! {
-        <h1>"License keys"</h1>
-        <section class="card notice" role="note" data-testid="not-owner">
-            <h2>"Only the owner can manage license keys"</h2>
-            <p>
-                "You are " <strong>{format!("{role}")}</strong> " of " <strong>{organization}</strong> ". "
-                "License keys unlock this organization's plan on self-hosted instances, so only its owner can create or view them."
-            </p>
-            <p>"Ask the owner for a key, or switch to an organization you own."</p>
-        </section>
     }
 }
 

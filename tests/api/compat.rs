@@ -286,16 +286,7 @@ async fn an_offline_license_verifies_with_plain_rs256_and_fails_after_its_exp() 
     assert_eq!(pem.header("cache-control"), Some("public, max-age=300"));
     let pem = text_of(app.api.get(app.url("/api/v1/licensing/public-key.pem"))).await;
     assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"));
-    let jwks: Value = app
-        .api
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(jwks["keys"][0].clone()).unwrap();
+    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(app.jwks().await[0].clone()).unwrap();
 
     let header = decode_header(jwt).unwrap();
     assert_eq!(header.alg, Algorithm::RS256);
@@ -492,21 +483,8 @@ async fn without_a_signing_key_offline_licenses_answer_503_not_500() {
     )
     .await;
     // The JWKS still publishes the keys that sign validate's answers, and no RSA key.
-    let jwks: Value = app
-        .api
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let types: Vec<&str> = jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["kty"].as_str().unwrap())
-        .collect();
+    let jwks = app.jwks().await;
+    let types: Vec<&str> = jwks.iter().map(|k| k["kty"].as_str().unwrap()).collect();
     assert_eq!(types, ["OKP"]);
     // A key file that is not an RSA key stops the server at start-up, with the reason.
     let directory = tempfile::tempdir().unwrap();

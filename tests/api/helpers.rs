@@ -148,6 +148,33 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The published keys of `/.well-known/jwks.json` (which must answer `200`).
+    pub async fn jwks(&self) -> Vec<Value> {
+        let response = self
+            .api
+            .get(self.url("/.well-known/jwks.json"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let jwks: Value = response.json().await.unwrap();
+        jwks["keys"].as_array().unwrap().clone()
+    }
+
+    /// A session of `email`, made a member of `owner`'s organization with `role`
+    /// and switched to it: the cookie.
+    pub async fn member_session(&self, owner: &Owner, email: &str, role: &str) -> String {
+        let member = self.member_of(owner, email, role).await;
+        let cookie = self.session_cookie(&member).await;
+        self.rpc(
+            &cookie,
+            "switch_organization",
+            &[("organization_id", owner.organization_id.as_str())],
+        )
+        .await;
+        cookie
+    }
+
     pub async fn list_keys(&self, token: &str) -> Response {
         self.api
             .get(self.url("/api/v1/licensing/keys"))
@@ -332,6 +359,10 @@ fn browser_headers() -> HeaderMap {
     headers
 }
 
+/// A request the app has not answered by then fails its test, naming it, instead
+/// of leaving the suite waiting.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// The answer-signing key tests give where none can be generated (PostgreSQL).
 pub const TEST_ANSWER_SIGNING_KEY: &str =
     "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
@@ -405,6 +436,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .cookie_store(true)
             .default_headers(browser_headers())
+            .timeout(REQUEST_TIMEOUT)
             .build()
             .unwrap()
     };
@@ -414,6 +446,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
         browser: client(),
         api: Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .timeout(REQUEST_TIMEOUT)
             .build()
             .unwrap(),
         _directory: directory,

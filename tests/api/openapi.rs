@@ -143,4 +143,38 @@ async fn the_document_is_openapi_3_1_with_errors_headers_and_security() {
     assert!(version.get("security").is_none());
     assert!(version["responses"]["404"].is_object());
     assert!(version["responses"]["200"]["headers"]["Cache-Control"].is_object());
+
+    // Issue 14: every validate answer signed; the new fields; usage; key states.
+    for status in ["200", "400", "401", "403", "413", "429"] {
+        assert!(
+            validate["responses"][status]["headers"]["Storno-Signature"].is_object(),
+            "validate {status} documents its signature"
+        );
+    }
+    let schemas = &document["components"]["schemas"];
+    let valid = &schemas["ValidationDto"]["properties"];
+    for field in ["code", "refreshAfter", "graceUntil", "nonce"] {
+        assert!(valid[field].is_object(), "ValidationDto.{field}");
+    }
+    for body in [
+        "InvalidLicenseBody",
+        "RefusedLicenseBody",
+        "ValidateErrorBody",
+    ] {
+        assert!(
+            schemas[body]["properties"]["nonce"].is_object(),
+            "{body}.nonce"
+        );
+    }
+    assert!(schemas["ValidateRequest"]["properties"]["nonce"].is_object());
+    assert!(schemas["LicenseKeyDto"]["properties"]["state"].is_object());
+    let usage = &document["paths"]["/api/v1/licensing/keys/{id}/usage"]["get"];
+    for status in ["200", "400", "404"] {
+        assert!(usage["responses"][status].is_object(), "usage {status}");
+    }
+    assert!(usage["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["name"] == "days" && p["in"] == "query"));
 }

@@ -655,14 +655,7 @@ async fn the_billing_page_compares_plans_and_says_how_to_upgrade_to_the_owner_on
     assert!(html.contains("includes self-hosting"));
 
     // A member is told why, not shown the owner's page; the server function refuses.
-    let member = app.member_of(&owner, "bob@acme.test", "admin").await;
-    let member_cookie = app.session_cookie(&member).await;
-    app.rpc(
-        &member_cookie,
-        "switch_organization",
-        &[("organization_id", owner.organization_id.as_str())],
-    )
-    .await;
+    let member_cookie = app.member_session(&owner, "bob@acme.test", "admin").await;
     let html = app.page_html(&member_cookie, "/settings/billing").await;
     assert!(html.contains("Only the owner can see billing"));
     assert!(!html.contains("Plans side by side"));
@@ -826,4 +819,66 @@ async fn viewing_a_page_does_not_write_the_session() {
             "{path} saved the session (a database write per page view)"
         );
     }
+}
+
+#[tokio::test]
+async fn a_keys_page_is_server_rendered_for_its_owner_and_no_one_else() {
+    let app = spawn_app().await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    app.set_plan(&owner.organization_id, "starter");
+    // Starter does not self-host: the validation is refused but still recorded.
+    let (id, key) = app.new_key(&owner.token, "Prod").await;
+    let cookie = app.session_cookie(&owner).await;
+    let html = app
+        .page_html(&cookie, &format!("/keys/{id}"))
+        .await
+        .replace("<!>", "");
+    assert!(html.contains("No validations yet"), "{html}");
+    assert!(
+        !html.contains("<svg"),
+        "no empty chart before any validation"
+    );
+
+    app.validate(json!({"licenseKey": key, "metrics": {"userCount": 5}}))
+        .await;
+    let html = app
+        .page_html(&cookie, &format!("/keys/{id}"))
+        .await
+        .replace("<!>", "");
+    // One chart per metric and one of validations, in the HTML itself.
+    assert_eq!(html.matches("<figure data-metric=").count(), 5, "{html}");
+    assert_eq!(html.matches("<svg").count(), 5);
+    assert!(
+        html.contains("the red line is your plan&#x27;s limit (3)")
+            || html.contains("the red line is your plan's limit (3)"),
+        "starter allows 3 users: {html}"
+    );
+    assert!(html.contains("stroke=\"#B91C1C\""), "the limit line");
+    assert!(
+        html.contains("Activated (first validation)"),
+        "the timeline"
+    );
+    assert!(html.contains("data:text/csv"), "the CSV download");
+
+    // Another organization's owner sees no such key; a member is told why.
+    let other = app.register("eve@evil.test", "Evil").await;
+    let other_cookie = app.session_cookie(&other).await;
+    let html = app.page_html(&other_cookie, &format!("/keys/{id}")).await;
+    assert!(html.contains("License key not found"), "{html}");
+    assert!(!html.contains("<svg"));
+    let refused = app
+        .rpc(&other_cookie, "key_overview", &[("id", id.as_str())])
+        .await;
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+    let member_cookie = app.member_session(&owner, "bob@acme.test", "admin").await;
+    let html = app.page_html(&member_cookie, &format!("/keys/{id}")).await;
+    assert!(
+        html.contains("Only the owner can see a key&#x27;s usage")
+            || html.contains("Only the owner can see a key's usage"),
+        "{html}"
+    );
+    let refused = app
+        .rpc(&member_cookie, "key_overview", &[("id", id.as_str())])
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }

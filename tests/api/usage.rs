@@ -351,21 +351,9 @@ async fn every_validate_answer_has_a_code_and_echoes_the_nonce() {
 #[tokio::test]
 async fn every_validate_answer_is_signed_by_a_published_key() {
     let (app, owner, _, key) = app_with_key().await;
-    let jwks = app
-        .api
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(jwks.status(), StatusCode::OK);
-    let jwks: Value = jwks.json().await.unwrap();
-    let okp: Vec<&Value> = jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|k| k["kty"] == "OKP")
-        .collect();
-    assert_eq!(okp.len(), 1, "{jwks}");
+    let jwks = app.jwks().await;
+    let okp: Vec<&Value> = jwks.iter().filter(|k| k["kty"] == "OKP").collect();
+    assert_eq!(okp.len(), 1, "{jwks:?}");
     assert_eq!(okp[0]["crv"], "Ed25519");
     let public_key = ed25519_compact::PublicKey::from_slice(
         &URL_SAFE_NO_PAD
@@ -423,21 +411,8 @@ async fn a_rotated_answer_key_is_published_beside_the_old_one_and_signs() {
         settings.licensing.answer_signing_keys = Some(format!("{old},{new}").into());
     })
     .await;
-    let jwks: Value = app
-        .api
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let ids: Vec<&str> = jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["kid"].as_str().unwrap())
-        .collect();
+    let jwks = app.jwks().await;
+    let ids: Vec<&str> = jwks.iter().map(|k| k["kid"].as_str().unwrap()).collect();
     assert_eq!(ids.len(), 2);
     let answer = app.validate(json!({"licenseKey": "0".repeat(64)})).await;
     let header = answer.headers()["storno-signature"]

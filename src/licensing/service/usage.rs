@@ -50,15 +50,36 @@ struct StoredDay {
     usage_today: Option<String>,
 }
 
-/// What one validation writes to its key's row.
+/// What one validation writes to its key's row: its report, and its day's usage
+/// with this validation added.
 struct KeyUpdate<'a> {
     request: &'a ValidationRequest,
-    violations: &'a [String],
     now: i64,
-    usage: &'a DayUsage,
+    usage: DayUsage,
+    /// The answer's violations (with the shared-key one, when it applies).
+    violations: Vec<String>,
 }
 
-impl KeyUpdate<'_> {
+impl<'a> KeyUpdate<'a> {
+    fn new(
+        request: &'a ValidationRequest,
+        verdict: &Verdict,
+        now: i64,
+        mut usage: DayUsage,
+    ) -> Self {
+        let violations = usage.record(
+            request.instance_url.as_deref(),
+            request.metrics.iter().flat_map(InstanceMetrics::reported),
+            verdict.violations.clone(),
+        );
+        KeyUpdate {
+            request,
+            now,
+            usage,
+            violations,
+        }
+    }
+
     fn query<'q>(
         &self,
         sql: &'q str,
@@ -100,18 +121,7 @@ impl LicensingService {
             .as_deref()
             .filter(|_| row.usage_day == Some(day_of(now)));
         if let (None, Some(read)) = (notable, read_today) {
-            let mut usage = parse_usage(read)?;
-            let violations = usage.record(
-                request.instance_url.as_deref(),
-                request.metrics.iter().flat_map(InstanceMetrics::reported),
-                verdict.violations.clone(),
-            );
-            let update = KeyUpdate {
-                request,
-                violations: &violations,
-                now,
-                usage: &usage,
-            };
+            let update = KeyUpdate::new(request, verdict, now, parse_usage(read)?);
             // Lands only if no other validation changed the day since it was read.
             let guarded = update
                 .query(
@@ -123,22 +133,12 @@ impl LicensingService {
                 )
                 .bind(read); // $9
             if guarded.execute(&self.pool).await?.rows_affected() == 1 {
-                return Ok(violations);
+                return Ok(update.violations);
             }
         }
         let mut tx = begin_write(&self.pool).await?;
-        let mut usage = locked_day(&mut tx, &row.id, day_of(now)).await?;
-        let violations = usage.record(
-            request.instance_url.as_deref(),
-            request.metrics.iter().flat_map(InstanceMetrics::reported),
-            verdict.violations.clone(),
-        );
-        let update = KeyUpdate {
-            request,
-            violations: &violations,
-            now,
-            usage: &usage,
-        };
+        let today = locked_day(&mut tx, &row.id, day_of(now)).await?;
+        let update = KeyUpdate::new(request, verdict, now, today);
         update
             .query(update_key_sql!(), &row.id)
             .execute(&mut *tx)
@@ -157,7 +157,7 @@ impl LicensingService {
             record(&mut tx, event, meta).await?;
         }
         tx.commit().await?;
-        Ok(violations)
+        Ok(update.violations)
     }
 
     /// The key's usage for the `days` days up to today, oldest first, days without
