@@ -11,19 +11,25 @@ async function expectNoHorizontalScroll(page: Page, path: string) {
 }
 
 for (const width of [390, 1280]) {
-  test(`every page fits a ${width} px window and each key's actions are within reach`, async ({ page }) => {
+  test(`every page fits a ${width} px window and each key's actions are within reach`, async ({ page, request }) => {
     await page.setViewportSize({ width, height: 900 });
     for (const path of ['/sign-in', '/sign-up']) {
       await page.goto(path);
       await expectNoHorizontalScroll(page, path);
     }
     await signUp(page, uniqueEmail('layout'), 'A rather long organization name, Ltd.');
-    await createKey(page, 'Production Server in Frankfurt am Main');
+    const key = await createKey(page, 'Production Server in Frankfurt am Main');
     const panel = page.getByTestId('reveal-panel');
     await panel.getByRole('button', { name: 'Copy' }).click();
     await panel.getByRole('button', { name: /close/ }).click();
+    // A key with a day of usage, so its page has charts, a table and a timeline.
+    const validated = await request.post('/api/v1/licensing/validate', {
+      data: { licenseKey: key, instanceUrl: 'https://erp.frankfurt.example.com', metrics: { userCount: 3 } },
+    });
+    expect(validated.status()).toBe(200);
+    const keyPage = (await page.locator('table.keys a.key-link').first().getAttribute('href'))!;
 
-    for (const path of ['/keys', '/organization', '/activity', '/account', '/settings/billing']) {
+    for (const path of ['/keys', keyPage, '/organization', '/activity', '/account', '/settings/billing']) {
       await page.goto(path);
       await waitForHydration(page);
       await expectNoHorizontalScroll(page, path);

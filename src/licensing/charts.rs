@@ -101,6 +101,17 @@ fn limit_of(features: &PlanFeatures, metric: &str) -> Option<i64> {
     (1..999_999).contains(&limit).then_some(limit)
 }
 
+/// The labelled days: six at most, evenly spaced, ending on the last (today).
+fn day_labels(data: &ChartData<'_>) -> Vec<i64> {
+    let step = ((data.last - data.first) / 5).max(1);
+    let mut days: Vec<i64> = (0..6)
+        .map(|n| data.last - n * step)
+        .filter(|&day| day >= data.first)
+        .collect();
+    days.reverse();
+    days
+}
+
 /// `YYYY-MM-DD` as a day number (days since 1970-01-01).
 fn day_number(date: &str) -> Option<i64> {
     let date = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
@@ -129,9 +140,14 @@ fn draw(
     let end = data.last.max(data.first + 1);
     let mut chart = ChartBuilder::on(&root)
         .margin(10)
+        // Room for the last day's label, centred on the right edge.
+        .margin_right(24)
         .x_label_area_size(30)
-        .y_label_area_size(48)
-        .build_cartesian_2d(data.first..end, 0i64..y_max)?;
+        .y_label_area_size(56)
+        .build_cartesian_2d(
+            (data.first..end).with_key_points(day_labels(data)),
+            0i64..y_max,
+        )?;
     chart
         .configure_mesh()
         .disable_x_mesh()
@@ -139,6 +155,8 @@ fn draw(
         .y_labels(5)
         .x_label_formatter(&|day| label_of(*day))
         .y_desc(data.unit)
+        .label_style(("sans-serif", 13))
+        .axis_desc_style(("sans-serif", 13))
         .draw()?;
     if let Some(limit) = data.limit {
         chart.draw_series(LineSeries::new(
@@ -247,6 +265,10 @@ mod tests {
             ]
         );
         let labels = texts(&charts[0].svg);
+        assert!(
+            labels.contains(&"11-29".to_string()),
+            "today is labelled: {labels:?}"
+        );
         assert!(
             labels
                 .iter()

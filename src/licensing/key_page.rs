@@ -188,7 +188,9 @@ fn UsageTable(days: Vec<UsageDayDto>) -> impl IntoView {
                                     </td>
                                 }).collect_view()}
                                 <td data-label="Instances">{day.instance_urls.join(", ")}</td>
-                                <td data-label="Violations">{day.violations.join(" ")}</td>
+                                <td data-label="Violations">
+                                    <ul class="violations">{day.violations.into_iter().map(|v| view! { <li>{v}</li> }).collect_view()}</ul>
+                                </td>
                             </tr>
                         }).collect_view()}
                     </tbody>
