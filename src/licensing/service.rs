@@ -250,7 +250,12 @@ impl ValidationRequest {
             instance_name: text("instanceName", InstanceName::MAX_CHARS),
             instance_url: text("instanceUrl", 2048),
             metrics: value.get("metrics").and_then(InstanceMetrics::from_json),
-            nonce: value.get("nonce").map(parse_nonce).transpose()?,
+            // `null` is no nonce, as for the other optional fields.
+            nonce: value
+                .get("nonce")
+                .filter(|nonce| !nonce.is_null())
+                .map(parse_nonce)
+                .transpose()?,
         })
     }
 }
@@ -1026,7 +1031,7 @@ mod tests {
             json!("é"),
             json!("z".repeat(129)),
             json!(5),
-            json!(null),
+            json!([]),
         ] {
             assert!(
                 matches!(parse_nonce(&bad), Err(AppError::BadRequest(_))),
