@@ -142,11 +142,33 @@ impl Settings {
         })
     }
 
-    /// Where an owner upgrades (validate's `billingUrl`): `BILLING_URL`, else this
-    /// server's own billing page at the public origin, or at the `Host` the request
-    /// was sent to.
-    pub fn billing_url(&self, request_host: Option<&str>) -> String {
-        if let Some(url) = &self.licensing.billing_url {
+    /// Where owners upgrade, as these settings say.
+    pub fn billing_link(&self) -> BillingLink {
+        BillingLink {
+            configured: self.licensing.billing_url.clone(),
+            public_url: self.public_url.clone(),
+        }
+    }
+
+    pub fn served_over_https(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|url| url.starts_with("https://"))
+    }
+}
+
+/// Where an owner upgrades (validate's `billingUrl`): `BILLING_URL`, else this
+/// server's own billing page at the public origin, or at the `Host` the request
+/// was sent to.
+#[derive(Clone, Debug, Default)]
+pub struct BillingLink {
+    configured: Option<String>,
+    public_url: Option<String>,
+}
+
+impl BillingLink {
+    pub fn for_host(&self, request_host: Option<&str>) -> String {
+        if let Some(url) = &self.configured {
             return url.clone();
         }
         match &self.public_url {
@@ -156,12 +178,6 @@ impl Settings {
                 request_host.unwrap_or("localhost")
             ),
         }
-    }
-
-    pub fn served_over_https(&self) -> bool {
-        self.public_url
-            .as_deref()
-            .is_some_and(|url| url.starts_with("https://"))
     }
 }
 

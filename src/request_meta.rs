@@ -3,18 +3,20 @@
 
 use crate::client_ip::TrustedProxies;
 use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::header::{ACCEPT, USER_AGENT};
+use axum::http::header::{ACCEPT, HOST, USER_AGENT};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 
 /// Where a request came from, for the audit log and rate limits: the client's
-/// address (behind trusted proxies, the one they forwarded) and user agent.
+/// address (behind trusted proxies, the one they forwarded) and user agent; and the
+/// `Host` it was sent to, for links back to this server.
 #[derive(Debug, Clone, Default)]
 pub struct RequestMeta {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    pub host: Option<String>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
@@ -29,13 +31,16 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
             Some(proxies) => proxies.client_ip(peer, &parts.headers),
             None => peer,
         });
+        let header = |name| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+        };
         Ok(RequestMeta {
             ip: client.map(|address| address.to_string()),
-            user_agent: parts
-                .headers
-                .get(USER_AGENT)
-                .and_then(|value| value.to_str().ok())
-                .map(|agent| agent.chars().take(256).collect()),
+            user_agent: header(USER_AGENT).map(|agent| agent.chars().take(256).collect()),
+            host: header(HOST).map(str::to_string),
         })
     }
 }

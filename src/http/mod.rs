@@ -16,7 +16,7 @@ use crate::licensing::answer_signing::AnswerSigner;
 use crate::licensing::offline::OfflineSigner;
 use crate::licensing::plan_table::PlanTable;
 use crate::licensing::plans::PLANS;
-use crate::licensing::service::{LicensingService, Timings};
+use crate::licensing::service::{AnswerPolicy, LicensingService};
 use crate::rate_limit::RateLimits;
 use crate::releases::service::ReleaseService;
 use crate::secrets::{Pepper, Sealer};
@@ -76,10 +76,7 @@ impl Application {
                 limits,
                 idempotency,
                 offline,
-                Timings {
-                    offline_grace_seconds: licensing_settings.offline_grace_seconds,
-                    overdue_grace_seconds: licensing_settings.overdue_grace_seconds,
-                },
+                AnswerPolicy::of(&settings),
             ),
             audit: AuditLog::new(db.pool.clone()),
             plans: PlanTable::new(db.pool.clone()),

@@ -293,11 +293,10 @@ pub struct ValidateRequest {
 pub async fn validate(
     State(state): State<AppState>,
     meta: RequestMeta,
-    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let answer = match body {
-        Ok(body) => answer_validation(&state, &meta, &headers, &body).await,
+        Ok(body) => answer_validation(&state.licensing, &meta, &body).await,
         Err(_) => Err((AppError::PayloadTooLarge, None)),
     };
     let response = match answer {
@@ -315,16 +314,14 @@ pub async fn validate(
 
 /// The validation's answer, or its error with the request's nonce (if it was read).
 async fn answer_validation(
-    state: &AppState,
+    licensing: &LicensingService,
     meta: &RequestMeta,
-    headers: &HeaderMap,
     body: &[u8],
 ) -> Result<ValidationDto, (AppError, Option<String>)> {
     let request = ValidationRequest::from_json(body).map_err(|error| (error, None))?;
     let nonce = request.nonce.clone();
-    state
-        .licensing
-        .validate(request, &billing_url(state, headers), meta)
+    licensing
+        .validate(request, meta)
         .await
         .map_err(|error| (error, nonce))
 }
@@ -345,15 +342,6 @@ async fn signed(signer: &AnswerSigner, response: Response) -> Response {
         }
         Err(_) => AppError::Internal("signature header".into()).into_response(),
     }
-}
-
-/// Where an owner upgrades, for a request sent with `headers`.
-fn billing_url(state: &AppState, headers: &HeaderMap) -> String {
-    state.settings.billing_url(host(headers))
-}
-
-fn host(headers: &HeaderMap) -> Option<&str> {
-    headers.get(header::HOST)?.to_str().ok()
 }
 
 #[derive(Deserialize, Default, ToSchema)]
@@ -382,18 +370,15 @@ pub struct OfflineLicenseRequest {
     security(("bearer" = []))
 )]
 pub async fn issue_offline_license(
-    State(state): State<AppState>,
+    State(licensing): State<LicensingService>,
     ApiMember { actor, .. }: ApiMember,
     meta: RequestMeta,
-    headers: HeaderMap,
     Path(key_id): Path<String>,
     ApiJson(body): ApiJson<OfflineLicenseRequest>,
 ) -> Result<Response, AppError> {
     let key_id = path_id(&key_id, AppError::LicenseKeyNotFound)?;
-    let billing_url = billing_url(&state, &headers);
-    let issued = state
-        .licensing
-        .issue_offline_license(&actor, key_id, body.days, &billing_url, &meta)
+    let issued = licensing
+        .issue_offline_license(&actor, key_id, body.days, &meta)
         .await?;
     Ok((StatusCode::CREATED, Json(issued)).into_response())
 }

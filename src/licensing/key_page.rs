@@ -36,16 +36,18 @@ pub async fn key_overview(id: String) -> Result<KeyUsageOverview, PageError> {
     let key_id = crate::parse::path_id(&id, AppError::LicenseKeyNotFound)?;
     let (state, membership) = (&actor.state, &actor.membership);
     let now = crate::clock::now();
-    let key = state.licensing.get(membership, key_id).await?;
-    let days = state.licensing.usage(membership, key_id, PAGE_DAYS).await?;
-    let plan = state.plans.get(&membership.to_dto().plan).await?;
+    let usage = state
+        .licensing
+        .key_usage(membership, key_id, PAGE_DAYS)
+        .await?;
     let today = super::service::day_of(now);
-    let charts = super::charts::usage_charts(&days, &plan.features, today - PAGE_DAYS + 1, today)
-        .map_err(AppError::Internal)?;
+    let charts =
+        super::charts::usage_charts(&usage.days, &usage.features, today - PAGE_DAYS + 1, today)
+            .map_err(AppError::Internal)?;
     Ok(KeyUsageOverview {
-        key: key.activity(now),
-        plan: plan.name,
-        days,
+        key: usage.key.activity(now),
+        plan: membership.to_dto().plan,
+        days: usage.days,
         charts,
         events: state.audit.key_timeline(membership, key_id).await?,
     })

@@ -89,21 +89,10 @@ pub async fn issue_offline_license(
 ) -> Result<IssuedOfflineLicenseDto, PageError> {
     let actor = crate::accounts::session::page_member().await?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
-    let host = leptos::prelude::use_context::<axum::http::request::Parts>().and_then(|parts| {
-        let host = parts.headers.get(axum::http::header::HOST)?;
-        host.to_str().ok().map(str::to_string)
-    });
-    let billing_url = actor.state.settings.billing_url(host.as_deref());
     Ok(actor
         .state
         .licensing
-        .issue_offline_license(
-            &actor.membership,
-            key_id(&id)?,
-            Some(days),
-            &billing_url,
-            &meta,
-        )
+        .issue_offline_license(&actor.membership, key_id(&id)?, Some(days), &meta)
         .await?)
 }
 

@@ -11,6 +11,7 @@ use crate::accounts::service::AccountsService;
 use crate::audit::service::{record, AuditEvent};
 use crate::authorization::{Membership, TokenCredential};
 use crate::clock;
+use crate::config::{BillingLink, Settings};
 use crate::db::{begin_write, Page};
 use crate::error::AppError;
 use crate::idempotency::{IdempotencyKey, IdempotencyStore, IdempotentRequest};
@@ -38,16 +39,29 @@ pub struct LicensingService {
     idempotency: IdempotencyStore,
     /// Signs offline licenses; `None` when the operator configured no key.
     offline: Option<Arc<OfflineSigner>>,
-    timings: Timings,
+    policy: AnswerPolicy,
 }
 
-/// How long answers hold and when a silent key is overdue (operator settings).
-#[derive(Clone, Copy, Debug)]
-pub struct Timings {
+/// What the operator configured for answers: how long they hold, when a silent key
+/// is overdue, where owners upgrade.
+#[derive(Clone, Debug)]
+pub struct AnswerPolicy {
     /// validate's `graceUntil` is this long after the answer.
     pub offline_grace_seconds: i64,
     /// A key is overdue after twice its plan's sync interval plus this.
     pub overdue_grace_seconds: i64,
+    /// validate's `billingUrl`, and the plan refusal's.
+    pub billing: BillingLink,
+}
+
+impl AnswerPolicy {
+    pub fn of(settings: &Settings) -> Self {
+        AnswerPolicy {
+            offline_grace_seconds: settings.licensing.offline_grace_seconds,
+            overdue_grace_seconds: settings.licensing.overdue_grace_seconds,
+            billing: settings.billing_link(),
+        }
+    }
 }
 
 /// Create in one statement, the same on both engines (`create_with_token.sql`
@@ -96,6 +110,10 @@ impl LicenseKeyRecord {
     }
 
     pub fn to_dto(&self, now: i64) -> LicenseKeyDto {
+        self.dto(now, &self.state(now))
+    }
+
+    fn dto(&self, now: i64, state: &KeyState) -> LicenseKeyDto {
         LicenseKeyDto {
             id: self.id.clone(),
             license_key: self.masked_key.clone(),
@@ -118,7 +136,7 @@ impl LicenseKeyRecord {
                 .as_deref()
                 .and_then(|text| serde_json::from_str(text).ok())
                 .unwrap_or_default(),
-            state: self.state(now).code().to_string(),
+            state: state.code().to_string(),
         }
     }
 
@@ -130,13 +148,11 @@ impl LicenseKeyRecord {
             (None, Some(end)) => KeyState::Rotating {
                 until: clock::rfc3339(end),
             },
-            (None, None) => match self.last_validated_at {
-                None => KeyState::NeverUsed,
-                Some(_) if self.recent_instances(now) >= 2 => KeyState::Shared {
-                    instances: self.recent_instances(now),
-                },
-                Some(last) if now - last > self.overdue_after => KeyState::Overdue,
-                Some(_) => KeyState::Active,
+            (None, None) => match (self.last_validated_at, self.recent_instances(now)) {
+                (None, _) => KeyState::NeverUsed,
+                (Some(_), instances @ 2..) => KeyState::Shared { instances },
+                (Some(last), _) if now - last > self.overdue_after => KeyState::Overdue,
+                (Some(_), _) => KeyState::Active,
             },
         }
     }
@@ -153,9 +169,10 @@ impl LicenseKeyRecord {
 
     /// How the page describes the key's life, as of `now`.
     pub fn activity(&self, now: i64) -> KeyActivity {
+        let state = self.state(now);
         KeyActivity {
-            key: self.to_dto(now),
-            state: self.state(now),
+            key: self.dto(now, &state),
+            state,
             last_validated: self
                 .last_validated_at
                 .map(|last| clock::relative(now - last)),
@@ -178,7 +195,7 @@ macro_rules! validation_row_select {
 mod offline_licenses;
 pub use offline_licenses::OfflineLicenseRecord;
 mod usage;
-pub use usage::{date_of, day_of};
+pub use usage::{date_of, day_of, KeyUsage};
 
 #[derive(sqlx::FromRow)]
 struct ValidationRow {
@@ -327,7 +344,7 @@ impl LicensingService {
         limits: RateLimits,
         idempotency: IdempotencyStore,
         offline: Option<OfflineSigner>,
-        timings: Timings,
+        policy: AnswerPolicy,
     ) -> Self {
         LicensingService {
             pool,
@@ -335,7 +352,7 @@ impl LicensingService {
             limits,
             idempotency,
             offline: offline.map(Arc::new),
-            timings,
+            policy,
         }
     }
 
@@ -511,7 +528,7 @@ impl LicensingService {
         .bind(page.fetch())
         .fetch_all(&self.pool)
         .await?;
-        let overdue_after = self.overdue_after(actor).await?;
+        let overdue_after = self.overdue_after(&self.plan_features(actor).await?);
         let (mut keys, next_before) = page.split(keys, |key| key.id.as_str());
         for key in &mut keys {
             key.overdue_after = overdue_after;
@@ -519,18 +536,22 @@ impl LicensingService {
         Ok(KeyPage { keys, next_before })
     }
 
-    /// How long an active key of the actor's organization may stay silent before
-    /// it is overdue: twice its plan's sync interval plus the operator's grace.
-    async fn overdue_after(&self, actor: &Membership) -> Result<i64, AppError> {
+    /// The features of the actor's organization's plan.
+    async fn plan_features(&self, actor: &Membership) -> Result<PlanFeatures, AppError> {
         let features: String = sqlx::query_scalar(
             "SELECT p.features FROM organizations o JOIN plans p ON p.name = o.plan WHERE o.id = $1",
         )
         .bind(actor.organization_id().to_string())
         .fetch_one(&self.pool)
         .await?;
-        let features: PlanFeatures = serde_json::from_str(&features)
-            .map_err(|e| AppError::Internal(format!("plan features: {e}")))?;
-        Ok(2 * features.sync_interval() + self.timings.overdue_grace_seconds)
+        serde_json::from_str(&features)
+            .map_err(|e| AppError::Internal(format!("plan features: {e}")))
+    }
+
+    /// How long an active key on a plan with `features` may stay silent before it
+    /// is overdue: twice the plan's sync interval plus the operator's grace.
+    fn overdue_after(&self, features: &PlanFeatures) -> i64 {
+        2 * features.sync_interval() + self.policy.overdue_grace_seconds
     }
 
     /// One of the organization's keys, masked.
@@ -540,7 +561,17 @@ impl LicensingService {
         key_id: Uuid,
     ) -> Result<LicenseKeyRecord, AppError> {
         actor.require_owner(OWNER_ONLY)?;
-        let overdue_after = self.overdue_after(actor).await?;
+        let overdue_after = self.overdue_after(&self.plan_features(actor).await?);
+        self.key_record(actor, key_id, overdue_after).await
+    }
+
+    /// One of the actor's organization's keys, judged overdue after `overdue_after`.
+    async fn key_record(
+        &self,
+        actor: &Membership,
+        key_id: Uuid,
+        overdue_after: i64,
+    ) -> Result<LicenseKeyRecord, AppError> {
         sqlx::query_as(&format!(
             "SELECT {KEY_COLUMNS} FROM license_keys WHERE id = $1 AND organization_id = $2"
         ))
@@ -681,7 +712,6 @@ impl LicensingService {
     pub async fn validate(
         &self,
         request: ValidationRequest,
-        billing_url: &str,
         meta: &RequestMeta,
     ) -> Result<ValidationDto, AppError> {
         if !is_key_shaped(&request.license_key) {
@@ -698,14 +728,20 @@ impl LicensingService {
         verdict.violations = self
             .record_validation(&row, &request, &verdict, now, meta)
             .await?;
-        let verdict = verdict.require_self_hosting(billing_url)?;
+        let billing_url = self.billing_url(meta);
+        let verdict = verdict.require_self_hosting(&billing_url)?;
         let answer = Answer {
             now,
-            billing_url,
-            grace_seconds: self.timings.offline_grace_seconds,
+            billing_url: &billing_url,
+            grace_seconds: self.policy.offline_grace_seconds,
             nonce: request.nonce,
         };
         Ok(verdict.into_dto(row, answer))
+    }
+
+    /// Where the owner of a key validated through `meta`'s request upgrades.
+    fn billing_url(&self, meta: &RequestMeta) -> String {
+        self.policy.billing.for_host(meta.host.as_deref())
     }
 
     /// The key with its organization, the organization's plan's features and the

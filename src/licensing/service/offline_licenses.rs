@@ -77,7 +77,6 @@ impl LicensingService {
         actor: &Membership,
         key_id: Uuid,
         days: Option<i64>,
-        billing_url: &str,
         meta: &RequestMeta,
     ) -> Result<IssuedOfflineLicenseDto, AppError> {
         actor.require_owner(OWNER_ONLY)?;
@@ -85,7 +84,7 @@ impl LicensingService {
         let signer = self.offline_signer()?;
         let row = self.key_with_plan(actor, key_id).await?;
         let now = clock::now();
-        let verdict = offline_verdict(&row, now, billing_url)?;
+        let verdict = offline_verdict(&row, now, &self.billing_url(meta))?;
         let issued = Issued {
             id: Uuid::now_v7().to_string(),
             key_id,

@@ -169,7 +169,6 @@ impl LicensingService {
         days: i64,
     ) -> Result<Vec<UsageDayDto>, AppError> {
         actor.require_owner(OWNER_ONLY)?;
-        let first = day_of(clock::now()) - days.clamp(1, MAX_DAYS) + 1;
         let current: StoredDay = sqlx::query_as(
             "SELECT usage_day, usage_today FROM license_keys WHERE id = $1 AND organization_id = $2",
         )
@@ -178,6 +177,43 @@ impl LicensingService {
         .fetch_optional(&self.pool)
         .await?
         .ok_or(AppError::LicenseKeyNotFound)?;
+        self.history(key_id, days, current).await
+    }
+
+    /// All a key's page shows, each read once: the key, its organization's plan's
+    /// features and the key's usage for the `days` days up to today (owner only).
+    pub async fn key_usage(
+        &self,
+        actor: &Membership,
+        key_id: Uuid,
+        days: i64,
+    ) -> Result<KeyUsage, AppError> {
+        actor.require_owner(OWNER_ONLY)?;
+        let features = self.plan_features(actor).await?;
+        let key = self
+            .key_record(actor, key_id, self.overdue_after(&features))
+            .await?;
+        let current = StoredDay {
+            usage_day: key.usage_day,
+            usage_today: key.usage_today.clone(),
+        };
+        let days = self.history(key_id, days, current).await?;
+        Ok(KeyUsage {
+            key,
+            features,
+            days,
+        })
+    }
+
+    /// The finished days kept for the key, with `current` (the day on its row), for
+    /// the `days` days up to today.
+    async fn history(
+        &self,
+        key_id: Uuid,
+        days: i64,
+        current: StoredDay,
+    ) -> Result<Vec<UsageDayDto>, AppError> {
+        let first = day_of(clock::now()) - days.clamp(1, MAX_DAYS) + 1;
         let mut stored: Vec<(i64, String)> = sqlx::query_as(
             "SELECT day, usage FROM key_usage_days WHERE license_key_id = $1 AND day >= $2 \
              ORDER BY day",
@@ -205,6 +241,13 @@ impl LicensingService {
             })
             .collect()
     }
+}
+
+/// A key with what its page needs beside it.
+pub struct KeyUsage {
+    pub key: LicenseKeyRecord,
+    pub features: PlanFeatures,
+    pub days: Vec<UsageDayDto>,
 }
 
 /// The key's day in progress, its row held until `tx` ends (so validations landing
