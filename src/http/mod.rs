@@ -23,11 +23,11 @@ use crate::secrets::{Pepper, Sealer};
 use crate::state::{AppState, AppStateInner};
 use axum::extract::DefaultBodyLimit;
 use axum::{Router, ServiceExt};
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use secrecy::ExposeSecret;
 use session_ids::DigestedIds;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use tokio::net::TcpListener;
 use tower::Layer;
 use tower_http::trace::TraceLayer;
@@ -187,6 +187,17 @@ fn beside_sqlite_database(settings: &Settings, db: &Db, file_name: &str) -> Opti
     .map(|database_file| database_file.with_file_name(file_name))
 }
 
+/// The pages' routes, found once per process. Finding them renders the app with
+/// every resource's loading switched off process-wide (a Leptos global), so a page
+/// that another `Application` in the same process (the tests run many) rendered
+/// meanwhile would wait forever for its data.
+fn page_routes() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES
+        .get_or_init(|| generate_route_list(crate::app::App))
+        .clone()
+}
+
 fn router<Store: SessionStore + Clone>(state: AppState, store: Store) -> Router {
     let settings = state.settings.clone();
     let sessions = SessionManagerLayer::new(store)
@@ -205,7 +216,7 @@ fn router<Store: SessionStore + Clone>(state: AppState, store: Store) -> Router 
             ),
         ));
     let leptos_options = state.leptos_options.clone();
-    let routes = generate_route_list(crate::app::App);
+    let routes = page_routes();
     Router::new()
         .leptos_routes_with_context(&state, routes, middleware::provide_page_nonce, {
             let leptos_options = leptos_options.clone();

@@ -1,6 +1,7 @@
 //! The browser's door: pages and server functions, with the session cookie.
 
 use crate::helpers::*;
+use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -89,6 +90,33 @@ async fn the_page_and_the_api_share_one_service() {
     let html = text_of(app.browser.get(app.url("/keys"))).await;
     assert!(html.contains(&format!("{}...{}", &key[..8], &key[56..])));
     assert!(!html.contains(key));
+}
+
+/// Starting an app finds its routes by rendering it with resource loading switched
+/// off process-wide (a Leptos global): a page another app rendered meanwhile waited
+/// forever for its data. Routes are now found once per process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pages_load_while_other_apps_start() {
+    let app = spawn_app().await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    let cookie = app.session_cookie(&owner).await;
+    let starts = futures::future::join_all((0..12).map(|_| spawn_app()));
+    let pages = futures::stream::iter(0..60)
+        .map(|_| async {
+            let page = app
+                .api
+                .get(app.url("/keys"))
+                .header("Cookie", &cookie)
+                .send();
+            tokio::time::timeout(std::time::Duration::from_secs(10), page)
+                .await
+                .is_ok()
+        })
+        .buffer_unordered(8)
+        .collect::<Vec<bool>>();
+    let (_, pages) = tokio::join!(starts, pages);
+    let stuck = pages.iter().filter(|loaded| !**loaded).count();
+    assert_eq!(stuck, 0, "{stuck} of {} pages never came", pages.len());
 }
 
 #[tokio::test]
