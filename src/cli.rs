@@ -272,7 +272,8 @@ async fn users(search: Option<String>) -> Result<(), Failure> {
 }
 
 async fn plan(command: PlanCommand) -> Result<(), Failure> {
-    let plans = PlanTable::new(database().await?.pool);
+    let db = database().await?;
+    let plans = PlanTable::new(db.pool, db.writes);
     let shown = match command {
         PlanCommand::Show { name: None } => {
             for plan in plans.all().await? {

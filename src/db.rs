@@ -6,6 +6,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 use tower_sessions::ExpiredDeletion;
 
@@ -64,6 +65,8 @@ pub struct Db {
     pub engine: Engine,
     /// The URL as the engine's own driver should open it (for the session store).
     pub url: String,
+    /// Where this app's writers wait for SQLite's write lock.
+    pub writes: WriteQueue,
     max_connections: u32,
 }
 
@@ -123,6 +126,7 @@ impl Db {
             pool,
             engine,
             url,
+            writes: WriteQueue::for_engine(engine),
             max_connections,
         })
     }
@@ -140,12 +144,43 @@ impl Db {
 /// Starts a transaction that writes. On SQLite it takes the write lock first
 /// (`BEGIN IMMEDIATE`, waiting under the busy timeout): a transaction that reads and
 /// then writes would otherwise fail at once with "database is locked" whenever
-/// another connection wrote in between, and no busy timeout helps it.
-pub async fn begin_write(pool: &AnyPool) -> Result<Transaction<'static, Any>, sqlx::Error> {
-    if pool.connect_options().database_url.scheme() == "sqlite" {
-        pool.begin_with("BEGIN IMMEDIATE").await
+/// another connection wrote in between, and no busy timeout helps it. The
+/// transaction's turn in `writes` lasts until the returned `Turn` is dropped.
+pub async fn begin_write(
+    pool: &AnyPool,
+    writes: &WriteQueue,
+) -> Result<(Turn, Transaction<'static, Any>), sqlx::Error> {
+    let turn = writes.turn().await;
+    let tx = if pool.connect_options().database_url.scheme() == "sqlite" {
+        pool.begin_with("BEGIN IMMEDIATE").await?
     } else {
-        pool.begin().await
+        pool.begin().await?
+    };
+    Ok((turn, tx))
+}
+
+/// SQLite has one writer at a time and makes the others poll for its lock, sleeping
+/// up to 100 ms between tries: under load a writer can lose every try for seconds
+/// and fail with "database is locked". This app's writers queue here instead and
+/// take their turns in order. PostgreSQL locks rows, so it has no queue.
+#[derive(Clone, Debug)]
+pub struct WriteQueue(Option<Arc<tokio::sync::Mutex<()>>>);
+
+/// A writer's turn in the queue; the next writer's starts when it is dropped.
+pub type Turn = Option<tokio::sync::OwnedMutexGuard<()>>;
+
+impl WriteQueue {
+    pub fn for_engine(engine: Engine) -> Self {
+        WriteQueue((engine == Engine::Sqlite).then(Default::default))
+    }
+
+    /// Waits for this writer's turn (taken before a connection, so a writer never
+    /// holds one while it waits).
+    pub async fn turn(&self) -> Turn {
+        match &self.0 {
+            Some(queue) => Some(Arc::clone(queue).lock_owned().await),
+            None => None,
+        }
     }
 }
 
@@ -271,6 +306,39 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn sqlite_writers_take_turns_in_order_and_postgres_writers_do_not_queue() {
+        let queue = WriteQueue::for_engine(Engine::Sqlite);
+        let first = queue.turn().await;
+        assert!(first.is_some());
+        let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let waiters: Vec<_> = (1..=3)
+            .map(|n| {
+                let (queue, order) = (queue.clone(), Arc::clone(&order));
+                tokio::spawn(async move {
+                    let _turn = queue.turn().await;
+                    order.lock().unwrap().push(n);
+                })
+            })
+            .collect();
+        for _ in 0..3 {
+            tokio::task::yield_now().await;
+        }
+        assert!(
+            order.lock().unwrap().is_empty(),
+            "nobody writes during a turn"
+        );
+        drop(first);
+        for waiter in waiters {
+            waiter.await.unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), vec![1, 2, 3]);
+
+        let postgres = WriteQueue::for_engine(Engine::Postgres);
+        let (a, b) = (postgres.turn().await, postgres.turn().await);
+        assert!(a.is_none() && b.is_none());
+    }
 
     #[test]
     fn a_page_is_clamped_and_knows_whether_more_follow() {

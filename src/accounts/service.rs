@@ -7,7 +7,7 @@ use crate::authorization::{
     default_membership, Membership, MembershipRow, TokenCredential, TokenHolder, User,
 };
 use crate::clock;
-use crate::db::begin_write;
+use crate::db::{begin_write, WriteQueue};
 use crate::error::AppError;
 use crate::parse::{stored_id, ResultExt};
 use crate::rate_limit::RateLimits;
@@ -60,6 +60,7 @@ struct TokenMembershipRow {
 #[derive(Clone)]
 pub struct AccountsService {
     pool: AnyPool,
+    writes: WriteQueue,
     pepper: Pepper,
     token_ttl: Duration,
     limits: RateLimits,
@@ -116,6 +117,7 @@ impl PasswordHashing {
 impl AccountsService {
     pub fn new(
         pool: AnyPool,
+        writes: WriteQueue,
         pepper: Pepper,
         token_ttl: Duration,
         limits: RateLimits,
@@ -123,6 +125,7 @@ impl AccountsService {
     ) -> Self {
         AccountsService {
             pool,
+            writes,
             pepper,
             token_ttl,
             limits,
@@ -147,7 +150,7 @@ impl AccountsService {
             email: email.as_str().to_string(),
         };
         let now = clock::now();
-        let mut tx = begin_write(&self.pool).await?;
+        let (_turn, mut tx) = begin_write(&self.pool, &self.writes).await?;
         sqlx::query(
             "INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)",
         )
@@ -269,7 +272,7 @@ impl AccountsService {
         let now = clock::now();
         let expires_at = now + self.token_ttl.as_secs() as i64;
         let token_id = Uuid::now_v7();
-        let mut tx = begin_write(&self.pool).await?;
+        let (_turn, mut tx) = begin_write(&self.pool, &self.writes).await?;
         sqlx::query(
             "INSERT INTO api_tokens (id, user_id, token_hash, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5)",
@@ -325,7 +328,7 @@ impl AccountsService {
         holder: &TokenHolder,
         meta: &RequestMeta,
     ) -> Result<(), AppError> {
-        let mut tx = begin_write(&self.pool).await?;
+        let (_turn, mut tx) = begin_write(&self.pool, &self.writes).await?;
         sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(clock::now())
             .bind(holder.token_id.to_string())
@@ -446,7 +449,7 @@ impl AccountsService {
         user: &User,
         name: OrganizationName,
     ) -> Result<Membership, AppError> {
-        let mut tx = begin_write(&self.pool).await?;
+        let (_turn, mut tx) = begin_write(&self.pool, &self.writes).await?;
         let membership =
             insert_owned_organization(&mut tx, user.id, &name, &self.default_plan, clock::now())
                 .await?;

@@ -61,6 +61,7 @@ impl Application {
         let offline = offline_signer(licensing_settings)?;
         let accounts = AccountsService::new(
             db.pool.clone(),
+            db.writes.clone(),
             pepper.clone(),
             settings.token_ttl,
             limits.clone(),
@@ -72,6 +73,7 @@ impl Application {
             accounts,
             licensing: LicensingService::new(
                 db.pool.clone(),
+                db.writes.clone(),
                 pepper,
                 limits,
                 idempotency,
@@ -79,7 +81,7 @@ impl Application {
                 AnswerPolicy::of(&settings),
             ),
             audit: AuditLog::new(db.pool.clone()),
-            plans: PlanTable::new(db.pool.clone()),
+            plans: PlanTable::new(db.pool.clone(), db.writes.clone()),
             releases: ReleaseService::new(db.pool.clone()),
             reveals,
             form_inputs,

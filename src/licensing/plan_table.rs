@@ -3,13 +3,14 @@
 //! shows at each key's next validation.
 
 use super::plans::{PlanFeatures, PLANS};
-use crate::db::begin_write;
+use crate::db::{begin_write, WriteQueue};
 use crate::error::AppError;
 use sqlx::AnyPool;
 
 #[derive(Clone)]
 pub struct PlanTable {
     pool: AnyPool,
+    writes: WriteQueue,
 }
 
 /// A plan's name with its features.
@@ -20,8 +21,8 @@ pub struct Plan {
 }
 
 impl PlanTable {
-    pub fn new(pool: AnyPool) -> Self {
-        PlanTable { pool }
+    pub fn new(pool: AnyPool, writes: WriteQueue) -> Self {
+        PlanTable { pool, writes }
     }
 
     /// Every plan, in the order of `PLANS` (community first, free last).
@@ -43,7 +44,7 @@ impl PlanTable {
 
     /// Sets one feature of one plan; returns the plan as it now stands.
     pub async fn set(&self, name: &str, feature: &str, value: &str) -> Result<Plan, AppError> {
-        let mut tx = begin_write(&self.pool).await?;
+        let (_turn, mut tx) = begin_write(&self.pool, &self.writes).await?;
         let features = read(&mut *tx, name)
             .await?
             .features

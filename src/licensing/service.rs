@@ -12,7 +12,7 @@ use crate::audit::service::{record, AuditEvent};
 use crate::authorization::{Membership, TokenCredential};
 use crate::clock;
 use crate::config::{BillingLink, Settings};
-use crate::db::{begin_write, Page};
+use crate::db::{begin_write, Page, WriteQueue};
 use crate::error::AppError;
 use crate::idempotency::{IdempotencyKey, IdempotencyStore, IdempotentRequest};
 use crate::parse::stored_id;
@@ -40,6 +40,7 @@ pub struct LicensingService {
     /// Signs offline licenses; `None` when the operator configured no key.
     offline: Option<Arc<OfflineSigner>>,
     policy: AnswerPolicy,
+    writes: WriteQueue,
 }
 
 /// What the operator configured for answers: how long they hold, when a silent key
@@ -340,6 +341,7 @@ fn is_key_shaped(text: &str) -> bool {
 impl LicensingService {
     pub fn new(
         pool: AnyPool,
+        writes: WriteQueue,
         pepper: Pepper,
         limits: RateLimits,
         idempotency: IdempotencyStore,
@@ -348,6 +350,7 @@ impl LicensingService {
     ) -> Self {
         LicensingService {
             pool,
+            writes,
             pepper,
             limits,
             idempotency,
@@ -468,7 +471,7 @@ impl LicensingService {
                     .await?
             }
             Some(request) => {
-                let mut tx = begin_write(&self.pool).await?;
+                let (_turn, mut tx) = begin_write(&self.pool, &self.writes).await?;
                 let created = self
                     .insert_key(&mut *tx, actor, instance_name, meta)
                     .await?;
@@ -595,7 +598,7 @@ impl LicensingService {
         meta: &RequestMeta,
     ) -> Result<(), AppError> {
         actor.require_owner(OWNER_ONLY)?;
-        let mut tx = begin_write(&self.pool).await?;
+        let (_turn, mut tx) = begin_write(&self.pool, &self.writes).await?;
         let existing: Option<(Option<i64>,)> = sqlx::query_as(
             "SELECT revoked_at FROM license_keys WHERE id = $1 AND organization_id = $2",
         )
@@ -673,7 +676,7 @@ impl LicensingService {
         meta: &RequestMeta,
         idempotent: Option<&IdempotentRequest>,
     ) -> Result<CreatedLicenseKeyDto, AppError> {
-        let mut tx = begin_write(&self.pool).await?;
+        let (_turn, mut tx) = begin_write(&self.pool, &self.writes).await?;
         let existing: Option<RotatedKeyRow> = sqlx::query_as(
             "SELECT revoked_at, expires_at, instance_name FROM license_keys \
              WHERE id = $1 AND organization_id = $2",

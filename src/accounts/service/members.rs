@@ -98,7 +98,7 @@ impl AccountsService {
             role,
             expires_at: clock::rfc3339(now + INVITATION_TTL_SECONDS),
         };
-        let mut tx = begin_write(&self.pool).await?;
+        let (_turn, mut tx) = begin_write(&self.pool, &self.writes).await?;
         let already: Option<(String,)> = sqlx::query_as(
             "SELECT m.user_id FROM memberships m JOIN users u ON u.id = m.user_id \
              WHERE m.organization_id = $1 AND u.email = $2",
@@ -167,7 +167,7 @@ impl AccountsService {
         meta: &RequestMeta,
     ) -> Result<(), AppError> {
         actor.require_owner(OWNER_ONLY)?;
-        let mut tx = begin_write(&self.pool).await?;
+        let (_turn, mut tx) = begin_write(&self.pool, &self.writes).await?;
         let deleted = sqlx::query("DELETE FROM invitations WHERE id = $1 AND organization_id = $2")
             .bind(invitation.to_string())
             .bind(actor.organization_id().to_string())
@@ -230,7 +230,7 @@ impl AccountsService {
         invitation: Uuid,
         meta: &RequestMeta,
     ) -> Result<Membership, AppError> {
-        let mut tx = begin_write(&self.pool).await?;
+        let (_turn, mut tx) = begin_write(&self.pool, &self.writes).await?;
         let (organization, role) = take_invitation(&mut tx, user, invitation).await?;
         sqlx::query(
             "INSERT INTO memberships (id, organization_id, user_id, role, created_at) \
@@ -264,7 +264,7 @@ impl AccountsService {
         invitation: Uuid,
         meta: &RequestMeta,
     ) -> Result<(), AppError> {
-        let mut tx = begin_write(&self.pool).await?;
+        let (_turn, mut tx) = begin_write(&self.pool, &self.writes).await?;
         let (organization, _) = take_invitation(&mut tx, user, invitation).await?;
         let declined = AuditEvent {
             organization: Some(organization),
@@ -294,7 +294,7 @@ impl AccountsService {
             ));
         }
         let organization = actor.organization_id().to_string();
-        let mut tx = begin_write(&self.pool).await?;
+        let (_turn, mut tx) = begin_write(&self.pool, &self.writes).await?;
         let changed = member_row(&mut tx, &organization, member).await?;
         let current = changed.role()?;
         if role == Role::Owner {
@@ -338,7 +338,7 @@ impl AccountsService {
             actor.require_owner(OWNER_ONLY)?;
         }
         let organization = actor.organization_id().to_string();
-        let mut tx = begin_write(&self.pool).await?;
+        let (_turn, mut tx) = begin_write(&self.pool, &self.writes).await?;
         if member_row(&mut tx, &organization, member).await?.role()? == Role::Owner {
             return Err(AppError::OwnerCannotLeave);
         }

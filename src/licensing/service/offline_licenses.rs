@@ -137,7 +137,7 @@ impl LicensingService {
         issued: &Issued,
         meta: &RequestMeta,
     ) -> Result<(), AppError> {
-        let mut tx = begin_write(&self.pool).await?;
+        let (_turn, mut tx) = begin_write(&self.pool, &self.writes).await?;
         sqlx::query(
             "INSERT INTO offline_licenses \
              (id, license_key_id, organization_id, issued_by, plan, issued_at, expires_at) \

@@ -122,6 +122,7 @@ impl LicensingService {
             .filter(|_| row.usage_day == Some(day_of(now)));
         if let (None, Some(read)) = (notable, read_today) {
             let update = KeyUpdate::new(request, verdict, now, parse_usage(read)?);
+            let _turn = self.writes.turn().await;
             // Lands only if no other validation changed the day since it was read.
             let guarded = update
                 .query(
@@ -136,7 +137,7 @@ impl LicensingService {
                 return Ok(update.violations);
             }
         }
-        let mut tx = begin_write(&self.pool).await?;
+        let (_turn, mut tx) = begin_write(&self.pool, &self.writes).await?;
         let today = locked_day(&mut tx, &row.id, day_of(now)).await?;
         let update = KeyUpdate::new(request, verdict, now, today);
         update
