@@ -2,8 +2,9 @@
 //! and to validate one, with the same durability as the real one (same pragmas,
 //! same pool size), so `bench/run.sh` can tell where the real endpoint's time
 //! goes. Validation (`POST /api/v1/licensing/validate` with `BENCH_KEY`) looks the
-//! key up with its organization and plan and records the visit, as the real one
-//! does. Two modes for creation:
+//! key up with its organization and plan and records the visit with the day's
+//! usage (one more validation), as the real one does: every validation changes the
+//! row, so each is a real commit. Two modes for creation:
 //!
 //! - `BARE_SQL=row` (default): inserts the key row, nothing else.
 //! - `BARE_SQL=same`: runs the real endpoint's own statement (token and owner
@@ -56,15 +57,30 @@ fn key_hash(key: &str) -> String {
 }
 
 /// The key with its organization and plan, as the real validation reads it.
-const LOOKUP: &str = "SELECT k.id, o.id, o.name, o.plan, p.features \
+const LOOKUP: &str = "SELECT k.id, o.id, o.name, o.plan, p.features, k.usage_today \
     FROM license_keys k JOIN organizations o ON o.id = k.organization_id \
     JOIN plans p ON p.name = o.plan JOIN plans f ON f.name = 'free' \
     WHERE k.key_hash = $1 AND k.revoked_at IS NULL";
 
-/// The visit, recorded as the real validation records a routine one.
+/// The visit, recorded as the real validation records a routine one: the report
+/// and the day's usage rollup with this validation counted.
 const RECORD: &str = "UPDATE license_keys SET last_validated_at = $1, \
     activated_at = COALESCE(activated_at, $1), instance_url = COALESCE($2, instance_url), \
-    last_violations = $3 WHERE id = $4";
+    last_violations = $3, usage_day = $5, usage_today = $6 WHERE id = $4";
+
+/// The day's rollup with one more validation (the bench's key reports one URL).
+fn counted(usage_today: Option<&str>, instance_url: Option<&str>) -> String {
+    let mut usage: Value = usage_today
+        .and_then(|text| serde_json::from_str(text).ok())
+        .unwrap_or_else(
+            || json!({"validations": 0, "instanceUrls": [], "metrics": {}, "violations": []}),
+        );
+    usage["validations"] = json!(usage["validations"].as_i64().unwrap_or(0) + 1);
+    if let Some(url) = instance_url {
+        usage["instanceUrls"] = json!([url]);
+    }
+    usage.to_string()
+}
 
 async fn validate(State(bare): State<Arc<Bare>>, body: Bytes) -> Result<Json<Value>, StatusCode> {
     let request: Value = serde_json::from_slice(&body).map_err(|_| StatusCode::BAD_REQUEST)?;
@@ -76,24 +92,27 @@ async fn validate(State(bare): State<Arc<Bare>>, body: Bytes) -> Result<Json<Val
     let now = chrono::Utc::now().timestamp();
     macro_rules! run {
         ($pool:expr) => {{
-            let row: Option<(String, String, String, String, String)> = sqlx::query_as(LOOKUP)
-                .bind(&hash)
-                .fetch_optional($pool)
-                .await
-                .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+            let row: Option<(String, String, String, String, String, Option<String>)> =
+                sqlx::query_as(LOOKUP)
+                    .bind(&hash)
+                    .fetch_optional($pool)
+                    .await
+                    .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
             let row = row.ok_or(StatusCode::UNAUTHORIZED)?;
             sqlx::query(RECORD)
                 .bind(now)
                 .bind(instance_url)
                 .bind("[]")
                 .bind(&row.0)
+                .bind(now.div_euclid(86_400))
+                .bind(counted(row.5.as_deref(), instance_url))
                 .execute($pool)
                 .await
                 .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
             row
         }};
     }
-    let (_, organization_id, name, plan, features) = match &bare.pool {
+    let (_, organization_id, name, plan, features, _) = match &bare.pool {
         Pool::Sqlite(pool) => run!(pool),
         Pool::Postgres(pool) => run!(pool),
     };
