@@ -264,14 +264,17 @@ mod server {
     }
 
     /// Server functions report errors through this conversion, so the page gets a
-    /// readable message and the HTTP response carries the matching status (instead of
-    /// server_fn's blanket 500).
+    /// readable message and a server function's HTTP response carries the matching
+    /// status (instead of server_fn's blanket 500).
     impl From<AppError> for PageError {
         fn from(error: AppError) -> Self {
             // A form posted without JavaScript is redirected back to its page with
             // the error (server_fn's form redirect); a status here would replace
-            // that redirect with a bare JSON page.
-            if let (false, Some(response)) = (
+            // that redirect with a bare JSON page. A page rendered on the server
+            // loads what every view of it might show, so one refusal among them
+            // (an owner's list, for a member) says nothing of the page's status.
+            if let (true, false, Some(response)) = (
+                crate::request_meta::is_server_fn_request(),
                 crate::request_meta::is_plain_form_post(),
                 leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),
             ) {

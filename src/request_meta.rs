@@ -69,3 +69,10 @@ pub fn accepts_html(headers: &HeaderMap) -> bool {
 pub fn is_plain_form_post() -> bool {
     leptos::prelude::use_context::<Parts>().is_some_and(|parts| accepts_html(&parts.headers))
 }
+
+/// Whether the server function being run was called over HTTP (`/rpc/...`), not
+/// directly by a page being rendered on the server.
+pub fn is_server_fn_request() -> bool {
+    leptos::prelude::use_context::<Parts>()
+        .is_some_and(|parts| parts.uri.path().starts_with("/rpc/"))
+}

@@ -29,25 +29,30 @@ pub async fn my_activity(before: Option<String>) -> Result<AuditPageDto, PageErr
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
-    view! {
-        <Title text="Account · Storno Licensing"/>
-        <RequireSignIn signed_in_view=|signed_in: SignedIn| view! {
-            <h1>"Your account"</h1>
-            <p class="lede">"Signed in as " <strong>{signed_in.email}</strong></p>
-            <MyInvitations/>
-            <MyActivity/>
-        }/>
-    }
-}
-
-#[component]
-fn MyInvitations() -> impl IntoView {
+    // Made here, once: the view below waits for the session and may be built twice.
     let context = AccountContext::get();
     let (accept, decline) = (context.accept_invitation, context.decline_invitation);
     let invitations = Resource::new(
         move || (accept.version().get(), decline.version().get()),
         |_| my_invitations(),
     );
+    let query = use_query_map();
+    let activity = Resource::new(move || query.read().get("before"), my_activity);
+    view! {
+        <Title text="Account · Storno Licensing"/>
+        <RequireSignIn signed_in_view=move |signed_in: SignedIn| view! {
+            <h1>"Your account"</h1>
+            <p class="lede">"Signed in as " <strong>{signed_in.email}</strong></p>
+            <MyInvitations invitations/>
+            <MyActivity activity/>
+        }/>
+    }
+}
+
+#[component]
+fn MyInvitations(invitations: Resource<Result<Vec<MyInvitationDto>, PageError>>) -> impl IntoView {
+    let context = AccountContext::get();
+    let (accept, decline) = (context.accept_invitation, context.decline_invitation);
     view! {
         <section class="card">
             <h2>"Invitations"</h2>
@@ -92,9 +97,8 @@ fn MyInvitations() -> impl IntoView {
 }
 
 #[component]
-fn MyActivity() -> impl IntoView {
-    let query = use_query_map();
-    let page = Resource::new(move || query.read().get("before"), my_activity);
+fn MyActivity(activity: Resource<Result<AuditPageDto, PageError>>) -> impl IntoView {
+    let page = activity;
     view! {
         <section class="card">
             <h2>"Your activity"</h2>

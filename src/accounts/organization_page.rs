@@ -65,18 +65,57 @@ pub async fn change_member_role(user_id: String, role: String) -> Result<MemberD
         .await?)
 }
 
+/// The page's actions and what it loads, made once at its top (the views below
+/// wait for the session and may be built more than once).
+#[derive(Clone, Copy)]
+struct OrganizationData {
+    change: ServerAction<ChangeMemberRole>,
+    invite: ServerAction<InviteMember>,
+    withdraw: ServerAction<WithdrawInvitation>,
+    members: Resource<Result<Vec<MemberDto>, PageError>>,
+    /// The invitations not yet answered (the owner's only; refused to others).
+    pending: Resource<Result<Vec<InvitationDto>, PageError>>,
+}
+
+impl OrganizationData {
+    fn new() -> Self {
+        let change = ServerAction::<ChangeMemberRole>::new();
+        let remove = AccountContext::get().remove_member;
+        let invite = ServerAction::<InviteMember>::new();
+        let withdraw = ServerAction::<WithdrawInvitation>::new();
+        OrganizationData {
+            change,
+            invite,
+            withdraw,
+            members: Resource::new(
+                move || (change.version().get(), remove.version().get()),
+                |_| list_members(),
+            ),
+            pending: Resource::new(
+                move || (invite.version().get(), withdraw.version().get()),
+                |_| list_invitations(),
+            ),
+        }
+    }
+}
+
 #[component]
 pub fn OrganizationPage() -> impl IntoView {
+    let data = OrganizationData::new();
     view! {
         <Title text="Organization · Storno Licensing"/>
-        <RequireOrganization member_view=|signed_in: SignedIn, current: OrganizationDto| {
-            view! { <OrganizationDetails signed_in current/> }
+        <RequireOrganization member_view=move |signed_in: SignedIn, current: OrganizationDto| {
+            view! { <OrganizationDetails signed_in current data/> }
         }/>
     }
 }
 
 #[component]
-fn OrganizationDetails(signed_in: SignedIn, current: OrganizationDto) -> impl IntoView {
+fn OrganizationDetails(
+    signed_in: SignedIn,
+    current: OrganizationDto,
+    data: OrganizationData,
+) -> impl IntoView {
     let is_owner = current.role == Role::Owner;
     view! {
         <h1>{current.name.clone()}</h1>
@@ -84,8 +123,8 @@ fn OrganizationDetails(signed_in: SignedIn, current: OrganizationDto) -> impl In
             "Plan: " <strong>{current.plan.clone()}</strong>
             " · Your role: " <strong>{current.role.to_string()}</strong>
         </p>
-        <Members email=signed_in.email is_owner/>
-        {is_owner.then(|| view! { <Invitations/> })}
+        <Members email=signed_in.email is_owner data/>
+        {is_owner.then(|| view! { <Invitations data/> })}
         <section class="card">
             <h2>"Create another organization"</h2>
             <CreateOrganizationForm field_id="new-organization"/>
@@ -96,14 +135,11 @@ fn OrganizationDetails(signed_in: SignedIn, current: OrganizationDto) -> impl In
 /// The member list. The owner gets role and removal controls on every other row;
 /// everyone else can leave.
 #[component]
-fn Members(email: String, is_owner: bool) -> impl IntoView {
-    let context = AccountContext::get();
-    let change = ServerAction::<ChangeMemberRole>::new();
-    let remove = context.remove_member;
-    let members = Resource::new(
-        move || (change.version().get(), remove.version().get()),
-        |_| list_members(),
-    );
+fn Members(email: String, is_owner: bool, data: OrganizationData) -> impl IntoView {
+    let OrganizationData {
+        change, members, ..
+    } = data;
+    let remove = AccountContext::get().remove_member;
     let email = StoredValue::new(email);
     view! {
         <section class="card">
@@ -180,8 +216,8 @@ fn member_row(
 
 /// The owner's invitation form and the pending invitations.
 #[component]
-fn Invitations() -> impl IntoView {
-    let invite = ServerAction::<InviteMember>::new();
+fn Invitations(data: OrganizationData) -> impl IntoView {
+    let invite = data.invite;
     view! {
         <section class="card">
             <h2>"Invite someone"</h2>
@@ -207,19 +243,17 @@ fn Invitations() -> impl IntoView {
                 })}
                 <button type="submit" class="primary" disabled=move || invite.pending().get()>"Send invitation"</button>
             </ActionForm>
-            <PendingInvitations invite/>
+            <PendingInvitations data/>
         </section>
     }
 }
 
 /// The invitations not yet answered, each with Withdraw; refreshed after an invite.
 #[component]
-fn PendingInvitations(invite: ServerAction<InviteMember>) -> impl IntoView {
-    let withdraw = ServerAction::<WithdrawInvitation>::new();
-    let pending = Resource::new(
-        move || (invite.version().get(), withdraw.version().get()),
-        |_| list_invitations(),
-    );
+fn PendingInvitations(data: OrganizationData) -> impl IntoView {
+    let OrganizationData {
+        withdraw, pending, ..
+    } = data;
     view! {
             <h3>"Pending invitations"</h3>
             <FormError result=Signal::derive(move || withdraw.value().get())/>

@@ -22,11 +22,14 @@ pub async fn list_activity(before: Option<String>) -> Result<AuditPageDto, PageE
 
 #[component]
 pub fn ActivityPage() -> impl IntoView {
+    // Made here, once: the view below waits for the session and may be built twice.
+    let query = use_query_map();
+    let page = Resource::new(move || query.read().get("before"), list_activity);
     view! {
         <Title text="Activity · Storno Licensing"/>
-        <RequireOrganization member_view=|_: SignedIn, current: OrganizationDto| {
+        <RequireOrganization member_view=move |_: SignedIn, current: OrganizationDto| {
             if current.role == Role::Owner {
-                view! { <ActivityLog/> }.into_any()
+                view! { <ActivityLog page/> }.into_any()
             } else {
                 view! {
                     <h1>"Activity"</h1>
@@ -42,10 +45,7 @@ pub fn ActivityPage() -> impl IntoView {
 }
 
 #[component]
-fn ActivityLog() -> impl IntoView {
-    let query = use_query_map();
-    let before = move || query.read().get("before");
-    let page = Resource::new(before, list_activity);
+fn ActivityLog(page: Resource<Result<AuditPageDto, PageError>>) -> impl IntoView {
     view! {
         <h1>"Activity"</h1>
         <p class="lede">"What happened in this organization: its license keys, invitations and members, newest first."</p>

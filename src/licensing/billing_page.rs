@@ -50,11 +50,13 @@ pub async fn billing_overview() -> Result<BillingSummary, PageError> {
 
 #[component]
 pub fn BillingPage() -> impl IntoView {
+    // Made here, once: the view below waits for the session and may be built twice.
+    let overview = Resource::new(|| (), |_| billing_overview());
     view! {
         <Title text="Billing · Storno Licensing"/>
         <RequireOrganization member_view=move |_: SignedIn, current: OrganizationDto| {
             if current.role == Role::Owner {
-                view! { <PlanComparison organization=current.name/> }.into_any()
+                view! { <PlanComparison organization=current.name overview/> }.into_any()
             } else {
                 let plan = current.plan.clone();
                 view! {
@@ -69,8 +71,10 @@ pub fn BillingPage() -> impl IntoView {
 }
 
 #[component]
-fn PlanComparison(organization: String) -> impl IntoView {
-    let overview = Resource::new(|| (), |_| billing_overview());
+fn PlanComparison(
+    organization: String,
+    overview: Resource<Result<BillingSummary, PageError>>,
+) -> impl IntoView {
     view! {
         <h1>"Billing"</h1>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>

@@ -56,13 +56,17 @@ pub async fn key_overview(id: String) -> Result<KeyUsageOverview, PageError> {
 #[component]
 pub fn KeyPage() -> impl IntoView {
     let params = use_params_map();
-    let id = move || params.read().get("id").unwrap_or_default();
+    // Made here, once: the view below waits for the session and may be built twice.
+    let overview = Resource::new(
+        move || params.read().get("id").unwrap_or_default(),
+        key_overview,
+    );
     view! {
         <Title text="License key · Storno Licensing"/>
         <p class="breadcrumb"><a href="/keys">"← License keys"</a></p>
         <RequireOrganization member_view=move |_: SignedIn, current: OrganizationDto| {
             if current.role == Role::Owner {
-                view! { <KeyDetails id=id()/> }.into_any()
+                view! { <KeyDetails overview/> }.into_any()
             } else {
                 view! {
                     <NotOwnerNotice page="License key" title="Only the owner can see a key's usage" current>
@@ -76,8 +80,7 @@ pub fn KeyPage() -> impl IntoView {
 }
 
 #[component]
-fn KeyDetails(id: String) -> impl IntoView {
-    let overview = Resource::new(move || id.clone(), key_overview);
+fn KeyDetails(overview: Resource<Result<KeyUsageOverview, PageError>>) -> impl IntoView {
     view! {
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {

@@ -122,16 +122,61 @@ fn key_id(raw: &str) -> Result<uuid::Uuid, crate::error::AppError> {
     crate::parse::path_id(raw, crate::error::AppError::LicenseKeyNotFound)
 }
 
+/// The page's actions and what it loads, made once per page at its top: the views
+/// below wait for the session and may be built more than once, and a resource made
+/// in one of them would load again each time.
+#[derive(Clone, Copy)]
+struct KeyPage {
+    create: ServerAction<CreateLicenseKey>,
+    revoke: ServerAction<RevokeLicenseKey>,
+    rotate: ServerAction<RotateLicenseKey>,
+    issue: ServerAction<IssueOfflineLicense>,
+    /// Without JavaScript, a create comes back as a page load with the key stashed
+    /// in the session.
+    stashed: OnceResource<Result<Option<CreatedLicenseKeyDto>, PageError>>,
+    /// A page of the organization's keys (`?before=` pages back), refreshed after
+    /// every create, revoke, rotation and offline license.
+    keys: Resource<Result<KeyActivityPage, PageError>>,
+}
+
+impl KeyPage {
+    fn new() -> Self {
+        let create = ServerAction::<CreateLicenseKey>::new();
+        let revoke = ServerAction::<RevokeLicenseKey>::new();
+        let rotate = ServerAction::<RotateLicenseKey>::new();
+        let issue = ServerAction::<IssueOfflineLicense>::new();
+        let query = use_query_map();
+        let keys = Resource::new(
+            move || {
+                (
+                    query.read().get("before"),
+                    create.version().get(),
+                    revoke.version().get(),
+                    rotate.version().get(),
+                    issue.version().get(),
+                )
+            },
+            |(before, ..)| list_license_keys(before),
+        );
+        KeyPage {
+            create,
+            revoke,
+            rotate,
+            issue,
+            stashed: OnceResource::new(take_revealed_key()),
+            keys,
+        }
+    }
+}
+
 #[component]
 pub fn LicenseKeysPage() -> impl IntoView {
-    // Without JavaScript, a create comes back as a page load with the key stashed in
-    // the session. Taken here, once per page: the views below may be built twice.
-    let stashed = OnceResource::new(take_revealed_key());
+    let page = KeyPage::new();
     view! {
         <Title text="License keys · Storno Licensing"/>
         <RequireOrganization member_view=move |_: SignedIn, current: OrganizationDto| {
             if current.role == Role::Owner {
-                view! { <KeyManager organization=current.name stashed/> }.into_any()
+                view! { <KeyManager organization=current.name page/> }.into_any()
             } else {
                 view! {
                     <NotOwnerNotice page="License keys" title="Only the owner can manage license keys" current>
@@ -146,13 +191,8 @@ pub fn LicenseKeysPage() -> impl IntoView {
 }
 
 #[component]
-fn KeyManager(
-    organization: String,
-    stashed: OnceResource<Result<Option<CreatedLicenseKeyDto>, PageError>>,
-) -> impl IntoView {
-    let create = ServerAction::<CreateLicenseKey>::new();
-    let revoke = ServerAction::<RevokeLicenseKey>::new();
-    let rotate = ServerAction::<RotateLicenseKey>::new();
+fn KeyManager(organization: String, page: KeyPage) -> impl IntoView {
+    let create = page.create;
     view! {
         <h1>"License keys"</h1>
         <p class="lede">"Each self-hosted Storno instance of " <strong>{organization}</strong> " should use its own key."</p>
@@ -168,8 +208,8 @@ fn KeyManager(
                 <button type="submit" class="primary" disabled=move || create.pending().get()>"Create license key"</button>
             </ActionForm>
         </section>
-        <Reveals create rotate stashed/>
-        <KeyList create revoke rotate/>
+        <Reveals create rotate=page.rotate stashed=page.stashed/>
+        <KeyList page/>
     }
 }
 
@@ -217,29 +257,17 @@ fn Reveals(
     }
 }
 
-/// A page of the organization's keys (`?before=` pages back), refreshed after
-/// every create, revoke and rotation.
+/// The page of keys, with each key's actions.
 #[component]
-fn KeyList(
-    create: ServerAction<CreateLicenseKey>,
-    revoke: ServerAction<RevokeLicenseKey>,
-    rotate: ServerAction<RotateLicenseKey>,
-) -> impl IntoView {
-    let query = use_query_map();
-    let issue = ServerAction::<IssueOfflineLicense>::new();
+fn KeyList(page: KeyPage) -> impl IntoView {
+    let KeyPage {
+        revoke,
+        rotate,
+        issue,
+        keys,
+        ..
+    } = page;
     let offline_for = RwSignal::new(None::<OfflineTarget>);
-    let keys = Resource::new(
-        move || {
-            (
-                query.read().get("before"),
-                create.version().get(),
-                revoke.version().get(),
-                rotate.version().get(),
-                issue.version().get(),
-            )
-        },
-        |(before, ..)| list_license_keys(before),
-    );
     let actions = KeyActionSet {
         revoke,
         rotate,
