@@ -92,12 +92,16 @@ async fn validate(State(bare): State<Arc<Bare>>, body: Bytes) -> Result<Json<Val
     let now = chrono::Utc::now().timestamp();
     macro_rules! run {
         ($pool:expr) => {{
-            let row: Option<(String, String, String, String, String, Option<String>)> =
+            // All rows (one at most), so the statement is done and its read ends
+            // before the UPDATE: a read still open on the connection would make the
+            // UPDATE fail at once whenever another connection committed meanwhile.
+            let rows: Vec<(String, String, String, String, String, Option<String>)> =
                 sqlx::query_as(LOOKUP)
                     .bind(&hash)
-                    .fetch_optional($pool)
+                    .fetch_all($pool)
                     .await
                     .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+            let row = rows.into_iter().next();
             let row = row.ok_or(StatusCode::UNAUTHORIZED)?;
             sqlx::query(RECORD)
                 .bind(now)
