@@ -151,11 +151,21 @@ pub async fn begin_write(
     writes: &WriteQueue,
 ) -> Result<(Turn, Transaction<'static, Any>), sqlx::Error> {
     let turn = writes.turn().await;
-    let tx = if pool.connect_options().database_url.scheme() == "sqlite" {
-        pool.begin_with("BEGIN IMMEDIATE").await?
-    } else {
-        pool.begin().await?
-    };
+    // Started in its own task, so a request cancelled meanwhile (its client gone)
+    // cannot cancel the BEGIN halfway: sqlx 0.8's begin is not cancel-safe (on
+    // PostgreSQL the session stays in a transaction nothing will end; upstream's fix,
+    // transact-rs/sqlx#4394, is not in 0.8). A transaction nobody awaits any more is
+    // dropped, and so rolled back, instead.
+    let pool = pool.clone();
+    let begun = tokio::spawn(async move {
+        if pool.connect_options().database_url.scheme() == "sqlite" {
+            pool.begin_with("BEGIN IMMEDIATE").await
+        } else {
+            pool.begin().await
+        }
+    });
+    // A join error means the task panicked: no transaction, as if the BEGIN failed.
+    let tx = begun.await.map_err(|_| sqlx::Error::WorkerCrashed)??;
     Ok((turn, tx))
 }
 
