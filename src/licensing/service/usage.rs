@@ -121,20 +121,11 @@ impl LicensingService {
             .as_deref()
             .filter(|_| row.usage_day == Some(day_of(now)));
         if let (None, Some(read)) = (notable, read_today) {
-            let update = KeyUpdate::new(request, verdict, now, parse_usage(read)?);
-            let _turn = self.writes.turn().await;
-            // Lands only if no other validation changed the day since it was read.
-            let guarded = update
-                .query(
-                    concat!(
-                        update_key_sql!(),
-                        " AND usage_day = $7 AND usage_today = $9"
-                    ),
-                    &row.id,
-                )
-                .bind(read); // $9
-            if guarded.execute(&self.pool).await?.rows_affected() == 1 {
-                return Ok(update.violations);
+            if let Some(violations) = self
+                .record_routine(row, request, verdict, now, read)
+                .await?
+            {
+                return Ok(violations);
             }
         }
         let (_turn, mut tx) = begin_write(&self.pool, &self.writes).await?;
@@ -159,6 +150,52 @@ impl LicensingService {
         }
         tx.commit().await?;
         Ok(update.violations)
+    }
+
+    /// A routine validation (the key active, its instance URL known, its day begun):
+    /// one guarded UPDATE, in this app's turn to write. If another validation changed
+    /// the day since `read`, the day is read again in the same turn (no validation of
+    /// this app can change it meanwhile) and the UPDATE tried once more. `None` when
+    /// neither landed: another app wrote too, or the day ended.
+    async fn record_routine(
+        &self,
+        row: &ValidationRow,
+        request: &ValidationRequest,
+        verdict: &Verdict,
+        now: i64,
+        read: &str,
+    ) -> Result<Option<Vec<String>>, AppError> {
+        let _turn = self.writes.turn().await;
+        let mut read = read.to_string();
+        for last_try in [false, true] {
+            let update = KeyUpdate::new(request, verdict, now, parse_usage(&read)?);
+            // Lands only if no other validation changed the day since it was read.
+            let guarded = update
+                .query(
+                    concat!(
+                        update_key_sql!(),
+                        " AND usage_day = $7 AND usage_today = $9"
+                    ),
+                    &row.id,
+                )
+                .bind(&read); // $9
+            if guarded.execute(&self.pool).await?.rows_affected() == 1 {
+                return Ok(Some(update.violations));
+            }
+            if last_try {
+                break;
+            }
+            let stored: StoredDay =
+                sqlx::query_as("SELECT usage_day, usage_today FROM license_keys WHERE id = $1")
+                    .bind(&row.id)
+                    .fetch_one(&self.pool)
+                    .await?;
+            match (stored.usage_day, stored.usage_today) {
+                (Some(day), Some(text)) if day == day_of(now) => read = text,
+                _ => break,
+            }
+        }
+        Ok(None)
     }
 
     /// The key's usage for the `days` days up to today, oldest first, days without
