@@ -41,6 +41,7 @@ pub struct LicensingService {
     offline: Option<Arc<OfflineSigner>>,
     policy: AnswerPolicy,
     writes: WriteQueue,
+    written_days: usage::WrittenDays,
 }
 
 /// What the operator configured for answers: how long they hold, when a silent key
@@ -351,6 +352,7 @@ impl LicensingService {
         LicensingService {
             pool,
             writes,
+            written_days: Default::default(),
             pepper,
             limits,
             idempotency,

@@ -12,6 +12,8 @@ use super::*;
 use crate::licensing::usage::{DayUsage, UsageDayDto, MAX_DAYS};
 use sqlx::any::AnyArguments;
 use sqlx::Any;
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 const SECONDS_PER_DAY: i64 = 86_400;
 
@@ -41,6 +43,39 @@ pub fn date_of(day: i64) -> String {
 
 fn parse_usage(text: &str) -> Result<DayUsage, AppError> {
     serde_json::from_str(text).map_err(|e| AppError::Internal(format!("stored usage: {e}")))
+}
+
+/// The day's rollup this app last wrote for each key (the text stored), so a routine
+/// validation, in the app's turn, guards its UPDATE with what the row holds rather
+/// than with what it read before its turn, when another validation may have written.
+#[derive(Clone, Default)]
+pub(super) struct WrittenDays(Arc<Mutex<HashMap<String, (i64, String)>>>);
+
+impl WrittenDays {
+    /// Keys remembered at most; past that the memory starts over (each key's next
+    /// validation reads its row, as without it).
+    const MAX_KEYS: usize = 10_000;
+
+    fn get(&self, key_id: &str, day: i64) -> Option<String> {
+        let days = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        days.get(key_id)
+            .filter(|(written, _)| *written == day)
+            .map(|(_, usage)| usage.clone())
+    }
+
+    fn remember(&self, key_id: &str, day: i64, usage: String) {
+        let mut days = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if days.len() >= Self::MAX_KEYS && !days.contains_key(key_id) {
+            days.clear();
+        }
+        days.insert(key_id.to_string(), (day, usage));
+    }
 }
 
 /// A key's day in progress, as its row holds it.
@@ -93,7 +128,12 @@ impl<'a> KeyUpdate<'a> {
             .bind(json!(self.violations).to_string()) // $5
             .bind(key_id.to_string()) // $6
             .bind(day_of(self.now)) // $7
-            .bind(json!(self.usage).to_string()) // $8
+            .bind(self.usage_text()) // $8
+    }
+
+    /// The day's rollup as the row stores it.
+    fn usage_text(&self) -> String {
+        json!(self.usage).to_string()
     }
 }
 
@@ -149,14 +189,16 @@ impl LicensingService {
             record(&mut tx, event, meta).await?;
         }
         tx.commit().await?;
+        self.written_days
+            .remember(&row.id, day_of(now), update.usage_text());
         Ok(update.violations)
     }
 
     /// A routine validation (the key active, its instance URL known, its day begun):
-    /// one guarded UPDATE, in this app's turn to write. If another validation changed
-    /// the day since `read`, the day is read again in the same turn (no validation of
-    /// this app can change it meanwhile) and the UPDATE tried once more. `None` when
-    /// neither landed: another app wrote too, or the day ended.
+    /// one guarded UPDATE, in this app's turn to write, guarded by the day this app
+    /// last wrote for the key (else by `read`). If the row holds another (another
+    /// app wrote), the day is read again in the same turn and the UPDATE tried once
+    /// more. `None` when neither landed: another app wrote again, or the day ended.
     async fn record_routine(
         &self,
         row: &ValidationRow,
@@ -166,7 +208,10 @@ impl LicensingService {
         read: &str,
     ) -> Result<Option<Vec<String>>, AppError> {
         let _turn = self.writes.turn().await;
-        let mut read = read.to_string();
+        let mut read = self
+            .written_days
+            .get(&row.id, day_of(now))
+            .unwrap_or_else(|| read.to_string());
         for last_try in [false, true] {
             let update = KeyUpdate::new(request, verdict, now, parse_usage(&read)?);
             // Lands only if no other validation changed the day since it was read.
@@ -180,6 +225,8 @@ impl LicensingService {
                 )
                 .bind(&read); // $9
             if guarded.execute(&self.pool).await?.rows_affected() == 1 {
+                self.written_days
+                    .remember(&row.id, day_of(now), update.usage_text());
                 return Ok(Some(update.violations));
             }
             if last_try {
@@ -323,5 +370,30 @@ async fn locked_day(
             Ok(DayUsage::default())
         }
         _ => Ok(DayUsage::default()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn written_days_answer_only_for_the_day_written_and_stay_bounded() {
+        let days = WrittenDays::default();
+        days.remember("key", 20_000, "{\"validations\":1}".into());
+        assert_eq!(
+            days.get("key", 20_000).as_deref(),
+            Some("{\"validations\":1}")
+        );
+        assert_eq!(
+            days.get("key", 20_001),
+            None,
+            "a new day is read from the row"
+        );
+        assert_eq!(days.get("other", 20_000), None);
+        for n in 0..WrittenDays::MAX_KEYS {
+            days.remember(&format!("key-{n}"), 20_000, String::new());
+        }
+        assert!(days.0.lock().unwrap().len() <= WrittenDays::MAX_KEYS);
     }
 }
