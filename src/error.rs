@@ -273,12 +273,14 @@ mod server {
             // that redirect with a bare JSON page. A page rendered on the server
             // loads what every view of it might show, so one refusal among them
             // (an owner's list, for a member) says nothing of the page's status.
-            if let (true, false, Some(response)) = (
-                crate::request_meta::is_server_fn_request(),
-                crate::request_meta::is_plain_form_post(),
-                leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),
-            ) {
-                response.set_status(error.status());
+            if crate::request_meta::is_server_fn_request()
+                && !crate::request_meta::is_plain_form_post()
+            {
+                if let Some(response) =
+                    leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
+                {
+                    response.set_status(error.status());
+                }
             }
             PageError {
                 code: error.code().to_string(),

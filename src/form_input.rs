@@ -39,7 +39,7 @@ pub use server::keep_form_input;
 #[cfg(feature = "ssr")]
 mod server {
     use super::FormInput;
-    use crate::request_meta::accepts_html;
+    use crate::request_meta::{accepts_html, is_server_fn_path};
     use crate::state::AppState;
     use axum::body::Body;
     use axum::extract::{Request, State};
@@ -64,7 +64,7 @@ mod server {
             return restore(&state, request, next).await;
         }
         let plain_form_post = request.method() == Method::POST
-            && request.uri().path().starts_with("/rpc/")
+            && is_server_fn_path(request.uri().path())
             && accepts_html(request.headers())
             && request
                 .headers()

@@ -70,9 +70,32 @@ pub fn is_plain_form_post() -> bool {
     leptos::prelude::use_context::<Parts>().is_some_and(|parts| accepts_html(&parts.headers))
 }
 
-/// Whether the server function being run was called over HTTP (`/rpc/...`), not
-/// directly by a page being rendered on the server.
+/// Where the pages' server functions live (their `#[server(prefix)]`); nothing
+/// else accepts the session cookie.
+const SERVER_FN_PREFIX: &str = "/rpc";
+
+/// Whether `path` is a server function's.
+pub fn is_server_fn_path(path: &str) -> bool {
+    path.strip_prefix(SERVER_FN_PREFIX)
+        .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Whether the server function being run was called over HTTP, not directly by a
+/// page being rendered on the server.
 pub fn is_server_fn_request() -> bool {
-    leptos::prelude::use_context::<Parts>()
-        .is_some_and(|parts| parts.uri.path().starts_with("/rpc/"))
+    leptos::prelude::use_context::<Parts>().is_some_and(|parts| is_server_fn_path(parts.uri.path()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_paths_under_the_prefix_are_server_functions() {
+        assert!(is_server_fn_path("/rpc/sign_in"));
+        assert!(!is_server_fn_path("/rpc"));
+        assert!(!is_server_fn_path("/rpcx/sign_in"));
+        assert!(!is_server_fn_path("/keys"));
+        assert!(!is_server_fn_path("/api/v1/rpc/x"));
+    }
 }

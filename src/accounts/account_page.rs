@@ -44,7 +44,7 @@ pub fn AccountPage() -> impl IntoView {
             <h1>"Your account"</h1>
             <p class="lede">"Signed in as " <strong>{signed_in.email}</strong></p>
             <MyInvitations invitations/>
-            <MyActivity activity/>
+            <MyActivity page=activity/>
         }/>
     }
 }
@@ -97,8 +97,7 @@ fn MyInvitations(invitations: Resource<Result<Vec<MyInvitationDto>, PageError>>)
 }
 
 #[component]
-fn MyActivity(activity: Resource<Result<AuditPageDto, PageError>>) -> impl IntoView {
-    let page = activity;
+fn MyActivity(page: Resource<Result<AuditPageDto, PageError>>) -> impl IntoView {
     view! {
         <section class="card">
             <h2>"Your activity"</h2>

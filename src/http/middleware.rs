@@ -3,6 +3,7 @@
 
 use super::extract::MAX_BODY_BYTES;
 use crate::error::AppError;
+use crate::request_meta::is_server_fn_path;
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -10,9 +11,6 @@ use axum::http::header::{self, HeaderValue};
 use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-
-/// Where the page's server functions live; nothing else accepts the session cookie.
-pub const SERVER_FN_PREFIX: &str = "/rpc";
 
 /// Refuses a state-changing request to a server function that a browser sent from
 /// another site: the session cookie alone must never be enough (CSRF).
@@ -25,12 +23,8 @@ pub async fn reject_cross_site(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
-    let is_server_fn = request
-        .uri()
-        .path()
-        .starts_with(&format!("{SERVER_FN_PREFIX}/"));
     if is_mutation
-        && is_server_fn
+        && is_server_fn_path(request.uri().path())
         && !is_same_origin(request.headers(), state.settings.public_url.as_deref())
     {
         tracing::warn!(path = %request.uri().path(), "cross-site request refused");
