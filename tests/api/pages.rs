@@ -821,6 +821,29 @@ async fn without_javascript_a_failed_form_returns_to_its_page_with_the_input_but
     assert_eq!(fetched.status(), StatusCode::UNAUTHORIZED);
 }
 
+/// A page loads, at its top, what any of its views might show; a member's view of
+/// an owner's page is a page, not the refusal of the owner's list behind it.
+#[tokio::test]
+async fn a_members_view_of_an_owners_page_is_a_page_while_the_server_function_refuses() {
+    let app = spawn_app().await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    let member = app.member_session(&owner, "bob@acme.test", "member").await;
+    for path in ["/keys", "/organization", "/activity", "/settings/billing"] {
+        let response = app
+            .api
+            .get(app.url(path))
+            .header("Cookie", &member)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+    for server_fn in ["list_license_keys", "list_invitations", "list_activity"] {
+        let refused = app.rpc(&member, server_fn, &[]).await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{server_fn}");
+    }
+}
+
 #[tokio::test]
 async fn viewing_a_page_does_not_write_the_session() {
     let app = spawn_app().await;
