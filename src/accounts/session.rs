@@ -5,6 +5,8 @@ use crate::authorization::{default_membership, Membership, User};
 use crate::clock;
 use crate::error::AppError;
 use crate::state::AppState;
+use std::sync::Arc;
+use tokio::sync::OnceCell;
 use tower_sessions::Session;
 use uuid::Uuid;
 
@@ -27,8 +29,49 @@ pub async fn current_session() -> Result<Session, AppError> {
         .map_err(|e| AppError::Internal(format!("no session layer: {e}")))
 }
 
-/// The signed-in user of this session, if any.
+/// One page render's reads of who is signed in. A page's resources (the header's
+/// session, the page's own data) each ask for the user and their memberships; while
+/// a page renders they are read once. Server-function calls get none: they may
+/// change what they read.
+#[derive(Clone, Default)]
+pub struct RenderCache {
+    user: Arc<OnceCell<Option<User>>>,
+    memberships: Arc<OnceCell<Vec<Membership>>>,
+}
+
+/// Called as a page starts rendering (the routes' per-request context).
+pub fn provide_render_cache() {
+    if !crate::request_meta::is_server_fn_request() {
+        leptos::prelude::provide_context(RenderCache::default());
+    }
+}
+
+/// `read`'s answer, read once per page render (kept in the render's `cell`);
+/// outside a render, read every time.
+async fn once_per_render<T, Read, Fut>(
+    cell: impl FnOnce(&RenderCache) -> &OnceCell<T>,
+    read: Read,
+) -> Result<T, AppError>
+where
+    T: Clone,
+    Read: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<T, AppError>>,
+{
+    match leptos::prelude::use_context::<RenderCache>() {
+        Some(cache) => Ok(cell(&cache).get_or_try_init(read).await?.clone()),
+        None => read().await,
+    }
+}
+
+/// The signed-in user of this session, if any (read once per page render).
 pub async fn signed_in_user(state: &AppState, session: &Session) -> Result<Option<User>, AppError> {
+    once_per_render(|cache| &cache.user, || read_signed_in_user(state, session)).await
+}
+
+async fn read_signed_in_user(
+    state: &AppState,
+    session: &Session,
+) -> Result<Option<User>, AppError> {
     let Some(user_id) = session.get::<Uuid>(USER_ID).await? else {
         return Ok(None);
     };
@@ -54,7 +97,11 @@ pub async fn organizations_and_current(
     session: &Session,
     user: &User,
 ) -> Result<(Vec<Membership>, Option<Membership>), AppError> {
-    let all = state.accounts.memberships(user).await?;
+    let all = once_per_render(
+        |cache| &cache.memberships,
+        || state.accounts.memberships(user),
+    )
+    .await?;
     if let Some(chosen) = session.get::<Uuid>(ORGANIZATION_ID).await? {
         match all.iter().find(|m| m.organization_id() == chosen) {
             Some(current) => {
@@ -128,4 +175,54 @@ pub async fn choose_organization(
 /// Ends the session on the server: the cookie is worthless afterwards.
 pub async fn sign_out(session: &Session) -> Result<(), AppError> {
     Ok(session.flush().await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use leptos::prelude::{provide_context, Owner, ScopedFuture};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Reads "who is signed in" twice, as a page's resources do, counting the
+    /// reads (run in the owner's scope, as a page's resources are).
+    async fn read_twice(reads: &AtomicUsize) -> Vec<Membership> {
+        let mut seen = Vec::new();
+        for _ in 0..2 {
+            seen = once_per_render(
+                |cache| &cache.memberships,
+                || async {
+                    reads.fetch_add(1, Ordering::SeqCst);
+                    Ok(Vec::new())
+                },
+            )
+            .await
+            .unwrap();
+        }
+        seen
+    }
+
+    #[tokio::test]
+    async fn a_page_render_reads_who_is_signed_in_once() {
+        let reads = AtomicUsize::new(0);
+        let owner = Owner::new();
+        owner.with(provide_render_cache);
+        owner.with(|| ScopedFuture::new(read_twice(&reads))).await;
+        assert_eq!(reads.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_server_function_call_reads_fresh_every_time() {
+        let reads = AtomicUsize::new(0);
+        let owner = Owner::new();
+        let (parts, ()) = axum::http::Request::post("/rpc/accept_invitation")
+            .body(())
+            .unwrap()
+            .into_parts();
+        owner.with(|| {
+            provide_context(parts);
+            provide_render_cache();
+        });
+        owner.with(|| ScopedFuture::new(read_twice(&reads))).await;
+        assert_eq!(reads.load(Ordering::SeqCst), 2);
+    }
 }

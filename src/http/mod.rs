@@ -200,6 +200,13 @@ fn page_routes() -> Vec<AxumRouteListing> {
         .clone()
 }
 
+/// What every page render gets beside Leptos's own contexts: the nonce its policy
+/// names, and a cache of who is signed in.
+fn provide_page_context() {
+    middleware::provide_page_nonce();
+    crate::accounts::session::provide_render_cache();
+}
+
 fn router<Store: SessionStore + Clone>(state: AppState, store: Store) -> Router {
     let settings = state.settings.clone();
     let sessions = SessionManagerLayer::new(store)
@@ -220,7 +227,7 @@ fn router<Store: SessionStore + Clone>(state: AppState, store: Store) -> Router 
     let leptos_options = state.leptos_options.clone();
     let routes = page_routes();
     Router::new()
-        .leptos_routes_with_context(&state, routes, middleware::provide_page_nonce, {
+        .leptos_routes_with_context(&state, routes, provide_page_context, {
             let leptos_options = leptos_options.clone();
             move || crate::app::shell(leptos_options.clone())
         })
