@@ -256,7 +256,8 @@ async fn main() {
         .migrate()
         .await
         .unwrap();
-    // The real server's pool size: the same setting, the same defaults.
+    // The real server's pool: the same size setting and defaults, and (SQLite) no
+    // liveness ping before each query, as the real server's.
     let max_connections = std::env::var("DATABASE_MAX_CONNECTIONS")
         .ok()
         .map(|value| value.trim().parse().expect("DATABASE_MAX_CONNECTIONS"))
@@ -271,6 +272,7 @@ async fn main() {
         Pool::Sqlite(
             sqlx::sqlite::SqlitePoolOptions::new()
                 .max_connections(max_connections)
+                .test_before_acquire(false)
                 .connect_with(options)
                 .await
                 .unwrap(),

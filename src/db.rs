@@ -90,33 +90,9 @@ impl Db {
             Engine::Postgres => url.to_string(),
         };
         let options = AnyConnectOptions::from_str(&url).map_err(|e| e.to_string())?;
-        let pool = match engine {
-            Engine::Sqlite => {
-                AnyPoolOptions::new()
-                    .max_connections(max_connections)
-                    .after_connect(|conn, _meta| {
-                        Box::pin(async move {
-                            // Durability first: a 201 means the row is on disk.
-                            conn.execute(
-                                "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
-                                 PRAGMA synchronous = FULL;",
-                            )
-                            .await?;
-                            Ok(())
-                        })
-                    })
-                    .connect_with(options)
-                    .await
-            }
-            Engine::Postgres => {
-                AnyPoolOptions::new()
-                    .max_connections(max_connections)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .connect_with(options)
-                    .await
-            }
-        }
-        .map_err(|e| format!("cannot open the database: {e}"))?;
+        let pool = open_pool(engine, options, max_connections)
+            .await
+            .map_err(|e| format!("cannot open the database: {e}"))?;
         if engine == Engine::Sqlite {
             pool.execute("PRAGMA journal_mode = WAL;")
                 .await
@@ -236,6 +212,43 @@ impl Page {
     }
 }
 
+/// The pool of request connections for `engine`.
+async fn open_pool(
+    engine: Engine,
+    options: AnyConnectOptions,
+    max_connections: u32,
+) -> Result<AnyPool, sqlx::Error> {
+    match engine {
+        Engine::Sqlite => {
+            AnyPoolOptions::new()
+                .max_connections(max_connections)
+                // A file needs no "is the connection still alive?" round trip
+                // to SQLite's worker thread before every query (BENCHMARKS.md).
+                .test_before_acquire(false)
+                .after_connect(|conn, _meta| {
+                    Box::pin(async move {
+                        // Durability first: a 201 means the row is on disk.
+                        conn.execute(
+                            "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
+                             PRAGMA synchronous = FULL;",
+                        )
+                        .await?;
+                        Ok(())
+                    })
+                })
+                .connect_with(options)
+                .await
+        }
+        Engine::Postgres => {
+            AnyPoolOptions::new()
+                .max_connections(max_connections)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await
+        }
+    }
+}
+
 /// Browser sessions live in the same database (so any instance can serve any
 /// browser), through the engine's own tower-sessions store.
 pub enum SessionStorage {
@@ -256,6 +269,7 @@ impl SessionStorage {
                     .synchronous(sqlx::sqlite::SqliteSynchronous::Full);
                 let pool = sqlx::sqlite::SqlitePoolOptions::new()
                     .max_connections(max_connections)
+                    .test_before_acquire(false)
                     .connect_with(options)
                     .await
                     .map_err(failed)?;
