@@ -78,6 +78,19 @@ pub struct KeyPage {
     pub next_before: Option<String>,
 }
 
+/// A listed key with its organization's plan's features (JSON), read together.
+#[derive(sqlx::FromRow)]
+struct ListedKey {
+    #[sqlx(flatten)]
+    key: LicenseKeyRecord,
+    plan_features: String,
+}
+
+/// A plan's features as the plans table stores them (JSON).
+fn parse_plan_features(stored: &str) -> Result<PlanFeatures, AppError> {
+    serde_json::from_str(stored).map_err(|e| AppError::Internal(format!("plan features: {e}")))
+}
+
 /// The columns of a `LicenseKeyRecord`.
 const KEY_COLUMNS: &str = "id, masked_key, instance_name, reported_instance_name, instance_url, \
      instance_metrics, last_violations, created_at, last_validated_at, activated_at, \
@@ -523,21 +536,31 @@ impl LicensingService {
     /// listed.
     pub async fn list(&self, actor: &Membership, page: &Page) -> Result<KeyPage, AppError> {
         actor.require_owner(OWNER_ONLY)?;
-        // The index (organization_id, id) serves the order.
-        let keys: Vec<LicenseKeyRecord> = sqlx::query_as(&format!(
-            "SELECT {KEY_COLUMNS} FROM license_keys WHERE organization_id = $1 AND id < $2 \
+        // The index (organization_id, id) serves the order. The plan's features
+        // (when a key is overdue) come with each row, in the same round trip.
+        let rows: Vec<ListedKey> = sqlx::query_as(&format!(
+            "SELECT {KEY_COLUMNS}, (SELECT p.features FROM organizations o \
+             JOIN plans p ON p.name = o.plan WHERE o.id = $1) AS plan_features \
+             FROM license_keys WHERE organization_id = $1 AND id < $2 \
              ORDER BY id DESC LIMIT $3"
         ))
-        .bind(actor.organization_id().to_string())
-        .bind(page.before())
-        .bind(page.fetch())
+        .bind(actor.organization_id().to_string()) // $1
+        .bind(page.before()) // $2
+        .bind(page.fetch()) // $3
         .fetch_all(&self.pool)
         .await?;
-        let overdue_after = self.overdue_after(&self.plan_features(actor).await?);
-        let (mut keys, next_before) = page.split(keys, |key| key.id.as_str());
-        for key in &mut keys {
-            key.overdue_after = overdue_after;
-        }
+        let overdue_after = match rows.first() {
+            Some(row) => self.overdue_after(&parse_plan_features(&row.plan_features)?),
+            None => 0,
+        };
+        let keys = rows
+            .into_iter()
+            .map(|row| LicenseKeyRecord {
+                overdue_after,
+                ..row.key
+            })
+            .collect();
+        let (keys, next_before) = page.split(keys, |key| key.id.as_str());
         Ok(KeyPage { keys, next_before })
     }
 
@@ -549,8 +572,7 @@ impl LicensingService {
         .bind(actor.organization_id().to_string())
         .fetch_one(&self.pool)
         .await?;
-        serde_json::from_str(&features)
-            .map_err(|e| AppError::Internal(format!("plan features: {e}")))
+        parse_plan_features(&features)
     }
 
     /// How long an active key on a plan with `features` may stay silent before it
