@@ -2,7 +2,8 @@
 # Runs every test: Rust unit and integration tests (the real app on port 0, a fresh
 # database each) on SQLite and, when TEST_DATABASE_URL names a PostgreSQL server,
 # again on PostgreSQL; then, against a release build, schemathesis on the JSON API
-# and the Playwright end-to-end tests in Chromium. Installs what it needs first.
+# and the Playwright end-to-end tests in Chromium (the release build runs beside the
+# Rust suites). Installs what it needs first.
 #   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres scripts/test.sh
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -10,13 +11,27 @@ cd "$ROOT"
 source scripts/setup.sh --test
 # Each runner's output also goes to a log, for the tally at the end.
 LOG="$(mktemp)"
-trap 'rm -f "$LOG" "$LOG.schemathesis"' EXIT
+RELEASE_LOG="$LOG.release"
+RELEASE_PID=""
+finish() {
+  if [ -n "$RELEASE_PID" ]; then kill -- "-$RELEASE_PID" 2>/dev/null || true; fi
+  rm -f "$LOG" "$LOG.schemathesis" "$RELEASE_LOG"
+}
+trap finish EXIT
 tally() { "$@" 2>&1 | tee -a "$LOG"; }
 # Where the time goes: each phase's seconds, printed at the end.
 PHASES=()
-phase() { PHASES+=("$(printf '%-40s %5ss' "$1" "$SECONDS")"); SECONDS=0; }
+phase() { PHASES+=("$(printf '%-44s %5ss' "$1" "$SECONDS")"); SECONDS=0; }
 
 phase "set-up (installs, when missing)"
+# The release build is the longest step and has long stretches on one core (the
+# wasm bundle's link-time optimisation); it runs beside the Rust suites, which
+# build into target/debug, and is waited for before the browser tests need it.
+echo "==> release build (server binary and wasm bundle) started in the background"
+# Its own process group (setsid), so that a failed run stops the whole build.
+setsid bash -c 'cargo leptos build --release && echo "release build took ${SECONDS}s"' \
+  > "$RELEASE_LOG" 2>&1 &
+RELEASE_PID=$!
 echo "==> Rust unit and integration tests (SQLite)"
 tally cargo test --features ssr --locked
 phase "cargo test (build and run, SQLite)"
@@ -34,9 +49,16 @@ else
   echo "==> SKIPPED the PostgreSQL integration tests: set TEST_DATABASE_URL=postgres://... to include them"
 fi
 
-echo "==> release build (server binary and wasm bundle)"
-cargo leptos build --release
-phase "release build (server and wasm)"
+echo "==> waiting for the release build"
+if ! wait "$RELEASE_PID"; then
+  RELEASE_PID=""
+  cat "$RELEASE_LOG"
+  echo "error: the release build failed" >&2
+  exit 1
+fi
+RELEASE_PID=""
+tail -n 3 "$RELEASE_LOG"
+phase "rest of the release build (after the suites)"
 
 echo "==> schemathesis against the live API (its OpenAPI document, every default check)"
 scripts/schemathesis.sh target/release/storno-licensing 2>&1 | tee "$LOG.schemathesis"
