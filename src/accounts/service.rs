@@ -47,14 +47,47 @@ struct TokenHolderRow {
     email: String,
 }
 
-/// A live token's user with one of their memberships (none: all `None`).
+/// One of a user's memberships from a `LEFT JOIN` (none: all `None`).
 #[derive(sqlx::FromRow)]
-struct TokenMembershipRow {
-    user_id: String,
+struct JoinedMembershipRow {
     organization_id: Option<String>,
     name: Option<String>,
     role: Option<String>,
     plan: Option<String>,
+}
+
+/// The memberships of `user_id` among `rows` of a `LEFT JOIN`.
+fn joined_memberships(
+    user_id: Uuid,
+    rows: impl IntoIterator<Item = JoinedMembershipRow>,
+) -> Result<Vec<Membership>, AppError> {
+    rows.into_iter()
+        .filter_map(|row| {
+            Some(MembershipRow {
+                organization_id: row.organization_id?,
+                name: row.name?,
+                role: row.role?,
+                plan: row.plan?,
+            })
+        })
+        .map(|row| Membership::from_row(user_id, row))
+        .collect()
+}
+
+/// A live token's user with one of their memberships.
+#[derive(sqlx::FromRow)]
+struct TokenMembershipRow {
+    user_id: String,
+    #[sqlx(flatten)]
+    membership: JoinedMembershipRow,
+}
+
+/// A user's email with one of their memberships.
+#[derive(sqlx::FromRow)]
+struct UserMembershipRow {
+    email: String,
+    #[sqlx(flatten)]
+    membership: JoinedMembershipRow,
 }
 
 #[derive(Clone)]
@@ -364,6 +397,33 @@ impl AccountsService {
         Ok(row.map(|(email,)| User { id, email }))
     }
 
+    /// A user and every organization they belong to (in the order they joined
+    /// them), in one query: what a page reads of whoever is signed in.
+    pub async fn user_and_memberships(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<(User, Vec<Membership>)>, AppError> {
+        let rows: Vec<UserMembershipRow> = sqlx::query_as(
+            "SELECT u.email, o.id AS organization_id, o.name, m.role, o.plan \
+             FROM users u \
+             LEFT JOIN memberships m ON m.user_id = u.id \
+             LEFT JOIN organizations o ON o.id = m.organization_id \
+             WHERE u.id = $1 ORDER BY m.id",
+        )
+        .bind(id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let user = User {
+            id,
+            email: first.email.clone(),
+        };
+        let memberships = joined_memberships(id, rows.into_iter().map(|row| row.membership))?;
+        Ok(Some((user, memberships)))
+    }
+
     /// Every organization the user belongs to, in the order they joined them.
     pub async fn memberships(&self, user: &User) -> Result<Vec<Membership>, AppError> {
         let rows: Vec<MembershipRow> = sqlx::query_as(
@@ -423,18 +483,7 @@ impl AccountsService {
             Some(row) => stored_id(&row.user_id)?,
             None => return Err(AppError::Unauthorized),
         };
-        let memberships = rows
-            .into_iter()
-            .filter_map(|row| {
-                Some(MembershipRow {
-                    organization_id: row.organization_id?,
-                    name: row.name?,
-                    role: row.role?,
-                    plan: row.plan?,
-                })
-            })
-            .map(|row| Membership::from_row(user_id, row))
-            .collect::<Result<Vec<_>, _>>()?;
+        let memberships = joined_memberships(user_id, rows.into_iter().map(|row| row.membership))?;
         match credential.requested {
             Some(id) => memberships
                 .into_iter()

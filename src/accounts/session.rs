@@ -82,7 +82,18 @@ async fn read_signed_in_user(
         session.flush().await?;
         return Ok(None);
     }
-    let user = state.accounts.user(user_id).await?;
+    let user = match leptos::prelude::use_context::<RenderCache>() {
+        // A page reads the memberships too: both in one round trip.
+        Some(cache) => {
+            let found = state.accounts.user_and_memberships(user_id).await?;
+            found.map(|(user, memberships)| {
+                // Already set only if they were read first; either is this render's.
+                let _ = cache.memberships.set(memberships);
+                user
+            })
+        }
+        None => state.accounts.user(user_id).await?,
+    };
     if user.is_none() {
         session.flush().await?;
     }
