@@ -86,6 +86,10 @@ struct ListedKey {
     plan_features: String,
 }
 
+/// The features (JSON) of the plan of organization `$1`.
+const PLAN_FEATURES_SQL: &str =
+    "SELECT p.features FROM organizations o JOIN plans p ON p.name = o.plan WHERE o.id = $1";
+
 /// A plan's features as the plans table stores them (JSON).
 fn parse_plan_features(stored: &str) -> Result<PlanFeatures, AppError> {
     serde_json::from_str(stored).map_err(|e| AppError::Internal(format!("plan features: {e}")))
@@ -539,10 +543,8 @@ impl LicensingService {
         // The index (organization_id, id) serves the order. The plan's features
         // (when a key is overdue) come with each row, in the same round trip.
         let rows: Vec<ListedKey> = sqlx::query_as(&format!(
-            "SELECT {KEY_COLUMNS}, (SELECT p.features FROM organizations o \
-             JOIN plans p ON p.name = o.plan WHERE o.id = $1) AS plan_features \
-             FROM license_keys WHERE organization_id = $1 AND id < $2 \
-             ORDER BY id DESC LIMIT $3"
+            "SELECT {KEY_COLUMNS}, ({PLAN_FEATURES_SQL}) AS plan_features FROM license_keys \
+             WHERE organization_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
         ))
         .bind(actor.organization_id().to_string()) // $1
         .bind(page.before()) // $2
@@ -566,12 +568,10 @@ impl LicensingService {
 
     /// The features of the actor's organization's plan.
     async fn plan_features(&self, actor: &Membership) -> Result<PlanFeatures, AppError> {
-        let features: String = sqlx::query_scalar(
-            "SELECT p.features FROM organizations o JOIN plans p ON p.name = o.plan WHERE o.id = $1",
-        )
-        .bind(actor.organization_id().to_string())
-        .fetch_one(&self.pool)
-        .await?;
+        let features: String = sqlx::query_scalar(PLAN_FEATURES_SQL)
+            .bind(actor.organization_id().to_string())
+            .fetch_one(&self.pool)
+            .await?;
         parse_plan_features(&features)
     }
 

@@ -196,17 +196,19 @@ impl TestApp {
             .unwrap()
     }
 
-    /// A page as the browser holding `cookie` gets it, as HTML.
-    pub async fn page_html(&self, cookie: &str, path: &str) -> String {
+    /// A page as the browser holding `cookie` gets it.
+    pub async fn page(&self, cookie: &str, path: &str) -> Response {
         self.api
             .get(self.url(path))
             .header("Cookie", cookie)
             .send()
             .await
             .unwrap()
-            .text()
-            .await
-            .unwrap()
+    }
+
+    /// A page as the browser holding `cookie` gets it, as HTML.
+    pub async fn page_html(&self, cookie: &str, path: &str) -> String {
+        self.page(cookie, path).await.text().await.unwrap()
     }
 
     /// Another organization owned by `token`'s holder; its id.

@@ -387,16 +387,7 @@ async fn members_see_why_they_cannot_manage_keys() {
     assert!(switched.status().is_success(), "{}", switched.status());
     assert_eq!(session_of(&app, &cookie).await["current"]["name"], "Acme");
 
-    let html = app
-        .api
-        .get(app.url("/keys"))
-        .header("Cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page_html(&cookie, "/keys").await;
     assert!(html.contains("Only the owner can manage license keys"));
     assert!(!html.contains("Create license key"));
 
@@ -576,13 +567,7 @@ async fn someone_in_no_organization_is_told_how_to_get_one() {
     }
     let cookie = app.session_cookie(&bob).await;
     for path in ["/keys", "/organization", "/activity"] {
-        let response = app
-            .api
-            .get(app.url(path))
-            .header("Cookie", &cookie)
-            .send()
-            .await
-            .unwrap();
+        let response = app.page(&cookie, path).await;
         assert_eq!(response.status(), StatusCode::OK, "{path}");
         let page = response.text().await.unwrap();
         assert!(
@@ -594,16 +579,7 @@ async fn someone_in_no_organization_is_told_how_to_get_one() {
         .rpc(&cookie, "create_organization", &[("name", "Bob Again")])
         .await;
     assert_eq!(created.status(), StatusCode::OK);
-    let keys = app
-        .api
-        .get(app.url("/keys"))
-        .header("Cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let keys = app.page_html(&cookie, "/keys").await;
     assert!(keys.contains("Create license key"));
 }
 
@@ -829,13 +805,7 @@ async fn a_members_view_of_an_owners_page_is_a_page_while_the_server_function_re
     let owner = app.register("ana@acme.test", "Acme").await;
     let member = app.member_session(&owner, "bob@acme.test", "member").await;
     for path in ["/keys", "/organization", "/activity", "/settings/billing"] {
-        let response = app
-            .api
-            .get(app.url(path))
-            .header("Cookie", &member)
-            .send()
-            .await
-            .unwrap();
+        let response = app.page(&member, path).await;
         assert_eq!(response.status(), StatusCode::OK, "{path}");
     }
     for server_fn in ["list_license_keys", "list_invitations", "list_activity"] {

@@ -90,7 +90,8 @@ struct StoredDay {
 struct KeyUpdate<'a> {
     request: &'a ValidationRequest,
     now: i64,
-    usage: DayUsage,
+    /// The day's rollup with this validation added, as the row stores it.
+    usage: String,
     /// The answer's violations (with the shared-key one, when it applies).
     violations: Vec<String>,
 }
@@ -110,7 +111,7 @@ impl<'a> KeyUpdate<'a> {
         KeyUpdate {
             request,
             now,
-            usage,
+            usage: json!(usage).to_string(),
             violations,
         }
     }
@@ -128,12 +129,7 @@ impl<'a> KeyUpdate<'a> {
             .bind(json!(self.violations).to_string()) // $5
             .bind(key_id.to_string()) // $6
             .bind(day_of(self.now)) // $7
-            .bind(self.usage_text()) // $8
-    }
-
-    /// The day's rollup as the row stores it.
-    fn usage_text(&self) -> String {
-        json!(self.usage).to_string()
+            .bind(self.usage.clone()) // $8
     }
 }
 
@@ -190,7 +186,7 @@ impl LicensingService {
         }
         tx.commit().await?;
         self.written_days
-            .remember(&row.id, day_of(now), update.usage_text());
+            .remember(&row.id, day_of(now), update.usage);
         Ok(update.violations)
     }
 
@@ -226,7 +222,7 @@ impl LicensingService {
                 .bind(&read); // $9
             if guarded.execute(&self.pool).await?.rows_affected() == 1 {
                 self.written_days
-                    .remember(&row.id, day_of(now), update.usage_text());
+                    .remember(&row.id, day_of(now), update.usage);
                 return Ok(Some(update.violations));
             }
             if last_try {
