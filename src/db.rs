@@ -160,6 +160,11 @@ impl WriteQueue {
         WriteQueue((engine == Engine::Sqlite).then(Default::default))
     }
 
+    /// Whether writers take turns here (SQLite) or not at all (PostgreSQL).
+    pub fn is_queue(&self) -> bool {
+        self.0.is_some()
+    }
+
     /// Waits for this writer's turn (taken before a connection, so a writer never
     /// holds one while it waits).
     pub async fn turn(&self) -> Turn {

@@ -42,6 +42,7 @@ pub struct LicensingService {
     policy: AnswerPolicy,
     writes: WriteQueue,
     written_days: usage::WrittenDays,
+    pending_routines: usage::PendingRoutines,
 }
 
 /// What the operator configured for answers: how long they hold, when a silent key
@@ -370,6 +371,7 @@ impl LicensingService {
             pool,
             writes,
             written_days: Default::default(),
+            pending_routines: Default::default(),
             pepper,
             limits,
             idempotency,

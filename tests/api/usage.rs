@@ -92,6 +92,61 @@ async fn a_thousand_validations_of_one_key_in_a_day_make_one_day() {
     assert_eq!(count(&pool, archived, &id).await, 0);
 }
 
+/// Frames in the SQLite file's write-ahead log: every commit appends the pages it
+/// changed. `truncate` empties the log first (nothing else is writing then).
+async fn wal_frames(connection: &mut sqlx::AnyConnection, mode: &str) -> i64 {
+    let (_busy, frames, _copied): (i64, i64, i64) =
+        sqlx::query_as(&format!("PRAGMA wal_checkpoint({mode})"))
+            .fetch_one(&mut *connection)
+            .await
+            .unwrap();
+    frames
+}
+
+#[tokio::test]
+async fn routine_validations_waiting_for_a_write_are_committed_together() {
+    let (app, owner, id, key) = app_with_key().await;
+    if !app.database_url.starts_with("sqlite") {
+        return; // PostgreSQL locks rows: each validation commits on its own there.
+    }
+    let body = json!({"licenseKey": key, "instanceUrl": "https://erp.acme.test"});
+    // The first one activates the key (its own transaction, with an audit event).
+    assert_eq!(app.validate(body.clone()).await.status(), StatusCode::OK);
+    let pool = db(&app).await;
+    let mut other = pool.acquire().await.unwrap();
+    wal_frames(&mut other, "TRUNCATE").await;
+    assert_eq!(app.validate(body.clone()).await.status(), StatusCode::OK);
+    let frames_of_one = wal_frames(&mut other, "PASSIVE").await;
+    assert!(frames_of_one > 0, "a routine validation commits");
+
+    // Another process holds SQLite's write lock while eight validations arrive.
+    wal_frames(&mut other, "TRUNCATE").await;
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    let validations = futures::future::join_all((0..8).map(|_| app.validate(body.clone())));
+    let release = async {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        sqlx::query("COMMIT").execute(&mut *other).await.unwrap();
+    };
+    let (answers, ()) = tokio::join!(validations, release);
+    assert!(answers
+        .iter()
+        .all(|answer| answer.status() == StatusCode::OK));
+
+    // The one that got the app's write turn first waits for the lock; the others
+    // wait behind it and are then written in one transaction: two commits, where
+    // one each would append eight times a lone validation's frames.
+    let frames = wal_frames(&mut other, "PASSIVE").await;
+    assert!(
+        frames <= 4 * frames_of_one,
+        "{frames} frames for 8 validations; one alone appends {frames_of_one}"
+    );
+    let history = usage(&app, &owner, &id, "").await;
+    assert_eq!(history["days"][0]["validations"], 10, "every one counted");
+}
+
 #[tokio::test]
 async fn a_finished_day_moves_to_the_history_and_old_days_go() {
     let (app, owner, id, key) = app_with_key().await;

@@ -7,13 +7,20 @@
 //! got there first, a new day, a first activation or a new instance URL) the
 //! validation is recorded in a transaction that holds the key's row, moving a
 //! finished day into `key_usage_days` first.
+//!
+//! On SQLite, routine validations that arrive while another write is being made
+//! wait together and are committed together, by whichever of them gets the app's
+//! write turn first: one transaction and one `fsync` for all of them, each answered
+//! only after that commit (group commit). PostgreSQL locks rows; there each one
+//! writes on its own.
 
 use super::*;
 use crate::licensing::usage::{DayUsage, UsageDayDto, MAX_DAYS};
 use sqlx::any::AnyArguments;
-use sqlx::Any;
+use sqlx::{Any, AnyConnection};
 use std::collections::HashMap;
 use std::sync::Mutex;
+use tokio::sync::oneshot;
 
 const SECONDS_PER_DAY: i64 = 86_400;
 
@@ -85,10 +92,27 @@ struct StoredDay {
     usage_today: Option<String>,
 }
 
+/// What a validation reported, as its key's row keeps it.
+struct Report {
+    instance_name: Option<String>,
+    instance_url: Option<String>,
+    metrics: Option<InstanceMetrics>,
+}
+
+impl Report {
+    fn of(request: &ValidationRequest) -> Self {
+        Report {
+            instance_name: request.instance_name.clone(),
+            instance_url: request.instance_url.clone(),
+            metrics: request.metrics.clone(),
+        }
+    }
+}
+
 /// What one validation writes to its key's row: its report, and its day's usage
 /// with this validation added.
 struct KeyUpdate<'a> {
-    request: &'a ValidationRequest,
+    report: &'a Report,
     now: i64,
     /// The day's rollup with this validation added, as the row stores it.
     usage: String,
@@ -97,19 +121,14 @@ struct KeyUpdate<'a> {
 }
 
 impl<'a> KeyUpdate<'a> {
-    fn new(
-        request: &'a ValidationRequest,
-        verdict: &Verdict,
-        now: i64,
-        mut usage: DayUsage,
-    ) -> Self {
+    fn new(report: &'a Report, violations: Vec<String>, now: i64, mut usage: DayUsage) -> Self {
         let violations = usage.record(
-            request.instance_url.as_deref(),
-            request.metrics.iter().flat_map(InstanceMetrics::reported),
-            verdict.violations.clone(),
+            report.instance_url.as_deref(),
+            report.metrics.iter().flat_map(InstanceMetrics::reported),
+            violations,
         );
         KeyUpdate {
-            request,
+            report,
             now,
             usage: json!(usage).to_string(),
             violations,
@@ -123,14 +142,155 @@ impl<'a> KeyUpdate<'a> {
     ) -> sqlx::query::Query<'q, Any, AnyArguments<'q>> {
         sqlx::query(sql)
             .bind(self.now) // $1
-            .bind(self.request.instance_name.clone()) // $2
-            .bind(self.request.instance_url.clone()) // $3
-            .bind(self.request.metrics.as_ref().map(|m| json!(m).to_string())) // $4
+            .bind(self.report.instance_name.clone()) // $2
+            .bind(self.report.instance_url.clone()) // $3
+            .bind(self.report.metrics.as_ref().map(|m| json!(m).to_string())) // $4
             .bind(json!(self.violations).to_string()) // $5
             .bind(key_id.to_string()) // $6
             .bind(day_of(self.now)) // $7
             .bind(self.usage.clone()) // $8
     }
+}
+
+/// The violations a routine validation is answered with once written; `None` when
+/// its guarded UPDATE did not land (it is then recorded in a transaction).
+type Routine = Result<Option<Vec<String>>, AppError>;
+
+/// A routine validation waiting for its write.
+struct RoutineWrite {
+    key_id: String,
+    now: i64,
+    /// The day's rollup as the request read it, used when this app wrote none since.
+    read: String,
+    report: Report,
+    violations: Vec<String>,
+    answer: oneshot::Sender<Routine>,
+}
+
+/// Routine validations waiting for the app's write turn (SQLite only).
+#[derive(Clone, Default)]
+pub(super) struct PendingRoutines(Arc<Mutex<Vec<RoutineWrite>>>);
+
+impl PendingRoutines {
+    fn push(&self, write: RoutineWrite) {
+        self.lock().push(write);
+    }
+
+    fn take(&self) -> Vec<RoutineWrite> {
+        std::mem::take(&mut *self.lock())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<RoutineWrite>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Writes `batch` (in the write turn its caller holds, on SQLite) and answers each:
+/// one validation alone is one guarded UPDATE, as ever; several are one transaction.
+/// Validations whose requests are gone are left out, as if they never came.
+async fn write_batch(pool: &AnyPool, days: &WrittenDays, batch: Vec<RoutineWrite>) {
+    let batch: Vec<_> = batch
+        .into_iter()
+        .filter(|write| !write.answer.is_closed())
+        .collect();
+    if batch.is_empty() {
+        return;
+    }
+    let mut written = HashMap::new();
+    match land_all(pool, days, &batch, &mut written).await {
+        Ok(outcomes) => {
+            for (key_id, (day, usage)) in written {
+                days.remember(&key_id, day, usage);
+            }
+            for (write, outcome) in batch.into_iter().zip(outcomes) {
+                let _ = write.answer.send(Ok(outcome));
+            }
+        }
+        Err(error) => {
+            let cause = format!("routine validations' write: {error:?}");
+            for write in batch {
+                let _ = write.answer.send(Err(AppError::Internal(cause.clone())));
+            }
+        }
+    }
+}
+
+/// Lands each write of `batch` in order; `written` gathers the days written, for
+/// the writes after them and for the memory once committed.
+async fn land_all(
+    pool: &AnyPool,
+    days: &WrittenDays,
+    batch: &[RoutineWrite],
+    written: &mut HashMap<String, (i64, String)>,
+) -> Result<Vec<Option<Vec<String>>>, AppError> {
+    if let [write] = batch {
+        let mut connection = pool.acquire().await?;
+        return Ok(vec![land(&mut connection, days, written, write).await?]);
+    }
+    // Only SQLite batches (it alone has a write queue), so its own BEGIN.
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for write in batch {
+        outcomes.push(land(&mut tx, days, written, write).await?);
+    }
+    tx.commit().await?;
+    tracing::debug!(
+        validations = batch.len(),
+        "routine validations committed together"
+    );
+    Ok(outcomes)
+}
+
+/// One guarded UPDATE, guarded by the day last written for the key (in this batch,
+/// else by this app, else as the request read it). If the row holds another
+/// (another app wrote), the day is read again and the UPDATE tried once more.
+/// `None` when neither landed: another app wrote again, or the day ended.
+async fn land(
+    connection: &mut AnyConnection,
+    days: &WrittenDays,
+    written: &mut HashMap<String, (i64, String)>,
+    write: &RoutineWrite,
+) -> Result<Option<Vec<String>>, AppError> {
+    let today = day_of(write.now);
+    let mut read = written
+        .get(&write.key_id)
+        .filter(|(day, _)| *day == today)
+        .map(|(_, usage)| usage.clone())
+        .or_else(|| days.get(&write.key_id, today))
+        .unwrap_or_else(|| write.read.clone());
+    for last_try in [false, true] {
+        let usage = parse_usage(&read)?;
+        let update = KeyUpdate::new(&write.report, write.violations.clone(), write.now, usage);
+        // Lands only if no other validation changed the day since it was read.
+        let guarded = update
+            .query(
+                concat!(
+                    update_key_sql!(),
+                    " AND usage_day = $7 AND usage_today = $9"
+                ),
+                &write.key_id,
+            )
+            .bind(&read); // $9
+        if guarded.execute(&mut *connection).await?.rows_affected() == 1 {
+            written.insert(write.key_id.clone(), (today, update.usage));
+            return Ok(Some(update.violations));
+        }
+        if last_try {
+            break;
+        }
+        let stored: StoredDay =
+            sqlx::query_as("SELECT usage_day, usage_today FROM license_keys WHERE id = $1")
+                .bind(&write.key_id)
+                .fetch_one(&mut *connection)
+                .await?;
+        match (stored.usage_day, stored.usage_today) {
+            (Some(day), Some(text)) if day == today => read = text,
+            _ => break,
+        }
+    }
+    Ok(None)
 }
 
 impl LicensingService {
@@ -166,7 +326,8 @@ impl LicensingService {
         }
         let (_turn, mut tx) = begin_write(&self.pool, &self.writes).await?;
         let today = locked_day(&mut tx, &row.id, day_of(now)).await?;
-        let update = KeyUpdate::new(request, verdict, now, today);
+        let report = Report::of(request);
+        let update = KeyUpdate::new(&report, verdict.violations.clone(), now, today);
         update
             .query(update_key_sql!(), &row.id)
             .execute(&mut *tx)
@@ -191,10 +352,8 @@ impl LicensingService {
     }
 
     /// A routine validation (the key active, its instance URL known, its day begun):
-    /// one guarded UPDATE, in this app's turn to write, guarded by the day this app
-    /// last wrote for the key (else by `read`). If the row holds another (another
-    /// app wrote), the day is read again in the same turn and the UPDATE tried once
-    /// more. `None` when neither landed: another app wrote again, or the day ended.
+    /// one guarded UPDATE (see `land`). On SQLite it waits with the others for the
+    /// app's write turn; whichever gets the turn writes all those waiting.
     async fn record_routine(
         &self,
         row: &ValidationRow,
@@ -202,43 +361,36 @@ impl LicensingService {
         verdict: &Verdict,
         now: i64,
         read: &str,
-    ) -> Result<Option<Vec<String>>, AppError> {
-        let _turn = self.writes.turn().await;
-        let mut read = self
-            .written_days
-            .get(&row.id, day_of(now))
-            .unwrap_or_else(|| read.to_string());
-        for last_try in [false, true] {
-            let update = KeyUpdate::new(request, verdict, now, parse_usage(&read)?);
-            // Lands only if no other validation changed the day since it was read.
-            let guarded = update
-                .query(
-                    concat!(
-                        update_key_sql!(),
-                        " AND usage_day = $7 AND usage_today = $9"
-                    ),
-                    &row.id,
-                )
-                .bind(&read); // $9
-            if guarded.execute(&self.pool).await?.rows_affected() == 1 {
-                self.written_days
-                    .remember(&row.id, day_of(now), update.usage);
-                return Ok(Some(update.violations));
-            }
-            if last_try {
-                break;
-            }
-            let stored: StoredDay =
-                sqlx::query_as("SELECT usage_day, usage_today FROM license_keys WHERE id = $1")
-                    .bind(&row.id)
-                    .fetch_one(&self.pool)
-                    .await?;
-            match (stored.usage_day, stored.usage_today) {
-                (Some(day), Some(text)) if day == day_of(now) => read = text,
-                _ => break,
+    ) -> Routine {
+        let (answer, mut answered) = oneshot::channel();
+        let write = RoutineWrite {
+            key_id: row.id.clone(),
+            now,
+            read: read.to_string(),
+            report: Report::of(request),
+            violations: verdict.violations.clone(),
+            answer,
+        };
+        if !self.writes.is_queue() {
+            write_batch(&self.pool, &self.written_days, vec![write]).await;
+        } else {
+            self.pending_routines.push(write);
+            tokio::select! {
+                biased;
+                outcome = &mut answered => return written_outcome(outcome),
+                turn = self.writes.turn() => {
+                    let batch = self.pending_routines.take();
+                    let (pool, days) = (self.pool.clone(), self.written_days.clone());
+                    // Its own task, so a request cancelled meanwhile cannot cut the
+                    // batch (and the others' answers) short.
+                    tokio::spawn(async move {
+                        write_batch(&pool, &days, batch).await;
+                        drop(turn);
+                    });
+                }
             }
         }
-        Ok(None)
+        written_outcome(answered.await)
     }
 
     /// The key's usage for the `days` days up to today, oldest first, days without
@@ -322,6 +474,11 @@ impl LicensingService {
             })
             .collect()
     }
+}
+
+fn written_outcome(outcome: Result<Routine, oneshot::error::RecvError>) -> Routine {
+    outcome
+        .map_err(|_| AppError::Internal("a routine validation's write ended unanswered".into()))?
 }
 
 /// A key with what its page needs beside it.
