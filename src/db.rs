@@ -160,9 +160,13 @@ impl WriteQueue {
         WriteQueue((engine == Engine::Sqlite).then(Default::default))
     }
 
-    /// Whether writers take turns here (SQLite) or not at all (PostgreSQL).
-    pub fn is_queue(&self) -> bool {
-        self.0.is_some()
+    /// This writer's turn at once, if nobody holds it or waits for it (on
+    /// PostgreSQL, always).
+    pub fn try_turn(&self) -> Option<Turn> {
+        match &self.0 {
+            Some(queue) => Arc::clone(queue).try_lock_owned().ok().map(Some),
+            None => Some(None),
+        }
     }
 
     /// Waits for this writer's turn (taken before a connection, so a writer never

@@ -15,6 +15,7 @@
 //! writes on its own.
 
 use super::*;
+use crate::db::Turn;
 use crate::licensing::usage::{DayUsage, UsageDayDto, MAX_DAYS};
 use sqlx::any::AnyArguments;
 use sqlx::{Any, AnyConnection};
@@ -352,8 +353,9 @@ impl LicensingService {
     }
 
     /// A routine validation (the key active, its instance URL known, its day begun):
-    /// one guarded UPDATE (see `land`). On SQLite it waits with the others for the
-    /// app's write turn; whichever gets the turn writes all those waiting.
+    /// one guarded UPDATE (see `land`). When another write is under way (SQLite) it
+    /// waits with the others for the app's write turn; whichever gets the turn
+    /// writes all those waiting.
     async fn record_routine(
         &self,
         row: &ValidationRow,
@@ -371,26 +373,37 @@ impl LicensingService {
             violations: verdict.violations.clone(),
             answer,
         };
-        if !self.writes.is_queue() {
-            write_batch(&self.pool, &self.written_days, vec![write]).await;
-        } else {
-            self.pending_routines.push(write);
-            tokio::select! {
-                biased;
-                outcome = &mut answered => return written_outcome(outcome),
-                turn = self.writes.turn() => {
-                    let batch = self.pending_routines.take();
-                    let (pool, days) = (self.pool.clone(), self.written_days.clone());
-                    // Its own task, so a request cancelled meanwhile cannot cut the
-                    // batch (and the others' answers) short.
-                    tokio::spawn(async move {
-                        write_batch(&pool, &days, batch).await;
-                        drop(turn);
-                    });
-                }
+        // Nobody writing or waiting to (always so on PostgreSQL): write it now.
+        if let Some(turn) = self.writes.try_turn() {
+            let mut batch = self.pending_routines.take();
+            batch.push(write);
+            if batch.len() == 1 {
+                write_batch(&self.pool, &self.written_days, batch).await;
+            } else {
+                self.write_in_background(batch, turn);
+            }
+            return written_outcome(answered.await);
+        }
+        self.pending_routines.push(write);
+        tokio::select! {
+            biased;
+            outcome = &mut answered => return written_outcome(outcome),
+            turn = self.writes.turn() => {
+                let batch = self.pending_routines.take();
+                self.write_in_background(batch, turn);
             }
         }
         written_outcome(answered.await)
+    }
+
+    /// Writes `batch` in its own task, so a request cancelled meanwhile cannot cut
+    /// it (and the others' answers) short; the turn ends with it.
+    fn write_in_background(&self, batch: Vec<RoutineWrite>, turn: Turn) {
+        let (pool, days) = (self.pool.clone(), self.written_days.clone());
+        tokio::spawn(async move {
+            write_batch(&pool, &days, batch).await;
+            drop(turn);
+        });
     }
 
     /// The key's usage for the `days` days up to today, oldest first, days without
