@@ -23,8 +23,9 @@ tally() { "$@" 2>&1 | tee -a "$LOG"; }
 PHASES=()
 phase() { PHASES+=("$(printf '%-44s %5ss' "$1" "$SECONDS")"); SECONDS=0; }
 
-# The suite's PostgreSQL databases (one per test), four drops at a time: one at a time,
-# hundreds of them took minutes beside the release build.
+# The suite's PostgreSQL databases (one per test) and any an earlier run left, four drops
+# at a time. Each drop takes a PostgreSQL checkpoint's time (0.1-0.5 s): one at a time,
+# hundreds of them took minutes; they run in the background, beside the steps after.
 drop_test_databases() {
   command -v psql >/dev/null 2>&1 || return 0
   psql "$TEST_DATABASE_URL" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 'storno_test_%'" |
@@ -47,9 +48,9 @@ phase "cargo test (build and run, SQLite)"
 
 if [ -n "${TEST_DATABASE_URL:-}" ]; then
   echo "==> integration tests again on PostgreSQL ($TEST_DATABASE_URL), a fresh database per test"
-  drop_test_databases # left by earlier runs (a run that failed, plain cargo test)
   tally cargo test --features ssr --locked --test api
-  drop_test_databases
+  drop_test_databases &
+  DROP_PID=$!
   phase "integration tests on PostgreSQL"
 else
   echo "==> SKIPPED the PostgreSQL integration tests: set TEST_DATABASE_URL=postgres://... to include them"
@@ -75,6 +76,7 @@ phase "schemathesis"
 echo "==> end-to-end tests (Playwright, Chromium)"
 (cd end2end && tally npx playwright test)
 phase "Playwright"
+if [ -n "${DROP_PID:-}" ]; then wait "$DROP_PID"; fi
 printf '%s\n' "${PHASES[@]}"
 
 # Reached only when every step passed (set -e).
