@@ -46,6 +46,16 @@ pub fn provide_render_cache() {
     }
 }
 
+/// This page render's cache. Never in a server function called over HTTP: such a
+/// call can run under another request's reactive owner and would find that render's
+/// cache (another user's memberships) through `use_context`.
+fn render_cache() -> Option<RenderCache> {
+    if crate::request_meta::is_server_fn_request() {
+        return None;
+    }
+    leptos::prelude::use_context::<RenderCache>()
+}
+
 /// `read`'s answer, read once per page render (kept in the render's `cell`);
 /// outside a render, read every time.
 async fn once_per_render<T, Read, Fut>(
@@ -57,7 +67,7 @@ where
     Read: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<T, AppError>>,
 {
-    match leptos::prelude::use_context::<RenderCache>() {
+    match render_cache() {
         Some(cache) => Ok(cell(&cache).get_or_try_init(read).await?.clone()),
         None => read().await,
     }
@@ -82,7 +92,7 @@ async fn read_signed_in_user(
         session.flush().await?;
         return Ok(None);
     }
-    let user = match leptos::prelude::use_context::<RenderCache>() {
+    let user = match render_cache() {
         // A page reads the memberships too: both in one round trip.
         Some(cache) => {
             let found = state.accounts.user_and_memberships(user_id).await?;

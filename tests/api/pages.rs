@@ -903,3 +903,48 @@ async fn a_keys_page_is_server_rendered_for_its_owner_and_no_one_else() {
         .await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }
+
+/// Two owners' pages and server-function calls at once: each sees only its own keys.
+/// (A server function called over HTTP while another user's page rendered used to find
+/// that render's cache of who is signed in, and answered with the other tenant's keys.)
+#[tokio::test]
+async fn two_owners_loading_keys_at_once_each_see_only_their_own() {
+    let app = spawn_app().await;
+    let ana = app.register("ana@acme.test", "Acme").await;
+    let bob = app.register("bob@plain.test", "Plain").await;
+    app.new_key(&ana.token, "AnaKey").await;
+    app.new_key(&bob.token, "BobKey").await;
+    let ana_cookie = app.session_cookie(&ana).await;
+    let bob_cookie = app.session_cookie(&bob).await;
+    let renders = (0..400).map(|n| {
+        let (cookie, own, other) = if n % 2 == 0 {
+            (ana_cookie.clone(), "AnaKey", "BobKey")
+        } else {
+            (bob_cookie.clone(), "BobKey", "AnaKey")
+        };
+        let app = &app;
+        async move {
+            let html = if n % 4 == 0 {
+                app.rpc(&cookie, "list_license_keys", &[])
+                    .await
+                    .text()
+                    .await
+                    .unwrap()
+            } else {
+                app.page_html(&cookie, "/keys").await
+            };
+            (html.contains(own), html.contains(other))
+        }
+    });
+    let seen: Vec<(bool, bool)> = futures::stream::iter(renders)
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    let leaks = seen.iter().filter(|(_, other)| *other).count();
+    let missing = seen.iter().filter(|(own, _)| !*own).count();
+    assert_eq!(
+        (leaks, missing),
+        (0, 0),
+        "answers with the other tenant's key, answers without their own"
+    );
+}
