@@ -46,13 +46,9 @@ pub fn provide_render_cache() {
     }
 }
 
-/// This page render's cache. Never in a server function called over HTTP: such a
-/// call can run under another request's reactive owner and would find that render's
-/// cache (another user's memberships) through `use_context`.
+/// This page render's cache, if a page is rendering. Each request runs under a
+/// reactive root of its own (`isolate_reactive_owner`), so it is never another's.
 fn render_cache() -> Option<RenderCache> {
-    if crate::request_meta::is_server_fn_request() {
-        return None;
-    }
     leptos::prelude::use_context::<RenderCache>()
 }
 

@@ -99,6 +99,24 @@ pub fn provide_page_nonce() {
     }
 }
 
+/// Runs a page or server-function request under a reactive root of its own.
+///
+/// Leptos's `Owner::new_root` (every page render calls it) leaves the render's owner
+/// set on the worker thread, and `Owner::new` adopts whatever owner is set there as
+/// its parent: a server function that leptos_axum later ran on that thread, while
+/// the render was still going, became a child of another user's render, and its
+/// `use_context` found that render's contexts (the cache of who is signed in among
+/// them). Under a root of its own, a request's owners can only find its own.
+pub async fn isolate_reactive_owner(request: Request, next: Next) -> Response {
+    use leptos::prelude::{Owner, ScopedFuture};
+    ScopedFuture {
+        owner: Owner::new_root(None),
+        observer: None,
+        fut: next.run(request),
+    }
+    .await
+}
+
 /// Deployed Storno clients glue `/api/v1/...` onto their configured base URL as
 /// text, so a base URL ending in `/` sends `//api/v1/licensing/validate`. Repeated
 /// slashes in a path under `/api/` are folded into one before routing.
@@ -238,6 +256,45 @@ mod tests {
             map.insert(*name, HeaderValue::from_static(value));
         }
         map
+    }
+
+    /// Whether a context provided under an owner left set on the thread (as a page
+    /// render leaves it) is seen by an owner that a handler makes (as leptos_axum
+    /// does for a server function), with `wrap`'s layers around the handler.
+    async fn sees_a_context_left_on_the_thread(wrap: fn(axum::Router) -> axum::Router) -> bool {
+        use leptos::prelude::{provide_context, use_context, Owner};
+        use tower::ServiceExt;
+        #[derive(Clone)]
+        struct AnotherRequests;
+        let handler = || async {
+            let seen = Owner::new().with(use_context::<AnotherRequests>);
+            seen.is_some().to_string()
+        };
+        let another_render = Owner::new_root(None);
+        another_render.with(|| provide_context(AnotherRequests));
+        let router = wrap(axum::Router::new().route("/rpc/f", axum::routing::post(handler)));
+        // A current-thread runtime: the request runs on the thread the owner was left on.
+        let response = router
+            .oneshot(Request::post("/rpc/f").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let body = axum::body::to_bytes(response.into_body(), 64)
+            .await
+            .unwrap();
+        drop(another_render);
+        body.as_ref() == b"true"
+    }
+
+    #[tokio::test]
+    async fn a_request_never_sees_another_requests_reactive_contexts() {
+        assert!(
+            sees_a_context_left_on_the_thread(|router| router).await,
+            "without the layer the context crosses (the test would prove nothing)"
+        );
+        let isolated = sees_a_context_left_on_the_thread(|router| {
+            router.layer(axum::middleware::from_fn(isolate_reactive_owner))
+        });
+        assert!(!isolated.await);
     }
 
     #[test]

@@ -238,6 +238,9 @@ fn router<Store: SessionStore + Clone>(state: AppState, store: Store) -> Router 
             state.clone(),
             crate::form_input::keep_form_input,
         ))
+        .layer(axum::middleware::from_fn(
+            middleware::isolate_reactive_owner,
+        ))
         .layer(sessions)
         .layer(axum::middleware::from_fn(middleware::limit_body))
         .nest("/api/v1", api_router())

@@ -905,8 +905,10 @@ async fn a_keys_page_is_server_rendered_for_its_owner_and_no_one_else() {
 }
 
 /// Two owners' pages and server-function calls at once: each sees only its own keys.
-/// (A server function called over HTTP while another user's page rendered used to find
-/// that render's cache of who is signed in, and answered with the other tenant's keys.)
+/// (A server function called over HTTP while another user's page rendered used to run
+/// as a child of that render's reactive owner, found that render's cache of who is
+/// signed in, and answered with the other tenant's keys: 95 of 100 calls without
+/// `isolate_reactive_owner`.)
 #[tokio::test]
 async fn two_owners_loading_keys_at_once_each_see_only_their_own() {
     let app = spawn_app().await;
