@@ -39,7 +39,7 @@ phase "set-up (installs, when missing)"
 # build into target/debug, and is waited for before the browser tests need it.
 echo "==> release build (server binary and wasm bundle) started in the background"
 # Its own process group (setsid), so that a failed run stops the whole build.
-setsid bash -c 'cargo leptos build --release && echo "release build took ${SECONDS}s"' \
+setsid bash -c 'cargo leptos build --release --split && echo "release build took ${SECONDS}s"' \
   > "$RELEASE_LOG" 2>&1 &
 RELEASE_PID=$!
 echo "==> Rust unit and integration tests (SQLite)"

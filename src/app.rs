@@ -11,7 +11,7 @@ use crate::licensing::pages::LicenseKeysPage;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
-use leptos_router::{path, SsrMode};
+use leptos_router::{lazy_route, path, Lazy, LazyRoute, SsrMode};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
@@ -55,18 +55,121 @@ pub fn App() -> impl IntoView {
             <main>
                 // Async rendering lets a signed-out visitor get a real redirect.
                 <Routes fallback=|| view! { <NotFound/> }>
-                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
-                    <Route path=path!("/sign-up") view=SignUpPage/>
-                    <Route path=path!("/sign-in") view=SignInPage/>
-                    <Route path=path!("/keys") view=LicenseKeysPage ssr=SsrMode::Async/>
-                    <Route path=path!("/keys/:id") view=KeyPage ssr=SsrMode::Async/>
-                    <Route path=path!("/organization") view=OrganizationPage ssr=SsrMode::Async/>
-                    <Route path=path!("/activity") view=ActivityPage ssr=SsrMode::Async/>
-                    <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
-                    <Route path=path!("/settings/billing") view=BillingPage ssr=SsrMode::Async/>
+                    <Route path=path!("/") view={Lazy::<Home>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/sign-up") view={Lazy::<SignUp>::new()}/>
+                    <Route path=path!("/sign-in") view={Lazy::<SignIn>::new()}/>
+                    <Route path=path!("/keys") view={Lazy::<LicenseKeys>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/keys/:id") view={Lazy::<Key>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/organization") view={Lazy::<Organization>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/activity") view={Lazy::<Activity>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/account") view={Lazy::<Account>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/billing") view={Lazy::<Billing>::new()} ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>
+    }
+}
+
+// Every page is a lazy route: the browser downloads a page's code (a chunk of the
+// bundle, with `cargo leptos build --split`) when it first shows that page, so the
+// first download is the shell and the header alone. The pages load their own data.
+
+struct Home;
+#[lazy_route]
+impl LazyRoute for Home {
+    fn data() -> Self {
+        Self
+    }
+    fn view(_this: Self) -> AnyView {
+        view! { <HomePage/> }.into_any()
+    }
+}
+
+struct SignUp;
+#[lazy_route]
+impl LazyRoute for SignUp {
+    fn data() -> Self {
+        Self
+    }
+    fn view(_this: Self) -> AnyView {
+        view! { <SignUpPage/> }.into_any()
+    }
+}
+
+struct SignIn;
+#[lazy_route]
+impl LazyRoute for SignIn {
+    fn data() -> Self {
+        Self
+    }
+    fn view(_this: Self) -> AnyView {
+        view! { <SignInPage/> }.into_any()
+    }
+}
+
+struct LicenseKeys;
+#[lazy_route]
+impl LazyRoute for LicenseKeys {
+    fn data() -> Self {
+        Self
+    }
+    fn view(_this: Self) -> AnyView {
+        view! { <LicenseKeysPage/> }.into_any()
+    }
+}
+
+struct Key;
+#[lazy_route]
+impl LazyRoute for Key {
+    fn data() -> Self {
+        Self
+    }
+    fn view(_this: Self) -> AnyView {
+        view! { <KeyPage/> }.into_any()
+    }
+}
+
+struct Organization;
+#[lazy_route]
+impl LazyRoute for Organization {
+    fn data() -> Self {
+        Self
+    }
+    fn view(_this: Self) -> AnyView {
+        view! { <OrganizationPage/> }.into_any()
+    }
+}
+
+struct Activity;
+#[lazy_route]
+impl LazyRoute for Activity {
+    fn data() -> Self {
+        Self
+    }
+    fn view(_this: Self) -> AnyView {
+        view! { <ActivityPage/> }.into_any()
+    }
+}
+
+struct Account;
+#[lazy_route]
+impl LazyRoute for Account {
+    fn data() -> Self {
+        Self
+    }
+    fn view(_this: Self) -> AnyView {
+        view! { <AccountPage/> }.into_any()
+    }
+}
+
+struct Billing;
+#[lazy_route]
+impl LazyRoute for Billing {
+    fn data() -> Self {
+        Self
+    }
+    fn view(_this: Self) -> AnyView {
+        view! { <BillingPage/> }.into_any()
     }
 }
 

@@ -47,5 +47,6 @@ pub mod state;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // The pages are lazy routes: hydration waits for the shown page's code.
+    leptos::mount::hydrate_lazy(app::App);
 }
