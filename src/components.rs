@@ -96,7 +96,8 @@ fn NoOrganization() -> impl IntoView {
 /// Creates an organization owned by the signed-in person, who then acts in it.
 #[component]
 pub fn CreateOrganizationForm(field_id: &'static str) -> impl IntoView {
-    let create = AccountContext::get().create_organization;
+    let create = ServerAction::<CreateOrganization>::new();
+    AccountContext::get().reload_after(create);
     view! {
         <ActionForm action=create>
             <div class="field">

@@ -1,7 +1,7 @@
 //! The Account page: invitations waiting for the signed-in person, and their own
 //! activity (sign-ins, API tokens), which no organization sees.
 
-use super::context::AccountContext;
+use super::context::{AcceptInvitation, AccountContext, DeclineInvitation};
 use super::{MyInvitationDto, SignedIn};
 use crate::audit::pages::EventPages;
 use crate::audit::AuditPageDto;
@@ -30,8 +30,13 @@ pub async fn my_activity(before: Option<String>) -> Result<AuditPageDto, PageErr
 #[component]
 pub fn AccountPage() -> impl IntoView {
     // Made here, once: the view below waits for the session and may be built twice.
+    let (accept, decline) = (
+        ServerAction::<AcceptInvitation>::new(),
+        ServerAction::<DeclineInvitation>::new(),
+    );
     let context = AccountContext::get();
-    let (accept, decline) = (context.accept_invitation, context.decline_invitation);
+    context.reload_after(accept);
+    context.reload_after(decline);
     let invitations = Resource::new(
         move || (accept.version().get(), decline.version().get()),
         |_| my_invitations(),
@@ -43,16 +48,18 @@ pub fn AccountPage() -> impl IntoView {
         <RequireSignIn signed_in_view=move |signed_in: SignedIn| view! {
             <h1>"Your account"</h1>
             <p class="lede">"Signed in as " <strong>{signed_in.email}</strong></p>
-            <MyInvitations invitations/>
+            <MyInvitations invitations accept decline/>
             <MyActivity page=activity/>
         }/>
     }
 }
 
 #[component]
-fn MyInvitations(invitations: Resource<Result<Vec<MyInvitationDto>, PageError>>) -> impl IntoView {
-    let context = AccountContext::get();
-    let (accept, decline) = (context.accept_invitation, context.decline_invitation);
+fn MyInvitations(
+    invitations: Resource<Result<Vec<MyInvitationDto>, PageError>>,
+    accept: ServerAction<AcceptInvitation>,
+    decline: ServerAction<DeclineInvitation>,
+) -> impl IntoView {
     view! {
         <section class="card">
             <h2>"Invitations"</h2>

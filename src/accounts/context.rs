@@ -149,7 +149,10 @@ pub async fn remove_member(user_id: String) -> Result<(), PageError> {
         .await?)
 }
 
-/// The session and the actions that change it, shared by the header and every page.
+/// The session and the actions of the header and the sign-in pages, shared by the
+/// header and every page. A page's own actions that change the session (joining an
+/// organization, say) stay in the page's code (`reload_after`): the shell, which
+/// every visitor downloads first, holds no more of them than it needs.
 #[derive(Clone, Copy)]
 pub struct AccountContext {
     pub signed_in: Resource<Result<Option<SignedIn>, PageError>>,
@@ -157,10 +160,6 @@ pub struct AccountContext {
     pub sign_in: ServerAction<SignIn>,
     pub sign_out: ServerAction<SignOut>,
     pub switch_organization: ServerAction<SwitchOrganization>,
-    pub create_organization: ServerAction<CreateOrganization>,
-    pub accept_invitation: ServerAction<AcceptInvitation>,
-    pub decline_invitation: ServerAction<DeclineInvitation>,
-    pub remove_member: ServerAction<RemoveMember>,
 }
 
 impl AccountContext {
@@ -169,10 +168,6 @@ impl AccountContext {
         let sign_in = ServerAction::<SignIn>::new();
         let sign_out = ServerAction::<SignOut>::new();
         let switch_organization = ServerAction::<SwitchOrganization>::new();
-        let create_organization = ServerAction::<CreateOrganization>::new();
-        let accept_invitation = ServerAction::<AcceptInvitation>::new();
-        let decline_invitation = ServerAction::<DeclineInvitation>::new();
-        let remove_member = ServerAction::<RemoveMember>::new();
         let signed_in = Resource::new(
             move || {
                 (
@@ -180,10 +175,6 @@ impl AccountContext {
                     sign_in.version().get(),
                     sign_out.version().get(),
                     switch_organization.version().get(),
-                    create_organization.version().get(),
-                    accept_invitation.version().get(),
-                    decline_invitation.version().get(),
-                    remove_member.version().get(),
                 )
             },
             |_| load_session(),
@@ -194,10 +185,6 @@ impl AccountContext {
             sign_in,
             sign_out,
             switch_organization,
-            create_organization,
-            accept_invitation,
-            decline_invitation,
-            remove_member,
         };
         provide_context(context);
         context
@@ -205,5 +192,23 @@ impl AccountContext {
 
     pub fn get() -> Self {
         expect_context::<AccountContext>()
+    }
+
+    /// Reads the session again each time a page's `action` succeeds (it changed the
+    /// user's organizations or invitations, which the header shows).
+    pub fn reload_after<S>(&self, action: ServerAction<S>)
+    where
+        S: server_fn::ServerFn<Output = (), Error = PageError> + Clone + Send + Sync + 'static,
+    {
+        let signed_in = self.signed_in;
+        Effect::watch(
+            move || action.version().get(),
+            move |_, _, _| {
+                if matches!(action.value().get_untracked(), Some(Ok(()))) {
+                    signed_in.refetch();
+                }
+            },
+            false,
+        );
     }
 }

@@ -70,6 +70,7 @@ pub async fn change_member_role(user_id: String, role: String) -> Result<MemberD
 #[derive(Clone, Copy)]
 struct OrganizationData {
     change: ServerAction<ChangeMemberRole>,
+    remove: ServerAction<RemoveMember>,
     invite: ServerAction<InviteMember>,
     withdraw: ServerAction<WithdrawInvitation>,
     members: Resource<Result<Vec<MemberDto>, PageError>>,
@@ -80,11 +81,13 @@ struct OrganizationData {
 impl OrganizationData {
     fn new() -> Self {
         let change = ServerAction::<ChangeMemberRole>::new();
-        let remove = AccountContext::get().remove_member;
+        let remove = ServerAction::<RemoveMember>::new();
+        AccountContext::get().reload_after(remove);
         let invite = ServerAction::<InviteMember>::new();
         let withdraw = ServerAction::<WithdrawInvitation>::new();
         OrganizationData {
             change,
+            remove,
             invite,
             withdraw,
             members: Resource::new(
@@ -137,9 +140,11 @@ fn OrganizationDetails(
 #[component]
 fn Members(email: String, is_owner: bool, data: OrganizationData) -> impl IntoView {
     let OrganizationData {
-        change, members, ..
+        change,
+        remove,
+        members,
+        ..
     } = data;
-    let remove = AccountContext::get().remove_member;
     let email = StoredValue::new(email);
     view! {
         <section class="card">
