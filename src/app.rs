@@ -70,107 +70,35 @@ pub fn App() -> impl IntoView {
     }
 }
 
-// Every page is a lazy route: the browser downloads a page's code (a chunk of the
-// bundle, with `cargo leptos build --split`) when it first shows that page, so the
-// first download is the shell and the header alone. The pages load their own data.
+/// Every page is a lazy route: the browser downloads a page's code (a chunk of the
+/// bundle, with `cargo leptos build --split`) when it first shows that page, so the
+/// first download is the shell and the header alone. The pages load their own data.
+macro_rules! lazy_pages {
+    ($($route:ident => $page:ident),* $(,)?) => {$(
+        struct $route;
 
-struct Home;
-#[lazy_route]
-impl LazyRoute for Home {
-    fn data() -> Self {
-        Self
-    }
-    fn view(_this: Self) -> AnyView {
-        view! { <HomePage/> }.into_any()
-    }
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
+            fn view(_this: Self) -> AnyView {
+                view! { <$page/> }.into_any()
+            }
+        }
+    )*};
 }
 
-struct SignUp;
-#[lazy_route]
-impl LazyRoute for SignUp {
-    fn data() -> Self {
-        Self
-    }
-    fn view(_this: Self) -> AnyView {
-        view! { <SignUpPage/> }.into_any()
-    }
-}
-
-struct SignIn;
-#[lazy_route]
-impl LazyRoute for SignIn {
-    fn data() -> Self {
-        Self
-    }
-    fn view(_this: Self) -> AnyView {
-        view! { <SignInPage/> }.into_any()
-    }
-}
-
-struct LicenseKeys;
-#[lazy_route]
-impl LazyRoute for LicenseKeys {
-    fn data() -> Self {
-        Self
-    }
-    fn view(_this: Self) -> AnyView {
-        view! { <LicenseKeysPage/> }.into_any()
-    }
-}
-
-struct Key;
-#[lazy_route]
-impl LazyRoute for Key {
-    fn data() -> Self {
-        Self
-    }
-    fn view(_this: Self) -> AnyView {
-        view! { <KeyPage/> }.into_any()
-    }
-}
-
-struct Organization;
-#[lazy_route]
-impl LazyRoute for Organization {
-    fn data() -> Self {
-        Self
-    }
-    fn view(_this: Self) -> AnyView {
-        view! { <OrganizationPage/> }.into_any()
-    }
-}
-
-struct Activity;
-#[lazy_route]
-impl LazyRoute for Activity {
-    fn data() -> Self {
-        Self
-    }
-    fn view(_this: Self) -> AnyView {
-        view! { <ActivityPage/> }.into_any()
-    }
-}
-
-struct Account;
-#[lazy_route]
-impl LazyRoute for Account {
-    fn data() -> Self {
-        Self
-    }
-    fn view(_this: Self) -> AnyView {
-        view! { <AccountPage/> }.into_any()
-    }
-}
-
-struct Billing;
-#[lazy_route]
-impl LazyRoute for Billing {
-    fn data() -> Self {
-        Self
-    }
-    fn view(_this: Self) -> AnyView {
-        view! { <BillingPage/> }.into_any()
-    }
+lazy_pages! {
+    Home => HomePage,
+    SignUp => SignUpPage,
+    SignIn => SignInPage,
+    LicenseKeys => LicenseKeysPage,
+    Key => KeyPage,
+    Organization => OrganizationPage,
+    Activity => ActivityPage,
+    Account => AccountPage,
+    Billing => BillingPage,
 }
 
 #[component]
