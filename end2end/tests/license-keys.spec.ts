@@ -117,3 +117,28 @@ test('the API and the page show the same keys', async ({ page, request }) => {
   const row = page.locator('table.keys tr', { hasText: 'From the API' });
   await expect(row).toContainText(`${key.slice(0, 8)}...${key.slice(56)}`);
 });
+
+test('the header follows what a page changes: a new organization, a declined invitation', async ({ page, request }) => {
+  const email = uniqueEmail('header');
+  const other = await apiRegister(request, uniqueEmail('inviter'), 'Inviting Ltd');
+  await signUp(page, email, 'First Org');
+  const invited = await request.post(`/api/v1/organizations/${other.organization.id}/invitations`, {
+    headers: { Authorization: `Bearer ${other.token}` },
+    data: { email, role: 'member' },
+  });
+  expect(invited.status()).toBe(201);
+
+  // Created on the Organization page: the header's switcher lists it, as the current one.
+  await page.getByRole('link', { name: 'Organization', exact: true }).click();
+  await page.getByLabel('Organization name').fill('Second Org');
+  await page.getByRole('button', { name: 'Create organization' }).click();
+  const switcher = page.getByLabel('Organization', { exact: true });
+  await expect(switcher.locator('option:checked')).toHaveText('Second Org (owner)');
+
+  // Declined on the Account page: the header's count of waiting invitations goes.
+  await page.getByRole('link', { name: /Account/ }).click();
+  await expect(page.getByTitle('Invitations waiting for you')).toHaveText('1');
+  await page.locator('li', { hasText: 'Inviting Ltd' }).getByRole('button', { name: 'Decline' }).click();
+  await expect(page.getByText('No invitations waiting for you.')).toBeVisible();
+  await expect(page.getByTitle('Invitations waiting for you')).toHaveCount(0);
+});

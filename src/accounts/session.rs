@@ -32,7 +32,8 @@ pub async fn current_session() -> Result<Session, AppError> {
 /// One page render's reads of who is signed in. A page's resources (the header's
 /// session, the page's own data) each ask for the user and their memberships; while
 /// a page renders they are read once. Server-function calls get none: they may
-/// change what they read.
+/// change what they read. Each request runs under a reactive root of its own
+/// (`isolate_reactive_owner`), so the cache found is never another request's.
 #[derive(Clone, Default)]
 pub struct RenderCache {
     user: Arc<OnceCell<Option<User>>>,
@@ -46,12 +47,6 @@ pub fn provide_render_cache() {
     }
 }
 
-/// This page render's cache, if a page is rendering. Each request runs under a
-/// reactive root of its own (`isolate_reactive_owner`), so it is never another's.
-fn render_cache() -> Option<RenderCache> {
-    leptos::prelude::use_context::<RenderCache>()
-}
-
 /// `read`'s answer, read once per page render (kept in the render's `cell`);
 /// outside a render, read every time.
 async fn once_per_render<T, Read, Fut>(
@@ -63,7 +58,7 @@ where
     Read: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<T, AppError>>,
 {
-    match render_cache() {
+    match leptos::prelude::use_context::<RenderCache>() {
         Some(cache) => Ok(cell(&cache).get_or_try_init(read).await?.clone()),
         None => read().await,
     }
@@ -88,7 +83,7 @@ async fn read_signed_in_user(
         session.flush().await?;
         return Ok(None);
     }
-    let user = match render_cache() {
+    let user = match leptos::prelude::use_context::<RenderCache>() {
         // A page reads the memberships too: both in one round trip.
         Some(cache) => {
             let found = state.accounts.user_and_memberships(user_id).await?;
