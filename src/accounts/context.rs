@@ -9,7 +9,9 @@ use leptos::prelude::*;
 
 #[server(prefix = "/rpc", endpoint = "session")]
 pub async fn load_session() -> Result<Option<SignedIn>, PageError> {
-    use super::session::{current_session, organizations_and_current, signed_in_user};
+    use super::session::{
+        current_session, organizations_and_current, pending_invitations, signed_in_user,
+    };
     use crate::state::AppState;
     let state = AppState::from_context()?;
     let session = current_session().await?;
@@ -17,7 +19,7 @@ pub async fn load_session() -> Result<Option<SignedIn>, PageError> {
         return Ok(None);
     };
     let (organizations, current) = organizations_and_current(&state, &session, &user).await?;
-    let pending_invitations = state.accounts.pending_invitations(&user).await?;
+    let pending_invitations = pending_invitations(&state, &user).await?;
     Ok(Some(SignedIn {
         email: user.email,
         organizations: organizations.iter().map(|m| m.to_dto()).collect(),

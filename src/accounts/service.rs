@@ -82,12 +82,21 @@ struct TokenMembershipRow {
     membership: JoinedMembershipRow,
 }
 
-/// A user's email with one of their memberships.
+/// A user's email with one of their memberships and how many invitations wait
+/// for them.
 #[derive(sqlx::FromRow)]
 struct UserMembershipRow {
     email: String,
+    pending_invitations: i64,
     #[sqlx(flatten)]
     membership: JoinedMembershipRow,
+}
+
+/// What a page shows of whoever is signed in (`AccountsService::user_overview`).
+pub struct UserOverview {
+    pub user: User,
+    pub memberships: Vec<Membership>,
+    pub pending_invitations: usize,
 }
 
 #[derive(Clone)]
@@ -397,20 +406,21 @@ impl AccountsService {
         Ok(row.map(|(email,)| User { id, email }))
     }
 
-    /// A user and every organization they belong to (in the order they joined
-    /// them), in one query: what a page reads of whoever is signed in.
-    pub async fn user_and_memberships(
-        &self,
-        id: Uuid,
-    ) -> Result<Option<(User, Vec<Membership>)>, AppError> {
+    /// A user, every organization they belong to (in the order they joined them)
+    /// and how many invitations wait for them, in one query: what a page reads of
+    /// whoever is signed in.
+    pub async fn user_overview(&self, id: Uuid) -> Result<Option<UserOverview>, AppError> {
         let rows: Vec<UserMembershipRow> = sqlx::query_as(
-            "SELECT u.email, o.id AS organization_id, o.name, m.role, o.plan \
+            "SELECT u.email, o.id AS organization_id, o.name, m.role, o.plan, \
+             (SELECT COUNT(*) FROM invitations i WHERE i.email = u.email AND i.expires_at > $2) \
+             AS pending_invitations \
              FROM users u \
              LEFT JOIN memberships m ON m.user_id = u.id \
              LEFT JOIN organizations o ON o.id = m.organization_id \
              WHERE u.id = $1 ORDER BY m.id",
         )
-        .bind(id.to_string())
+        .bind(id.to_string()) // $1
+        .bind(clock::now()) // $2
         .fetch_all(&self.pool)
         .await?;
         let Some(first) = rows.first() else {
@@ -420,8 +430,13 @@ impl AccountsService {
             id,
             email: first.email.clone(),
         };
+        let pending_invitations = first.pending_invitations as usize;
         let memberships = joined_memberships(id, rows.into_iter().map(|row| row.membership))?;
-        Ok(Some((user, memberships)))
+        Ok(Some(UserOverview {
+            user,
+            memberships,
+            pending_invitations,
+        }))
     }
 
     /// Every organization the user belongs to, in the order they joined them.

@@ -38,6 +38,7 @@ pub async fn current_session() -> Result<Session, AppError> {
 pub struct RenderCache {
     user: Arc<OnceCell<Option<User>>>,
     memberships: Arc<OnceCell<Vec<Membership>>>,
+    pending_invitations: Arc<OnceCell<usize>>,
 }
 
 /// Called as a page starts rendering (the routes' per-request context).
@@ -84,13 +85,14 @@ async fn read_signed_in_user(
         return Ok(None);
     }
     let user = match leptos::prelude::use_context::<RenderCache>() {
-        // A page reads the memberships too: both in one round trip.
+        // A page reads the memberships and the invitations too: all in one round trip.
         Some(cache) => {
-            let found = state.accounts.user_and_memberships(user_id).await?;
-            found.map(|(user, memberships)| {
+            let found = state.accounts.user_overview(user_id).await?;
+            found.map(|overview| {
                 // Already set only if they were read first; either is this render's.
-                let _ = cache.memberships.set(memberships);
-                user
+                let _ = cache.memberships.set(overview.memberships);
+                let _ = cache.pending_invitations.set(overview.pending_invitations);
+                overview.user
             })
         }
         None => state.accounts.user(user_id).await?,
@@ -127,6 +129,15 @@ pub async fn organizations_and_current(
     }
     let current = default_membership(&all).ok();
     Ok((all, current))
+}
+
+/// How many invitations wait for the user (read once per page render).
+pub async fn pending_invitations(state: &AppState, user: &User) -> Result<usize, AppError> {
+    once_per_render(
+        |cache| &cache.pending_invitations,
+        || state.accounts.pending_invitations(user),
+    )
+    .await
 }
 
 /// A page request's signed-in user, in whatever organizations (maybe none).

@@ -428,6 +428,40 @@ async fn pages_carry_security_headers() {
         .contains("frame-ancestors 'none'"));
 }
 
+/// The header's count of invitations, as a page render reads it (with the user in
+/// one query) and as the session server function reads it: only unexpired ones.
+#[tokio::test]
+async fn the_header_counts_the_invitations_that_still_wait() {
+    let app = spawn_app().await;
+    let acme = app.register("ana@acme.test", "Acme").await;
+    let globex = app.register("gil@globex.test", "Globex").await;
+    let bob = app.register("bob@mail.test", "Bob's").await;
+    app.invite(&acme, "bob@mail.test", "member").await;
+    app.invite(&globex, "bob@mail.test", "admin").await;
+    let db = storno_licensing::db::Db::connect(&app.database_url, None)
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE invitations SET expires_at = 1 WHERE organization_id = \
+         (SELECT organization_id FROM memberships m JOIN users u ON u.id = m.user_id \
+          WHERE u.email = 'gil@globex.test')",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+
+    let cookie = app.session_cookie(&bob).await;
+    let html = app.page_html(&cookie, "/keys").await;
+    // The badge's text, without the markers hydration leaves in it.
+    let counted = html
+        .split_once(r#"title="Invitations waiting for you""#)
+        .and_then(|(_, rest)| rest.split_once('>'))
+        .and_then(|(_, rest)| rest.split_once("</span>"))
+        .map(|(text, _)| text.replace("<!---->", "").replace("<!>", ""));
+    assert_eq!(counted.as_deref(), Some("1"), "{html}");
+    assert_eq!(session_of(&app, &cookie).await["pending_invitations"], 1);
+}
+
 #[tokio::test]
 async fn the_organization_page_invites_and_the_invitee_accepts_on_the_account_page() {
     let app = spawn_app().await;
