@@ -58,9 +58,13 @@ pub async fn list_license_keys(before: Option<String>) -> Result<KeyActivityPage
     let page = licensing
         .list(&actor.membership, &crate::db::Page::new(before, None))
         .await?;
-    let offline = licensing
-        .unexpired_offline_licenses(&actor.membership, None)
-        .await?;
+    let offline = if page.has_offline_licenses {
+        licensing
+            .unexpired_offline_licenses(&actor.membership, None)
+            .await?
+    } else {
+        Vec::new()
+    };
     Ok(KeyActivityPage {
         keys: page.keys.iter().map(|key| key.activity(now)).collect(),
         next_before: page.next_before,

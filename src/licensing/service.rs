@@ -77,14 +77,19 @@ const CREATE_WITH_TOKEN: &str = include_str!("create_with_token.sql");
 pub struct KeyPage {
     pub keys: Vec<LicenseKeyRecord>,
     pub next_before: Option<String>,
+    /// Whether the organization has offline licenses that still work (read with
+    /// the keys; `false` when the page has none).
+    pub has_offline_licenses: bool,
 }
 
-/// A listed key with its organization's plan's features (JSON), read together.
+/// A listed key with its organization's plan's features (JSON) and how many of its
+/// organization's offline licenses still work, read together.
 #[derive(sqlx::FromRow)]
 struct ListedKey {
     #[sqlx(flatten)]
     key: LicenseKeyRecord,
     plan_features: String,
+    unexpired_offline_licenses: i64,
 }
 
 /// The features (JSON) of the plan of organization `$1`.
@@ -543,19 +548,27 @@ impl LicensingService {
     pub async fn list(&self, actor: &Membership, page: &Page) -> Result<KeyPage, AppError> {
         actor.require_owner(OWNER_ONLY)?;
         // The index (organization_id, id) serves the order. The plan's features
-        // (when a key is overdue) come with each row, in the same round trip.
+        // (when a key is overdue) and whether any offline license still works (the
+        // page reads them only then) come with each row, in the same round trip.
         let rows: Vec<ListedKey> = sqlx::query_as(&format!(
-            "SELECT {KEY_COLUMNS}, ({PLAN_FEATURES_SQL}) AS plan_features FROM license_keys \
+            "SELECT {KEY_COLUMNS}, ({PLAN_FEATURES_SQL}) AS plan_features, \
+             (SELECT COUNT(*) FROM offline_licenses l \
+              WHERE l.organization_id = $1 AND l.expires_at > $4) AS unexpired_offline_licenses \
+             FROM license_keys \
              WHERE organization_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
         ))
         .bind(actor.organization_id().to_string()) // $1
         .bind(page.before()) // $2
         .bind(page.fetch()) // $3
+        .bind(clock::now()) // $4
         .fetch_all(&self.pool)
         .await?;
-        let overdue_after = match rows.first() {
-            Some(row) => self.overdue_after(&parse_plan_features(&row.plan_features)?),
-            None => 0,
+        let (overdue_after, has_offline_licenses) = match rows.first() {
+            Some(row) => (
+                self.overdue_after(&parse_plan_features(&row.plan_features)?),
+                row.unexpired_offline_licenses > 0,
+            ),
+            None => (0, false),
         };
         let keys = rows
             .into_iter()
@@ -565,7 +578,11 @@ impl LicensingService {
             })
             .collect();
         let (keys, next_before) = page.split(keys, |key| key.id.as_str());
-        Ok(KeyPage { keys, next_before })
+        Ok(KeyPage {
+            keys,
+            next_before,
+            has_offline_licenses,
+        })
     }
 
     /// The features of the actor's organization's plan.
