@@ -22,6 +22,7 @@ use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 mod members;
+use members::PENDING_INVITATIONS_SQL;
 
 const TOKEN_PURPOSE: &str = "api-token";
 /// Bearer tokens carry a prefix so that a leaked one is easy to recognise in a scan.
@@ -410,15 +411,14 @@ impl AccountsService {
     /// and how many invitations wait for them, in one query: what a page reads of
     /// whoever is signed in.
     pub async fn user_overview(&self, id: Uuid) -> Result<Option<UserOverview>, AppError> {
-        let rows: Vec<UserMembershipRow> = sqlx::query_as(
+        let rows: Vec<UserMembershipRow> = sqlx::query_as(&format!(
             "SELECT u.email, o.id AS organization_id, o.name, m.role, o.plan, \
-             (SELECT COUNT(*) FROM invitations i WHERE i.email = u.email AND i.expires_at > $2) \
-             AS pending_invitations \
+             ({PENDING_INVITATIONS_SQL}) AS pending_invitations \
              FROM users u \
              LEFT JOIN memberships m ON m.user_id = u.id \
              LEFT JOIN organizations o ON o.id = m.organization_id \
-             WHERE u.id = $1 ORDER BY m.id",
-        )
+             WHERE u.id = $1 ORDER BY m.id"
+        ))
         .bind(id.to_string()) // $1
         .bind(clock::now()) // $2
         .fetch_all(&self.pool)

@@ -55,16 +55,9 @@ pub async fn list_license_keys(before: Option<String>) -> Result<KeyActivityPage
     let before = before.filter(|id| uuid::Uuid::parse_str(id).is_ok());
     let now = crate::clock::now();
     let licensing = &actor.state.licensing;
-    let page = licensing
-        .list(&actor.membership, &crate::db::Page::new(before, None))
+    let (page, offline) = licensing
+        .list_with_offline_licenses(&actor.membership, &crate::db::Page::new(before, None))
         .await?;
-    let offline = if page.has_offline_licenses {
-        licensing
-            .unexpired_offline_licenses(&actor.membership, None)
-            .await?
-    } else {
-        Vec::new()
-    };
     Ok(KeyActivityPage {
         keys: page.keys.iter().map(|key| key.activity(now)).collect(),
         next_before: page.next_before,

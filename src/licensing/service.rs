@@ -78,7 +78,7 @@ pub struct KeyPage {
     pub keys: Vec<LicenseKeyRecord>,
     pub next_before: Option<String>,
     /// Whether the organization has offline licenses that still work (read with
-    /// the keys; `false` when the page has none).
+    /// the keys; `false` when the page has none; `list_with_offline_licenses`).
     pub has_offline_licenses: bool,
 }
 

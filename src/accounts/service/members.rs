@@ -19,6 +19,10 @@ use uuid::Uuid;
 /// An invitation is open for a week.
 pub const INVITATION_TTL_SECONDS: i64 = 7 * 24 * 3600;
 const OWNER_ONLY: &str = "Only the organization owner can manage members and invitations";
+/// How many unexpired invitations wait for user `$1` at time `$2` (also a column
+/// of `user_overview`).
+pub(super) const PENDING_INVITATIONS_SQL: &str = "SELECT COUNT(*) FROM invitations \
+     WHERE email = (SELECT email FROM users WHERE id = $1) AND expires_at > $2";
 
 #[derive(sqlx::FromRow)]
 struct MemberRow {
@@ -213,12 +217,11 @@ impl AccountsService {
 
     /// How many invitations wait for this user (the page header shows it).
     pub async fn pending_invitations(&self, user: &User) -> Result<usize, AppError> {
-        let (count,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM invitations WHERE email = $1 AND expires_at > $2")
-                .bind(&user.email)
-                .bind(clock::now())
-                .fetch_one(&self.pool)
-                .await?;
+        let (count,): (i64,) = sqlx::query_as(PENDING_INVITATIONS_SQL)
+            .bind(user.id.to_string()) // $1
+            .bind(clock::now()) // $2
+            .fetch_one(&self.pool)
+            .await?;
         Ok(count as usize)
     }
 

@@ -184,6 +184,23 @@ impl LicensingService {
         .await?)
     }
 
+    /// A page of the organization's keys and its offline licenses that still work,
+    /// as the keys page shows them: the licenses are read only when the keys' query
+    /// found some (most organizations have none).
+    pub async fn list_with_offline_licenses(
+        &self,
+        actor: &Membership,
+        page: &Page,
+    ) -> Result<(KeyPage, Vec<OfflineLicenseRecord>), AppError> {
+        let keys = self.list(actor, page).await?;
+        let offline = if keys.has_offline_licenses {
+            self.unexpired_offline_licenses(actor, None).await?
+        } else {
+            Vec::new()
+        };
+        Ok((keys, offline))
+    }
+
     /// The organization's offline licenses that still work, newest first: they
     /// cannot be recalled, so the page shows them beside their keys.
     pub async fn unexpired_offline_licenses(
