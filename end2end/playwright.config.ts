@@ -1,9 +1,12 @@
 import { defineConfig } from '@playwright/test';
 import * as path from 'path';
 
-// The end-to-end suite runs against the release build that `scripts/test.sh`
-// makes, on its own port and a fresh SQLite database for every run.
+// The end-to-end suite runs the release bundle (`cargo leptos build --release --split`)
+// on its own port and a fresh SQLite database for every run. The server binary is
+// E2E_SERVER: `scripts/test.sh` passes the one its Rust suites built; by hand, the
+// release build's.
 const root = path.resolve(__dirname, '..');
+const server = process.env.E2E_SERVER ?? path.join(root, 'target', 'release', 'storno-licensing');
 const port = Number(process.env.E2E_PORT ?? 3100);
 const dataDir = path.join(root, 'target', 'e2e-data');
 
@@ -33,7 +36,7 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `rm -rf "${dataDir}" && exec "${path.join(root, 'target', 'release', 'storno-licensing')}"`,
+    command: `rm -rf "${dataDir}" && exec "${server}"`,
     url: `http://127.0.0.1:${port}/sign-in`,
     timeout: 60_000,
     reuseExistingServer: false,

@@ -2,7 +2,7 @@
 # schemathesis (every default check) against a live server, authenticated as an
 # organization owner, using the server's own /api/v1/openapi.json. Part of
 # scripts/test.sh; runs alone too:
-#   scripts/schemathesis.sh [server binary]     (default: the release build)
+#   scripts/schemathesis.sh [server binary]     (default: the release build's)
 # SCHEMATHESIS_EXAMPLES (default 50) and SCHEMATHESIS_SEED (default 1: CI runs
 # are reproducible; change it to explore) tune the run.
 set -euo pipefail

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: Rust unit and integration tests (the real app on port 0, a fresh
 # database each) on SQLite and, when TEST_DATABASE_URL names a PostgreSQL server,
-# again on PostgreSQL; then, against a release build, schemathesis on the JSON API
-# and the Playwright end-to-end tests in Chromium (the release build runs beside the
-# Rust suites). Installs what it needs first.
+# again on PostgreSQL; then schemathesis on the JSON API and the Playwright end-to-end
+# tests in Chromium, against the server binary the Rust suites built and the release
+# browser bundle (built beside the Rust suites). Installs what it needs first.
 #   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres scripts/test.sh
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -34,14 +34,18 @@ drop_test_databases() {
 }
 
 phase "set-up (installs, when missing)"
-# The release build is the longest step and has long stretches on one core (the
-# wasm bundle's link-time optimisation); it runs beside the Rust suites, which
-# build into target/debug, and is waited for before the browser tests need it.
-echo "==> release build (server binary and wasm bundle) started in the background"
+# The browser bundle's release build has long stretches on one core (its link-time
+# optimisation), so it runs beside the Rust suites and is waited for before the
+# browser tests need it. The server for schemathesis and the browser tests is the
+# one `cargo test` builds anyway (target/debug): a release build of the server
+# compiled every dependency a second time, for the same code and the same markup
+# (.cargo/config.toml gives both builds the bundle's name).
+echo "==> release build of the browser bundle started in the background"
 # Its own process group (setsid), so that a failed run stops the whole build.
-setsid bash -c 'cargo leptos build --release --split && echo "release build took ${SECONDS}s"' \
+setsid bash -c 'cargo leptos build --release --split --frontend-only && echo "bundle build took ${SECONDS}s"' \
   > "$RELEASE_LOG" 2>&1 &
 RELEASE_PID=$!
+SERVER="$ROOT/target/debug/storno-licensing"
 echo "==> Rust unit and integration tests (SQLite)"
 tally cargo test --features ssr --locked
 phase "cargo test (build and run, SQLite)"
@@ -56,25 +60,25 @@ else
   echo "==> SKIPPED the PostgreSQL integration tests: set TEST_DATABASE_URL=postgres://... to include them"
 fi
 
-echo "==> waiting for the release build"
+echo "==> waiting for the browser bundle"
 if ! wait "$RELEASE_PID"; then
   RELEASE_PID=""
   cat "$RELEASE_LOG"
-  echo "error: the release build failed" >&2
+  echo "error: the browser bundle's build failed" >&2
   exit 1
 fi
 RELEASE_PID=""
 tail -n 3 "$RELEASE_LOG"
-phase "rest of the release build (after the suites)"
+phase "rest of the bundle build (after the suites)"
 
 echo "==> schemathesis against the live API (its OpenAPI document, every default check)"
-scripts/schemathesis.sh target/release/storno-licensing 2>&1 | tee "$LOG.schemathesis"
+scripts/schemathesis.sh "$SERVER" 2>&1 | tee "$LOG.schemathesis"
 cases="$(grep -oE '[0-9]+ generated' "$LOG.schemathesis" | awk '{ total += $1 } END { print total + 0 }')"
 rm -f "$LOG.schemathesis"
 phase "schemathesis"
 
 echo "==> end-to-end tests (Playwright, Chromium)"
-(cd end2end && tally npx playwright test)
+(cd end2end && E2E_SERVER="$SERVER" tally npx playwright test)
 phase "Playwright"
 if [ -n "${DROP_PID:-}" ]; then wait "$DROP_PID"; fi
 printf '%s\n' "${PHASES[@]}"
