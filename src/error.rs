@@ -14,7 +14,7 @@ pub struct PageError {
 }
 
 impl server_fn::error::FromServerFnError for PageError {
-    type Encoder = server_fn::codec::JsonEncoding;
+    type Encoder = crate::rpc::JsonTextEncoding;
 
     fn from_server_fn_error(value: server_fn::error::ServerFnErrorErr) -> Self {
         use server_fn::error::ServerFnErrorErr;

@@ -15,6 +15,7 @@ pub mod error;
 pub mod form_input;
 pub mod licensing;
 pub mod parse;
+pub mod rpc;
 
 #[cfg(feature = "ssr")]
 pub mod authorization;

@@ -11,13 +11,13 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-#[server(prefix = "/rpc", endpoint = "my_invitations")]
+#[server(prefix = "/rpc", endpoint = "my_invitations", output = crate::rpc::JsonText)]
 pub async fn my_invitations() -> Result<Vec<MyInvitationDto>, PageError> {
     let page = super::session::page_user().await?;
     Ok(page.state.accounts.my_invitations(&page.user).await?)
 }
 
-#[server(prefix = "/rpc", endpoint = "my_activity")]
+#[server(prefix = "/rpc", endpoint = "my_activity", output = crate::rpc::JsonText)]
 pub async fn my_activity(before: Option<String>) -> Result<AuditPageDto, PageError> {
     let page = super::session::page_user().await?;
     Ok(page

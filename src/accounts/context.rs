@@ -7,7 +7,7 @@ use super::SignedIn;
 use crate::error::PageError;
 use leptos::prelude::*;
 
-#[server(prefix = "/rpc", endpoint = "session")]
+#[server(prefix = "/rpc", endpoint = "session", output = crate::rpc::JsonText)]
 pub async fn load_session() -> Result<Option<SignedIn>, PageError> {
     use super::session::{
         current_session, organizations_and_current, pending_invitations, signed_in_user,
@@ -28,7 +28,7 @@ pub async fn load_session() -> Result<Option<SignedIn>, PageError> {
     }))
 }
 
-#[server(prefix = "/rpc", endpoint = "sign_up")]
+#[server(prefix = "/rpc", endpoint = "sign_up", output = crate::rpc::JsonText)]
 pub async fn sign_up(
     email: String,
     password: String,
@@ -54,7 +54,7 @@ pub async fn sign_up(
     Ok(())
 }
 
-#[server(prefix = "/rpc", endpoint = "sign_in")]
+#[server(prefix = "/rpc", endpoint = "sign_in", output = crate::rpc::JsonText)]
 pub async fn sign_in(email: String, password: String) -> Result<(), PageError> {
     use super::session;
     use crate::state::AppState;
@@ -66,7 +66,7 @@ pub async fn sign_in(email: String, password: String) -> Result<(), PageError> {
     Ok(())
 }
 
-#[server(prefix = "/rpc", endpoint = "sign_out")]
+#[server(prefix = "/rpc", endpoint = "sign_out", output = crate::rpc::JsonText)]
 pub async fn sign_out() -> Result<(), PageError> {
     use super::session;
     session::sign_out(&session::current_session().await?).await?;
@@ -74,7 +74,7 @@ pub async fn sign_out() -> Result<(), PageError> {
     Ok(())
 }
 
-#[server(prefix = "/rpc", endpoint = "switch_organization")]
+#[server(prefix = "/rpc", endpoint = "switch_organization", output = crate::rpc::JsonText)]
 pub async fn switch_organization(organization_id: String) -> Result<(), PageError> {
     use super::session;
     use crate::error::AppError;
@@ -89,7 +89,7 @@ pub async fn switch_organization(organization_id: String) -> Result<(), PageErro
     Ok(())
 }
 
-#[server(prefix = "/rpc", endpoint = "create_organization")]
+#[server(prefix = "/rpc", endpoint = "create_organization", output = crate::rpc::JsonText)]
 pub async fn create_organization(name: String) -> Result<(), PageError> {
     use super::domain::OrganizationName;
     use super::session;
@@ -107,7 +107,7 @@ pub async fn create_organization(name: String) -> Result<(), PageError> {
 
 /// Joins the organization of an invitation addressed to the signed-in user, and
 /// acts in it from now on.
-#[server(prefix = "/rpc", endpoint = "accept_invitation")]
+#[server(prefix = "/rpc", endpoint = "accept_invitation", output = crate::rpc::JsonText)]
 pub async fn accept_invitation(id: String) -> Result<(), PageError> {
     use super::session;
     use crate::error::AppError;
@@ -123,7 +123,7 @@ pub async fn accept_invitation(id: String) -> Result<(), PageError> {
     Ok(())
 }
 
-#[server(prefix = "/rpc", endpoint = "decline_invitation")]
+#[server(prefix = "/rpc", endpoint = "decline_invitation", output = crate::rpc::JsonText)]
 pub async fn decline_invitation(id: String) -> Result<(), PageError> {
     use crate::error::AppError;
     let page = super::session::page_user().await?;
@@ -138,7 +138,7 @@ pub async fn decline_invitation(id: String) -> Result<(), PageError> {
 
 /// Removes a member from the current organization (owner), or the signed-in user
 /// themselves (leaving).
-#[server(prefix = "/rpc", endpoint = "remove_member")]
+#[server(prefix = "/rpc", endpoint = "remove_member", output = crate::rpc::JsonText)]
 pub async fn remove_member(user_id: String) -> Result<(), PageError> {
     use crate::error::AppError;
     let actor = super::session::page_member().await?;

@@ -11,13 +11,13 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use server_fn::ServerFn;
 
-#[server(prefix = "/rpc", endpoint = "list_members")]
+#[server(prefix = "/rpc", endpoint = "list_members", output = crate::rpc::JsonText)]
 pub async fn list_members() -> Result<Vec<MemberDto>, PageError> {
     let actor = super::session::page_member().await?;
     Ok(actor.state.accounts.members(&actor.membership).await?)
 }
 
-#[server(prefix = "/rpc", endpoint = "invite_member")]
+#[server(prefix = "/rpc", endpoint = "invite_member", output = crate::rpc::JsonText)]
 pub async fn invite_member(email: String, role: String) -> Result<InvitationDto, PageError> {
     use super::domain::Email;
     use crate::error::AppError;
@@ -32,13 +32,13 @@ pub async fn invite_member(email: String, role: String) -> Result<InvitationDto,
         .await?)
 }
 
-#[server(prefix = "/rpc", endpoint = "list_invitations")]
+#[server(prefix = "/rpc", endpoint = "list_invitations", output = crate::rpc::JsonText)]
 pub async fn list_invitations() -> Result<Vec<InvitationDto>, PageError> {
     let actor = super::session::page_member().await?;
     Ok(actor.state.accounts.invitations(&actor.membership).await?)
 }
 
-#[server(prefix = "/rpc", endpoint = "withdraw_invitation")]
+#[server(prefix = "/rpc", endpoint = "withdraw_invitation", output = crate::rpc::JsonText)]
 pub async fn withdraw_invitation(id: String) -> Result<(), PageError> {
     use crate::error::AppError;
     let actor = super::session::page_member().await?;
@@ -51,7 +51,7 @@ pub async fn withdraw_invitation(id: String) -> Result<(), PageError> {
         .await?)
 }
 
-#[server(prefix = "/rpc", endpoint = "change_member_role")]
+#[server(prefix = "/rpc", endpoint = "change_member_role", output = crate::rpc::JsonText)]
 pub async fn change_member_role(user_id: String, role: String) -> Result<MemberDto, PageError> {
     use crate::error::AppError;
     let actor = super::session::page_member().await?;

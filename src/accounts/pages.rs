@@ -1,6 +1,6 @@
 //! Sign-up, sign-in, the header's organization switcher and account menu.
 
-use super::context::{AccountContext, SignIn, SignUp};
+use super::context::{AccountContext, SignIn, SignOut, SignUp, SwitchOrganization};
 use super::SignedIn;
 use crate::components::FormError;
 use crate::form_input::echoed;
@@ -92,9 +92,12 @@ pub fn AccountBar() -> impl IntoView {
                         <OrganizationSwitcher signed_in=signed_in.clone()/>
                         <div class="account">
                             <span class="who">{signed_in.email.clone()}</span>
-                            <ActionForm action=context.sign_out>
+                            <form method="post" action=SignOut::url() on:submit=move |ev| {
+                                ev.prevent_default();
+                                context.sign_out.dispatch(SignOut {});
+                            }>
                                 <button type="submit" class="link">"Sign out"</button>
-                            </ActionForm>
+                            </form>
                         </div>
                     }
                     .into_any(),
@@ -118,11 +121,23 @@ fn OrganizationSwitcher(signed_in: SignedIn) -> impl IntoView {
         .current
         .map(|current| current.id)
         .unwrap_or_default();
+    let select = NodeRef::<leptos::html::Select>::new();
+    // The header's two forms read their one field themselves, not through
+    // `ActionForm`: its form decoding (serde_qs) would be in the code every visitor
+    // downloads first. Without JavaScript they post as plain forms.
+    let switch = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if let Some(select) = select.get_untracked() {
+            context.switch_organization.dispatch(SwitchOrganization {
+                organization_id: select.value(),
+            });
+        }
+    };
     view! {
         <div class="switcher">
-            <ActionForm action=context.switch_organization>
+            <form method="post" action=SwitchOrganization::url() on:submit=switch>
                 <label for="organization-switcher">"Organization"</label>
-                <select id="organization-switcher" name="organization_id">
+                <select id="organization-switcher" name="organization_id" node_ref=select>
                     {signed_in
                         .organizations
                         .into_iter()
@@ -137,7 +152,7 @@ fn OrganizationSwitcher(signed_in: SignedIn) -> impl IntoView {
                         .collect_view()}
                 </select>
                 <button type="submit">"Switch"</button>
-            </ActionForm>
+            </form>
         </div>
     }
 }

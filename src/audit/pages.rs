@@ -10,7 +10,7 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
-#[server(prefix = "/rpc", endpoint = "list_activity")]
+#[server(prefix = "/rpc", endpoint = "list_activity", output = crate::rpc::JsonText)]
 pub async fn list_activity(before: Option<String>) -> Result<AuditPageDto, PageError> {
     let actor = crate::accounts::session::page_member().await?;
     Ok(actor

@@ -26,7 +26,7 @@ pub struct BillingSummary {
     pub upgrade_url: Option<String>,
 }
 
-#[server(prefix = "/rpc", endpoint = "billing_overview")]
+#[server(prefix = "/rpc", endpoint = "billing_overview", output = crate::rpc::JsonText)]
 pub async fn billing_overview() -> Result<BillingSummary, PageError> {
     let actor = crate::accounts::session::page_member().await?;
     actor

@@ -29,7 +29,7 @@ pub struct KeyUsageOverview {
     pub events: Vec<AuditEventDto>,
 }
 
-#[server(prefix = "/rpc", endpoint = "key_overview")]
+#[server(prefix = "/rpc", endpoint = "key_overview", output = crate::rpc::JsonText)]
 pub async fn key_overview(id: String) -> Result<KeyUsageOverview, PageError> {
     use crate::error::AppError;
     let actor = crate::accounts::session::page_member().await?;

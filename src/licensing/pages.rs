@@ -18,7 +18,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 use server_fn::ServerFn;
 
-#[server(prefix = "/rpc", endpoint = "create_license_key")]
+#[server(prefix = "/rpc", endpoint = "create_license_key", output = crate::rpc::JsonText)]
 pub async fn create_license_key(instance_name: String) -> Result<CreatedLicenseKeyDto, PageError> {
     use super::key::InstanceName;
     use crate::error::AppError;
@@ -41,14 +41,14 @@ pub async fn create_license_key(instance_name: String) -> Result<CreatedLicenseK
 }
 
 /// The key a form posted without JavaScript created, for the page it returns to.
-#[server(prefix = "/rpc", endpoint = "take_revealed_key")]
+#[server(prefix = "/rpc", endpoint = "take_revealed_key", output = crate::rpc::JsonText)]
 pub async fn take_revealed_key() -> Result<Option<CreatedLicenseKeyDto>, PageError> {
     // Whatever organization they are in now: the stash belongs to the person.
     let page = crate::accounts::session::page_user().await?;
     Ok(super::reveal::take(&page.state.reveals, &page.session, &page.user).await?)
 }
 
-#[server(prefix = "/rpc", endpoint = "list_license_keys")]
+#[server(prefix = "/rpc", endpoint = "list_license_keys", output = crate::rpc::JsonText)]
 pub async fn list_license_keys(before: Option<String>) -> Result<KeyActivityPage, PageError> {
     let actor = crate::accounts::session::page_member().await?;
     // A `before` that is not a key id pages from the newest, as without one.
@@ -67,7 +67,7 @@ pub async fn list_license_keys(before: Option<String>) -> Result<KeyActivityPage
 }
 
 /// Revokes a key; answers with its offline licenses that still work.
-#[server(prefix = "/rpc", endpoint = "revoke_license_key")]
+#[server(prefix = "/rpc", endpoint = "revoke_license_key", output = crate::rpc::JsonText)]
 pub async fn revoke_license_key(id: String) -> Result<Vec<OfflineLicenseDto>, PageError> {
     let actor = crate::accounts::session::page_member().await?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
@@ -79,7 +79,7 @@ pub async fn revoke_license_key(id: String) -> Result<Vec<OfflineLicenseDto>, Pa
     Ok(unexpired.iter().map(|l| l.to_dto()).collect())
 }
 
-#[server(prefix = "/rpc", endpoint = "issue_offline_license")]
+#[server(prefix = "/rpc", endpoint = "issue_offline_license", output = crate::rpc::JsonText)]
 pub async fn issue_offline_license(
     id: String,
     days: i64,
@@ -93,7 +93,7 @@ pub async fn issue_offline_license(
         .await?)
 }
 
-#[server(prefix = "/rpc", endpoint = "rotate_license_key")]
+#[server(prefix = "/rpc", endpoint = "rotate_license_key", output = crate::rpc::JsonText)]
 pub async fn rotate_license_key(
     id: String,
     grace_period_hours: i64,
