@@ -142,3 +142,35 @@ test('the header follows what a page changes: a new organization, a declined inv
   await expect(page.getByText('No invitations waiting for you.')).toBeVisible();
   await expect(page.getByTitle('Invitations waiting for you')).toHaveCount(0);
 });
+
+test('the pages show the organization the header switched to or a page created, and sign-out ends the session', async ({ page }) => {
+  await signUp(page, uniqueEmail('switch'), 'First Org');
+  await createKey(page, 'First instance');
+  // Copied, the new key lets the page go without asking.
+  await page.getByTestId('reveal-panel').getByRole('button', { name: 'Copy' }).click();
+  await page.getByRole('link', { name: 'Organization', exact: true }).click();
+  await page.getByLabel('Email').fill('invited-to-first@example.test');
+  await page.getByRole('button', { name: 'Send invitation' }).click();
+  const firstInvitation = page.locator('li[data-invitation="invited-to-first@example.test"]');
+  await expect(firstInvitation).toBeVisible();
+  // Created on this page, the new organization is the one it shows: not the first
+  // one's invitations under the second one's name.
+  await page.getByLabel('Organization name').fill('Second Org');
+  await page.getByRole('button', { name: 'Create organization' }).click();
+  const switcher = page.getByLabel('Organization', { exact: true });
+  await expect(switcher.locator('option:checked')).toHaveText('Second Org (owner)');
+  await expect(firstInvitation).toHaveCount(0);
+
+  await page.getByRole('link', { name: 'License keys' }).click();
+  await expect(page.getByText('No license keys yet.')).toBeVisible();
+  await switcher.selectOption({ label: 'First Org (owner)' });
+  await page.getByRole('button', { name: 'Switch' }).click();
+  await expect(switcher.locator('option:checked')).toHaveText('First Org (owner)');
+  await expect(page.locator('.lede strong')).toHaveText('First Org');
+  await expect(page.locator('table.keys')).toContainText('First instance');
+
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(/\/sign-in$/);
+  await page.goto('/keys');
+  await expect(page).toHaveURL(/\/sign-in$/);
+});

@@ -158,6 +158,8 @@ pub async fn remove_member(user_id: String) -> Result<(), PageError> {
 #[derive(Clone, Copy)]
 pub struct AccountContext {
     pub signed_in: Resource<Result<Option<SignedIn>, PageError>>,
+    /// Counts the pages' own actions that changed the session (`reload_after`).
+    page_session_changes: RwSignal<usize>,
     pub sign_up: ServerAction<SignUp>,
     pub sign_in: ServerAction<SignIn>,
     pub sign_out: ServerAction<SignOut>,
@@ -183,6 +185,7 @@ impl AccountContext {
         );
         let context = AccountContext {
             signed_in,
+            page_session_changes: RwSignal::new(0),
             sign_up,
             sign_in,
             sign_out,
@@ -197,20 +200,31 @@ impl AccountContext {
     }
 
     /// Reads the session again each time a page's `action` succeeds (it changed the
-    /// user's organizations or invitations, which the header shows).
+    /// user's organizations or invitations, which the header shows, and may have
+    /// changed the organization the pages act in).
     pub fn reload_after<S>(&self, action: ServerAction<S>)
     where
         S: server_fn::ServerFn<Output = (), Error = PageError> + Clone + Send + Sync + 'static,
     {
         let signed_in = self.signed_in;
+        let page_session_changes = self.page_session_changes;
         Effect::watch(
             move || action.version().get(),
             move |_, _, _| {
                 if matches!(action.value().get_untracked(), Some(Ok(()))) {
                     signed_in.refetch();
+                    page_session_changes.update(|changes| *changes += 1);
                 }
             },
             false,
         );
+    }
+
+    /// For the source of a resource holding the current organization's data: it
+    /// moves when that organization may have changed (switched in the header;
+    /// created, joined or left on a page), so the data loads again rather than
+    /// stay the previous organization's under the new one's name.
+    pub fn organization_changes(&self) -> usize {
+        self.switch_organization.version().get() + self.page_session_changes.get()
     }
 }

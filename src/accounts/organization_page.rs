@@ -82,7 +82,8 @@ impl OrganizationData {
     fn new() -> Self {
         let change = ServerAction::<ChangeMemberRole>::new();
         let remove = ServerAction::<RemoveMember>::new();
-        AccountContext::get().reload_after(remove);
+        let context = AccountContext::get();
+        context.reload_after(remove);
         let invite = ServerAction::<InviteMember>::new();
         let withdraw = ServerAction::<WithdrawInvitation>::new();
         OrganizationData {
@@ -91,11 +92,17 @@ impl OrganizationData {
             invite,
             withdraw,
             members: Resource::new(
-                move || (change.version().get(), remove.version().get()),
+                move || {
+                    let changes = context.organization_changes();
+                    (changes, change.version().get(), remove.version().get())
+                },
                 |_| list_members(),
             ),
             pending: Resource::new(
-                move || (invite.version().get(), withdraw.version().get()),
+                move || {
+                    let changes = context.organization_changes();
+                    (changes, invite.version().get(), withdraw.version().get())
+                },
                 |_| list_invitations(),
             ),
         }

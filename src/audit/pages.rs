@@ -1,6 +1,7 @@
 //! The Activity page: the organization's audit log, newest first, a page at a time.
 
 use super::{AuditEventDto, AuditPageDto};
+use crate::accounts::context::AccountContext;
 use crate::accounts::domain::Role;
 use crate::accounts::{OrganizationDto, SignedIn};
 use crate::components::RequireOrganization;
@@ -24,7 +25,11 @@ pub async fn list_activity(before: Option<String>) -> Result<AuditPageDto, PageE
 pub fn ActivityPage() -> impl IntoView {
     // Made here, once: the view below waits for the session and may be built twice.
     let query = use_query_map();
-    let page = Resource::new(move || query.read().get("before"), list_activity);
+    let context = AccountContext::get();
+    let page = Resource::new(
+        move || (query.read().get("before"), context.organization_changes()),
+        |(before, _)| list_activity(before),
+    );
     view! {
         <Title text="Activity · Storno Licensing"/>
         <RequireOrganization member_view=move |_: SignedIn, current: OrganizationDto| {

@@ -2,6 +2,7 @@
 //! limits beside the other plans', and how to upgrade. Validation's `billingUrl`
 //! points here unless the operator set `BILLING_URL`.
 
+use crate::accounts::context::AccountContext;
 use crate::accounts::domain::Role;
 use crate::accounts::{OrganizationDto, SignedIn};
 use crate::components::{NotOwnerNotice, RequireOrganization};
@@ -51,7 +52,11 @@ pub async fn billing_overview() -> Result<BillingSummary, PageError> {
 #[component]
 pub fn BillingPage() -> impl IntoView {
     // Made here, once: the view below waits for the session and may be built twice.
-    let overview = Resource::new(|| (), |_| billing_overview());
+    let context = AccountContext::get();
+    let overview = Resource::new(
+        move || context.organization_changes(),
+        |_| billing_overview(),
+    );
     view! {
         <Title text="Billing · Storno Licensing"/>
         <RequireOrganization member_view=move |_: SignedIn, current: OrganizationDto| {

@@ -6,6 +6,7 @@
 use super::pages::{short_date, status_badge};
 use super::usage::{metric_title, UsageChart, UsageDayDto, METRICS};
 use super::KeyActivity;
+use crate::accounts::context::AccountContext;
 use crate::accounts::domain::Role;
 use crate::accounts::{OrganizationDto, SignedIn};
 use crate::audit::AuditEventDto;
@@ -57,9 +58,13 @@ pub async fn key_overview(id: String) -> Result<KeyUsageOverview, PageError> {
 pub fn KeyPage() -> impl IntoView {
     let params = use_params_map();
     // Made here, once: the view below waits for the session and may be built twice.
+    let context = AccountContext::get();
     let overview = Resource::new(
-        move || params.read().get("id").unwrap_or_default(),
-        key_overview,
+        move || {
+            let id = params.read().get("id").unwrap_or_default();
+            (id, context.organization_changes())
+        },
+        |(id, _)| key_overview(id),
     );
     view! {
         <Title text="License key · Storno Licensing"/>

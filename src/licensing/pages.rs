@@ -6,6 +6,7 @@ use super::{
     CreatedLicenseKeyDto, IssuedOfflineLicenseDto, KeyActivity, KeyActivityPage, KeyState,
     OfflineLicenseDto,
 };
+use crate::accounts::context::AccountContext;
 use crate::accounts::domain::Role;
 use crate::accounts::{OrganizationDto, SignedIn};
 use crate::browser;
@@ -143,10 +144,12 @@ impl KeyPage {
         let rotate = ServerAction::<RotateLicenseKey>::new();
         let issue = ServerAction::<IssueOfflineLicense>::new();
         let query = use_query_map();
+        let context = AccountContext::get();
         let keys = Resource::new(
             move || {
                 (
                     query.read().get("before"),
+                    context.organization_changes(),
                     create.version().get(),
                     revoke.version().get(),
                     rotate.version().get(),
