@@ -42,7 +42,7 @@ phase "set-up (installs, when missing)"
 # (.cargo/config.toml gives both builds the bundle's name).
 echo "==> release build of the browser bundle started in the background"
 # Its own process group (setsid), so that a failed run stops the whole build.
-setsid bash -c 'cargo leptos build --release --split --frontend-only && echo "bundle build took ${SECONDS}s"' \
+setsid bash -c 'cargo leptos build --release --split --frontend-only --precompress && echo "bundle build took ${SECONDS}s"' \
   > "$RELEASE_LOG" 2>&1 &
 RELEASE_PID=$!
 SERVER="$ROOT/target/debug/storno-licensing"

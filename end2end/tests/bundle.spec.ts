@@ -32,3 +32,24 @@ test('a page downloads its own code, not every page\'s', async ({ page }) => {
   await panel.getByRole('button', { name: 'Copy' }).click();
   await expect(panel.getByRole('status')).toHaveText('The key is on your clipboard.');
 });
+
+test('the browser downloads the bundle compressed', async ({ page, request }) => {
+  await page.goto('/sign-in');
+  await waitForHydration(page);
+  const wasm = await page.evaluate(() =>
+    (performance.getEntriesByType('resource') as PerformanceResourceTiming[])
+      .filter((entry) => new URL(entry.name).pathname.endsWith('.wasm'))
+      .map((entry) => ({ sent: entry.encodedBodySize, size: entry.decodedBodySize })));
+  expect(wasm.length).toBeGreaterThan(0);
+  const total = (key: 'sent' | 'size') => wasm.reduce((sum, file) => sum + file[key], 0);
+  expect(total('sent')).toBeLessThan(total('size') * 0.6);
+
+  // Each encoding is its own representation for caches; a client that takes none
+  // gets the file as it is.
+  const compressed = await request.get('/pkg/storno-licensing.wasm', { headers: { 'Accept-Encoding': 'gzip' } });
+  expect(compressed.headers()['content-encoding']).toBe('gzip');
+  expect(compressed.headers()['vary']).toContain('accept-encoding');
+  const plain = await request.get('/pkg/storno-licensing.wasm', { headers: { 'Accept-Encoding': 'identity' } });
+  expect(plain.headers()['content-encoding']).toBeUndefined();
+  expect((await plain.body()).subarray(0, 4)).toEqual(Buffer.from([0, 0x61, 0x73, 0x6d]));
+});

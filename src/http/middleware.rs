@@ -231,6 +231,11 @@ pub async fn security_headers(
             )),
         );
     }
+    // The bundle goes compressed to a browser that takes it (the build writes a
+    // `.br` and a `.gz` beside each file): a cache must keep the encodings apart.
+    if cacheable {
+        headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
     // Public documents say how long they may be cached; nothing else may be.
     if !cacheable && !(public && headers.contains_key(header::CACHE_CONTROL)) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
