@@ -101,3 +101,27 @@ test.describe('without JavaScript a failed form returns to its page', () => {
     await expect(page.getByLabel('Email', { exact: true })).toHaveValue(email);
   });
 });
+
+test('without JavaScript the header switches the organization and signs out', async ({ page }) => {
+  await page.goto('/sign-up');
+  await page.getByLabel('Email').fill(uniqueEmail('plain'));
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByLabel('Organization name').fill('First Plain');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.goto('/organization');
+  await page.getByLabel('Organization name').fill('Second Plain');
+  await page.getByRole('button', { name: 'Create organization' }).click();
+
+  await page.goto('/keys');
+  const switcher = page.getByLabel('Organization', { exact: true });
+  await expect(switcher.locator('option:checked')).toHaveText('Second Plain (owner)');
+  await switcher.selectOption({ label: 'First Plain (owner)' });
+  await page.getByRole('button', { name: 'Switch' }).click();
+  await expect(page).toHaveURL(/\/keys\??$/);
+  await expect(page.locator('.lede strong')).toHaveText('First Plain');
+
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(/\/sign-in$/);
+  await page.goto('/keys');
+  await expect(page).toHaveURL(/\/sign-in$/);
+});

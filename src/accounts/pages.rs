@@ -122,9 +122,9 @@ fn OrganizationSwitcher(signed_in: SignedIn) -> impl IntoView {
         .map(|current| current.id)
         .unwrap_or_default();
     let select = NodeRef::<leptos::html::Select>::new();
-    // The header's two forms read their one field themselves, not through
-    // `ActionForm`: its form decoding (serde_qs) would be in the code every visitor
-    // downloads first. Without JavaScript they post as plain forms.
+    // The header's forms (this one and sign-out) dispatch their actions themselves,
+    // not through `ActionForm`: its form decoding (serde_qs) would be in the code
+    // every visitor downloads first. Without JavaScript they post as plain forms.
     let switch = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if let Some(select) = select.get_untracked() {
