@@ -231,16 +231,19 @@ pub async fn security_headers(
             )),
         );
     }
-    // The bundle goes compressed to a browser that takes it (the build writes a
-    // `.br` and a `.gz` beside each file): a cache must keep the encodings apart.
-    if cacheable {
+    caching_headers(headers, cacheable, public);
+    response
+}
+
+/// What caches may do with an answer: keep the static bundle, apart per encoding (a
+/// browser that takes it gets the `.br` or `.gz` the build wrote beside each file);
+/// keep a public document as long as its handler says; keep nothing else.
+fn caching_headers(headers: &mut HeaderMap, bundle: bool, public_document: bool) {
+    if bundle {
         headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
-    }
-    // Public documents say how long they may be cached; nothing else may be.
-    if !cacheable && !(public && headers.contains_key(header::CACHE_CONTROL)) {
+    } else if !(public_document && headers.contains_key(header::CACHE_CONTROL)) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    response
 }
 
 /// The same for everyone and secret to no one: their handlers set how long caches
@@ -261,6 +264,32 @@ mod tests {
             map.insert(*name, HeaderValue::from_static(value));
         }
         map
+    }
+
+    #[test]
+    fn caches_keep_the_bundle_per_encoding_public_documents_as_said_and_nothing_else() {
+        let mut bundle = headers(&[]);
+        caching_headers(&mut bundle, true, false);
+        assert_eq!(bundle.get(header::VARY).unwrap(), "accept-encoding");
+        assert!(bundle.get(header::CACHE_CONTROL).is_none());
+
+        let mut document = headers(&[("cache-control", CACHE_PUBLIC_DOCUMENT)]);
+        caching_headers(&mut document, false, true);
+        assert_eq!(
+            document.get(header::CACHE_CONTROL).unwrap(),
+            CACHE_PUBLIC_DOCUMENT
+        );
+
+        // A public document whose handler said nothing, or any other answer, whatever
+        // its handler said: no-store.
+        for (mut answer, public) in [
+            (headers(&[]), true),
+            (headers(&[("cache-control", "public, max-age=60")]), false),
+        ] {
+            caching_headers(&mut answer, false, public);
+            assert_eq!(answer.get(header::CACHE_CONTROL).unwrap(), "no-store");
+            assert!(answer.get(header::VARY).is_none());
+        }
     }
 
     /// Whether a context provided under an owner left set on the thread (as a page
