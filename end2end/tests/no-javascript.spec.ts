@@ -1,15 +1,20 @@
-import { test, expect } from '@playwright/test';
+import { test, expect, Page } from '@playwright/test';
 import { PASSWORD, uniqueEmail } from './helpers';
 
 // The browser posts the forms itself and follows the server's redirects.
 test.use({ javaScriptEnabled: false });
 
-test('without JavaScript an owner signs up, creates a key and sees it once', async ({ page }) => {
+/** Posts the sign-up form as a browser without JavaScript does. */
+async function submitSignUp(page: Page, email: string, organization: string) {
   await page.goto('/sign-up');
-  await page.getByLabel('Email').fill(uniqueEmail('plain'));
+  await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByLabel('Organization name').fill('Plain HTML');
+  await page.getByLabel('Organization name').fill(organization);
   await page.getByRole('button', { name: 'Create account' }).click();
+}
+
+test('without JavaScript an owner signs up, creates a key and sees it once', async ({ page }) => {
+  await submitSignUp(page, uniqueEmail('plain'), 'Plain HTML');
 
   await page.goto('/keys');
   await page.getByLabel(/Instance name/).fill('No Script');
@@ -56,11 +61,7 @@ test.describe('without JavaScript a failed form returns to its page', () => {
     await request.post('/api/v1/auth/register', {
       data: { email, password: PASSWORD, organizationName: 'First' },
     });
-    await page.goto('/sign-up');
-    await page.getByLabel('Email').fill(email);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByLabel('Organization name').fill('Second Org');
-    await page.getByRole('button', { name: 'Create account' }).click();
+    await submitSignUp(page, email, 'Second Org');
     await expect(page).toHaveURL(/\/sign-up\?/);
     await expect(page.getByRole('alert')).toHaveText('An account with this email already exists');
     await expect(page.getByLabel('Email')).toHaveValue(email);
@@ -70,11 +71,7 @@ test.describe('without JavaScript a failed form returns to its page', () => {
 
   test('create a license key, create an organization, invite', async ({ page }) => {
     const email = uniqueEmail('plain');
-    await page.goto('/sign-up');
-    await page.getByLabel('Email').fill(email);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByLabel('Organization name').fill('Plain HTML');
-    await page.getByRole('button', { name: 'Create account' }).click();
+    await submitSignUp(page, email, 'Plain HTML');
 
     // A right-to-left override would disguise the name: refused.
     const disguised = 'Prod\u202Eresu';
@@ -103,11 +100,7 @@ test.describe('without JavaScript a failed form returns to its page', () => {
 });
 
 test('without JavaScript the header switches the organization and signs out', async ({ page }) => {
-  await page.goto('/sign-up');
-  await page.getByLabel('Email').fill(uniqueEmail('plain'));
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByLabel('Organization name').fill('First Plain');
-  await page.getByRole('button', { name: 'Create account' }).click();
+  await submitSignUp(page, uniqueEmail('plain'), 'First Plain');
   await page.goto('/organization');
   await page.getByLabel('Organization name').fill('Second Plain');
   await page.getByRole('button', { name: 'Create organization' }).click();
