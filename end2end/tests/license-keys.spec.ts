@@ -174,3 +174,26 @@ test('the pages show the organization the header switched to or a page created, 
   await page.goto('/keys');
   await expect(page).toHaveURL(/\/sign-in$/);
 });
+
+test('the owner removes a member and the Organization page lists them no more', async ({ page, request }) => {
+  const ownerEmail = uniqueEmail('owner');
+  const memberEmail = uniqueEmail('member');
+  const owner = await apiRegister(request, ownerEmail, 'Acme Corp');
+  const member = await apiRegister(request, memberEmail, 'Member Solo');
+  const invited = await request.post(`/api/v1/organizations/${owner.organization.id}/invitations`, {
+    headers: { Authorization: `Bearer ${owner.token}` },
+    data: { email: memberEmail, role: 'member' },
+  });
+  expect(invited.status()).toBe(201);
+  const accepted = await request.post(`/api/v1/invitations/${(await invited.json()).id}/accept`, {
+    headers: { Authorization: `Bearer ${member.token}` },
+  });
+  expect(accepted.status()).toBe(200);
+
+  await signIn(page, ownerEmail);
+  await page.getByRole('link', { name: 'Organization', exact: true }).click();
+  const row = page.locator(`li[data-member="${memberEmail}"]`);
+  await row.getByRole('button', { name: 'Remove' }).click();
+  await expect(row).toHaveCount(0);
+  await expect(page.locator(`li[data-member="${ownerEmail}"]`)).toBeVisible();
+});

@@ -92,10 +92,9 @@ impl OrganizationData {
             invite,
             withdraw,
             members: Resource::new(
-                move || {
-                    let changes = context.organization_changes();
-                    (changes, change.version().get(), remove.version().get())
-                },
+                // A removal moves `organization_changes` (`reload_after` above: leaving
+                // changes the organization), which reloads the list once.
+                move || (context.organization_changes(), change.version().get()),
                 |_| list_members(),
             ),
             pending: Resource::new(

@@ -219,6 +219,7 @@ macro_rules! validation_row_select {
 
 mod offline_licenses;
 pub use offline_licenses::OfflineLicenseRecord;
+use offline_licenses::STILL_WORKING_OFFLINE_LICENSES;
 mod usage;
 pub use usage::{date_of, day_of, KeyUsage};
 
@@ -552,15 +553,15 @@ impl LicensingService {
         // page reads them only then) come with each row, in the same round trip.
         let rows: Vec<ListedKey> = sqlx::query_as(&format!(
             "SELECT {KEY_COLUMNS}, ({PLAN_FEATURES_SQL}) AS plan_features, \
-             (SELECT COUNT(*) FROM offline_licenses l \
-              WHERE l.organization_id = $1 AND l.expires_at > $4) AS unexpired_offline_licenses \
+             (SELECT COUNT(*) FROM offline_licenses l WHERE {STILL_WORKING_OFFLINE_LICENSES}) \
+             AS unexpired_offline_licenses \
              FROM license_keys \
-             WHERE organization_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
+             WHERE organization_id = $1 AND id < $3 ORDER BY id DESC LIMIT $4"
         ))
         .bind(actor.organization_id().to_string()) // $1
-        .bind(page.before()) // $2
-        .bind(page.fetch()) // $3
-        .bind(clock::now()) // $4
+        .bind(clock::now()) // $2
+        .bind(page.before()) // $3
+        .bind(page.fetch()) // $4
         .fetch_all(&self.pool)
         .await?;
         let (overdue_after, has_offline_licenses) = match rows.first() {

@@ -10,6 +10,12 @@ const MAX_OFFLINE_DAYS: i64 = 365;
 /// The page lists at most this many unexpired offline licenses.
 const LISTED_AT_MOST: i64 = 500;
 
+/// The offline licenses of organization `$1` that still work at time `$2` (table
+/// alias `l`): what the keys page lists, and what the keys' query counts to know
+/// whether to list any.
+pub(super) const STILL_WORKING_OFFLINE_LICENSES: &str =
+    "l.organization_id = $1 AND l.expires_at > $2";
+
 const OFFLINE_COLUMNS: &str = "l.id, l.license_key_id, l.plan, l.issued_at, l.expires_at, \
      u.email AS issued_by FROM offline_licenses l LEFT JOIN users u ON u.id = l.issued_by";
 
@@ -210,12 +216,12 @@ impl LicensingService {
     ) -> Result<Vec<OfflineLicenseRecord>, AppError> {
         actor.require_owner(OWNER_ONLY)?;
         Ok(sqlx::query_as(&format!(
-            "SELECT {OFFLINE_COLUMNS} WHERE l.organization_id = $1 AND l.expires_at > $2 \
+            "SELECT {OFFLINE_COLUMNS} WHERE {STILL_WORKING_OFFLINE_LICENSES} \
              AND ($3 IS NULL OR l.license_key_id = $3) ORDER BY l.id DESC LIMIT {LISTED_AT_MOST}"
         ))
-        .bind(actor.organization_id().to_string())
-        .bind(clock::now())
-        .bind(key_id.map(|id| id.to_string()))
+        .bind(actor.organization_id().to_string()) // $1
+        .bind(clock::now()) // $2
+        .bind(key_id.map(|id| id.to_string())) // $3
         .fetch_all(&self.pool)
         .await?)
     }
