@@ -20,8 +20,8 @@ test('without JavaScript an owner signs up, creates a key and sees it once', asy
   await page.getByLabel(/Instance name/).fill('No Script');
   await page.getByRole('button', { name: 'Create license key' }).click();
 
-  // Leptos redirects a plain form post back to the page it came from.
-  await expect(page).toHaveURL(/\/keys\??$/);
+  // The server redirects to the view of the page that shows the new key.
+  await expect(page).toHaveURL(/\/keys\?reveal=1$/);
   const panel = page.getByTestId('reveal-panel');
   await expect(panel).toContainText('shown only once');
   await expect(panel).toContainText('No Script');

@@ -33,13 +33,19 @@ pub async fn create_license_key(instance_name: String) -> Result<CreatedLicenseK
         .create(&actor.membership, instance_name, &meta, None)
         .await?;
     if crate::request_meta::is_plain_form_post() {
-        // Without JavaScript the answer is a redirect back to the page, which
+        // Without JavaScript the answer is a redirect to the view of the page that
         // shows the key from the session, once.
         let state = &actor.state;
         super::reveal::stash(&state.reveals, &actor.session, &actor.user, &created).await?;
+        leptos_axum::redirect(&format!("/keys?{REVEAL_QUERY}=1"));
     }
     Ok(created)
 }
+
+/// The query of the keys page's view that a key created without JavaScript
+/// redirects to: only that view reads the session for a key to reveal, so the
+/// page's every other view loads one resource fewer (BENCHMARKS.md).
+const REVEAL_QUERY: &str = "reveal";
 
 /// The key a form posted without JavaScript created, for the page it returns to.
 #[server(prefix = "/rpc", endpoint = "take_revealed_key", output = crate::rpc::JsonText)]
@@ -120,6 +126,8 @@ fn key_id(raw: &str) -> Result<uuid::Uuid, crate::error::AppError> {
     crate::parse::path_id(raw, crate::error::AppError::LicenseKeyNotFound)
 }
 
+type StashedKey = OnceResource<Result<Option<CreatedLicenseKeyDto>, PageError>>;
+
 /// The page's actions and what it loads, made once per page at its top: the views
 /// below wait for the session and may be built more than once, and a resource made
 /// in one of them would load again each time.
@@ -129,9 +137,9 @@ struct KeyPage {
     revoke: ServerAction<RevokeLicenseKey>,
     rotate: ServerAction<RotateLicenseKey>,
     issue: ServerAction<IssueOfflineLicense>,
-    /// Without JavaScript, a create comes back as a page load with the key stashed
-    /// in the session.
-    stashed: OnceResource<Result<Option<CreatedLicenseKeyDto>, PageError>>,
+    /// Without JavaScript, a create comes back as a page load (`?reveal=1`) with
+    /// the key stashed in the session.
+    stashed: Option<StashedKey>,
     /// A page of the organization's keys (`?before=` pages back), refreshed after
     /// every create, revoke, rotation and offline license.
     keys: Resource<Result<KeyActivityPage, PageError>>,
@@ -163,7 +171,9 @@ impl KeyPage {
             revoke,
             rotate,
             issue,
-            stashed: OnceResource::new(take_revealed_key()),
+            stashed: query
+                .with_untracked(|query| query.get_str(REVEAL_QUERY).is_some())
+                .then(|| OnceResource::new(take_revealed_key())),
             keys,
         }
     }
@@ -219,7 +229,7 @@ fn KeyManager(organization: String, page: KeyPage) -> impl IntoView {
 fn Reveals(
     create: ServerAction<CreateLicenseKey>,
     rotate: ServerAction<RotateLicenseKey>,
-    stashed: OnceResource<Result<Option<CreatedLicenseKeyDto>, PageError>>,
+    stashed: Option<StashedKey>,
 ) -> impl IntoView {
     let revealed = RwSignal::new(None::<CreatedLicenseKeyDto>);
     Effect::new(move |_| {
@@ -242,17 +252,19 @@ fn Reveals(
     view! {
         <div aria-live="polite">
             {move || revealed.get().map(|created| view! { <RevealPanel created on_close=close/> })}
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    let created = stashed.await.ok().flatten();
-                    move || {
-                        created
-                            .clone()
-                            .filter(|_| revealed.get().is_none() && !stash_closed.get())
-                            .map(|created| view! { <RevealPanel created on_close=close/> })
-                    }
-                })}
-            </Suspense>
+            {stashed.map(|stashed| view! {
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let created = stashed.await.ok().flatten();
+                        move || {
+                            created
+                                .clone()
+                                .filter(|_| revealed.get().is_none() && !stash_closed.get())
+                                .map(|created| view! { <RevealPanel created on_close=close/> })
+                        }
+                    })}
+                </Suspense>
+            })}
         </div>
     }
 }

@@ -155,7 +155,8 @@ async fn no_key_token_password_or_session_id_is_stored_or_logged() {
 }
 
 /// Without JavaScript the create form is answered by a redirect, and the new key
-/// waits in the session for the page it leads to: sealed, and shown once.
+/// waits in the session for the view of the page it leads to: sealed, shown once,
+/// and only there (the page's other views do not read the session for it).
 #[tokio::test]
 async fn a_key_awaiting_its_no_javascript_reveal_is_sealed_and_shown_once() {
     let app = spawn_app().await;
@@ -173,10 +174,8 @@ async fn a_key_awaiting_its_no_javascript_reveal_is_sealed_and_shown_once() {
         .await
         .unwrap();
     assert!(posted.status().is_redirection(), "{}", posted.status());
-    assert!(posted.headers()["location"]
-        .to_str()
-        .unwrap()
-        .contains("/keys"));
+    let location = posted.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(location, "/keys?reveal=1");
 
     let listed = app
         .get_json("/api/v1/licensing/keys", &owner.token, None)
@@ -186,9 +185,9 @@ async fn a_key_awaiting_its_no_javascript_reveal_is_sealed_and_shown_once() {
         .unwrap()
         .to_string();
     let app = &app;
-    let page = |cookie: String| async move {
+    let page = |path: &'static str, cookie: String| async move {
         app.api
-            .get(app.url("/keys"))
+            .get(app.url(path))
             .header("Cookie", cookie)
             .send()
             .await
@@ -198,7 +197,10 @@ async fn a_key_awaiting_its_no_javascript_reveal_is_sealed_and_shown_once() {
             .unwrap()
     };
     let stashed = database_bytes(app).await;
-    let first = page(cookie.clone()).await;
+    let elsewhere = page("/keys", cookie.clone()).await;
+    assert!(elsewhere.contains(&masked));
+    assert!(!elsewhere.contains("revealed-key"), "revealed on its view only");
+    let first = page("/keys?reveal=1", cookie.clone()).await;
     let key = first
         .split("data-testid=\"revealed-key\"")
         .nth(1)
@@ -212,7 +214,7 @@ async fn a_key_awaiting_its_no_javascript_reveal_is_sealed_and_shown_once() {
         !contains(&stashed, key.as_bytes()),
         "the waiting key is not in the database in plain text"
     );
-    let second = page(cookie).await;
+    let second = page("/keys?reveal=1", cookie).await;
     assert!(second.contains(&masked));
     assert!(!second.contains(&key), "shown once");
 }
