@@ -199,7 +199,10 @@ async fn a_key_awaiting_its_no_javascript_reveal_is_sealed_and_shown_once() {
     let stashed = database_bytes(app).await;
     let elsewhere = page("/keys", cookie.clone()).await;
     assert!(elsewhere.contains(&masked));
-    assert!(!elsewhere.contains("revealed-key"), "revealed on its view only");
+    assert!(
+        !elsewhere.contains("revealed-key"),
+        "revealed on its view only"
+    );
     let first = page("/keys?reveal=1", cookie.clone()).await;
     let key = first
         .split("data-testid=\"revealed-key\"")
