@@ -7,7 +7,7 @@
 //! usually holds a whole /64, so counting single addresses would not limit anyone.
 
 use crate::error::AppError;
-use governor::clock::{Clock, DefaultClock};
+use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -75,7 +75,9 @@ fn per_minute(requests: u32) -> Arc<DefaultKeyedRateLimiter<String>> {
 
 fn check(limiter: &DefaultKeyedRateLimiter<String>, key: &str) -> Result<(), AppError> {
     limiter.check_key(&key.to_string()).map_err(|not_until| {
-        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        // The limiter's own clock: a new one calibrates itself (CPUID, a VM exit
+        // each), which made every refusal cost more than the answer it refuses.
+        let wait = not_until.wait_time_from(limiter.clock().now());
         AppError::RateLimited {
             retry_after_seconds: wait.as_secs() + 1,
         }
