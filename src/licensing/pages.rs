@@ -47,7 +47,8 @@ pub async fn create_license_key(instance_name: String) -> Result<CreatedLicenseK
 /// page's every other view loads one resource fewer (BENCHMARKS.md).
 const REVEAL_QUERY: &str = "reveal";
 
-/// The key a form posted without JavaScript created, for the page it returns to.
+/// The key a form posted without JavaScript created, for the view its redirect
+/// leads to (`?reveal=1`).
 #[server(prefix = "/rpc", endpoint = "take_revealed_key", output = crate::rpc::JsonText)]
 pub async fn take_revealed_key() -> Result<Option<CreatedLicenseKeyDto>, PageError> {
     // Whatever organization they are in now: the stash belongs to the person.
