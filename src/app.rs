@@ -10,7 +10,7 @@ use crate::licensing::key_page::KeyPage;
 use crate::licensing::pages::LicenseKeysPage;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
-use leptos_router::components::{Route, Router, Routes, A};
+use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{lazy_route, path, Lazy, LazyRoute, SsrMode};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -49,7 +49,7 @@ pub fn App() -> impl IntoView {
         <Title text="Storno Licensing"/>
         <Router>
             <header class="topbar">
-                <A href="/" attr:class="brand">"Storno Licensing"</A>
+                <a href="/" class="brand">"Storno Licensing"</a>
                 <AccountBar/>
             </header>
             <main>
@@ -111,7 +111,7 @@ fn NotFound() -> impl IntoView {
         <Title text="Not found · Storno Licensing"/>
         <section class="card narrow">
             <h1>"Page not found"</h1>
-            <p><A href="/">"Go to the start page"</A></p>
+            <p><a href="/">"Go to the start page"</a></p>
         </section>
     }
 }

@@ -6,7 +6,7 @@ use crate::accounts::{OrganizationDto, SignedIn};
 use crate::error::PageError;
 use crate::form_input::echoed;
 use leptos::prelude::*;
-use leptos_router::components::{Redirect, A};
+use leptos_router::components::Redirect;
 use server_fn::ServerFn;
 
 /// Shows the error of the last submission of a form, if it failed. `action` (the
@@ -87,7 +87,7 @@ fn NoOrganization() -> impl IntoView {
     view! {
         <section class="card notice" role="note" data-testid="no-organization">
             <h2>"You are not a member of any organization"</h2>
-            <p>"Create one below, or accept an invitation on your " <A href="/account">"Account"</A> " page."</p>
+            <p>"Create one below, or accept an invitation on your " <a href="/account">"Account"</a> " page."</p>
             <CreateOrganizationForm field_id="first-organization"/>
         </section>
     }

@@ -58,6 +58,24 @@ test('closing the panel without copying asks first', async ({ page }) => {
   await expect(page.getByTestId('reveal-panel')).toHaveCount(0);
 });
 
+test('the header moves between pages without reloading and marks the page shown', async ({ page }) => {
+  await signUp(page, uniqueEmail('owner'), 'Acme');
+  // Gone if a click loaded a new document instead of the router showing the page.
+  await page.evaluate(() => { (window as unknown as { sameDocument: boolean }).sameDocument = true; });
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  await expect(nav.getByRole('link', { name: 'License keys' })).toHaveAttribute('aria-current', 'page');
+
+  await nav.getByRole('link', { name: 'Organization' }).click();
+  await expect(page).toHaveURL(/\/organization$/);
+  await expect(nav.getByRole('link', { name: 'Organization' })).toHaveAttribute('aria-current', 'page');
+  await expect(nav.getByRole('link', { name: 'License keys' })).not.toHaveAttribute('aria-current');
+
+  await nav.getByRole('link', { name: 'License keys' }).click();
+  await expect(page.getByRole('heading', { name: 'License keys', level: 1 })).toBeVisible();
+  await expect(nav.getByRole('link', { name: 'License keys' })).toHaveAttribute('aria-current', 'page');
+  expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
+});
+
 test('an invited member accepts on the Account page and sees why they cannot manage keys', async ({ page, request }) => {
   const ownerEmail = uniqueEmail('owner');
   const memberEmail = uniqueEmail('member');

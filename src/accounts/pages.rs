@@ -6,7 +6,8 @@ use crate::components::FormError;
 use crate::form_input::echoed;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{Redirect, A};
+use leptos_router::components::Redirect;
+use leptos_router::hooks::use_location;
 use server_fn::ServerFn;
 
 #[component]
@@ -37,7 +38,7 @@ pub fn SignUpPage() -> impl IntoView {
                 <FormError result=Signal::derive(move || action.value().get()) action=SignUp::PATH/>
                 <button type="submit" class="primary" disabled=move || action.pending().get()>"Create account"</button>
             </ActionForm>
-            <p class="switch-form">"Already have an account? " <A href="/sign-in">"Sign in"</A></p>
+            <p class="switch-form">"Already have an account? " <a href="/sign-in">"Sign in"</a></p>
         </section>
     }
 }
@@ -63,7 +64,7 @@ pub fn SignInPage() -> impl IntoView {
                 <FormError result=Signal::derive(move || action.value().get()) action=SignIn::PATH/>
                 <button type="submit" class="primary" disabled=move || action.pending().get()>"Sign in"</button>
             </ActionForm>
-            <p class="switch-form">"New here? " <A href="/sign-up">"Create an account"</A></p>
+            <p class="switch-form">"New here? " <a href="/sign-up">"Create an account"</a></p>
         </section>
     }
 }
@@ -72,22 +73,28 @@ pub fn SignInPage() -> impl IntoView {
 #[component]
 pub fn AccountBar() -> impl IntoView {
     let context = AccountContext::get();
+    // The link to the page shown is marked from one reading of the location. (The
+    // app's links are plain `<a>`: the router navigates on any same-origin link, and
+    // leptos_router's `<A>` cost a component, a memo and a route lookup each per
+    // render; BENCHMARKS.md.)
+    let pathname = use_location().pathname;
+    let current = move |href: &'static str| move || shows(&pathname.read(), href).then_some("page");
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 match context.signed_in.await {
                     Ok(Some(signed_in)) => view! {
                         <nav class="main-nav" aria-label="Main">
-                            <A href="/keys">"License keys"</A>
-                            <A href="/organization">"Organization"</A>
-                            <A href="/activity">"Activity"</A>
-                            <A href="/settings/billing">"Billing"</A>
-                            <A href="/account">
+                            <a href="/keys" aria-current=current("/keys")>"License keys"</a>
+                            <a href="/organization" aria-current=current("/organization")>"Organization"</a>
+                            <a href="/activity" aria-current=current("/activity")>"Activity"</a>
+                            <a href="/settings/billing" aria-current=current("/settings/billing")>"Billing"</a>
+                            <a href="/account" aria-current=current("/account")>
                                 "Account"
                                 {(signed_in.pending_invitations > 0).then(|| view! {
                                     <span class="badge count" title="Invitations waiting for you">{signed_in.pending_invitations}</span>
                                 })}
-                            </A>
+                            </a>
                         </nav>
                         <OrganizationSwitcher signed_in=signed_in.clone()/>
                         <div class="account">
@@ -103,8 +110,8 @@ pub fn AccountBar() -> impl IntoView {
                     .into_any(),
                     _ => view! {
                         <nav class="main-nav" aria-label="Account">
-                            <A href="/sign-in">"Sign in"</A>
-                            <A href="/sign-up">"Sign up"</A>
+                            <a href="/sign-in" aria-current=current("/sign-in")>"Sign in"</a>
+                            <a href="/sign-up" aria-current=current("/sign-up")>"Sign up"</a>
                         </nav>
                     }
                     .into_any(),
@@ -112,6 +119,13 @@ pub fn AccountBar() -> impl IntoView {
             })}
         </Transition>
     }
+}
+
+/// Whether the page at `path` is the one a header link to `href` leads to, or
+/// one below it (`/keys/…` under `/keys`).
+fn shows(path: &str, href: &str) -> bool {
+    path.strip_prefix(href)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 #[component]
@@ -170,5 +184,20 @@ pub fn HomePage() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shows;
+
+    #[test]
+    fn a_header_link_is_current_on_its_page_and_the_pages_below_it() {
+        assert!(shows("/keys", "/keys"));
+        assert!(shows("/keys/01a24460-8741-7649-816e-47914d514a3e", "/keys"));
+        assert!(!shows("/keysmith", "/keys"));
+        assert!(!shows("/organization", "/keys"));
+        assert!(!shows("/", "/keys"));
+        assert!(shows("/settings/billing", "/settings/billing"));
     }
 }

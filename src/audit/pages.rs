@@ -8,7 +8,6 @@ use crate::components::RequireOrganization;
 use crate::error::PageError;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
 #[server(prefix = "/rpc", endpoint = "list_activity", output = crate::rpc::JsonText)]
@@ -73,7 +72,7 @@ pub fn EventPages(
                     Ok(page) => view! {
                         <EventTable events=page.events/>
                         {page.next_before.map(|next| view! {
-                            <p><A href=format!("{path}?before={next}")>"Older events"</A></p>
+                            <p><a href=format!("{path}?before={next}")>"Older events"</a></p>
                         })}
                     }
                     .into_any(),

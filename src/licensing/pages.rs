@@ -15,7 +15,6 @@ use crate::error::PageError;
 use crate::form_input::echoed;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 use server_fn::ServerFn;
 
@@ -303,7 +302,7 @@ fn KeyList(page: KeyPage) -> impl IntoView {
                         Ok(page) => view! {
                             <KeyTable keys=page.keys offline=page.offline_licenses offline_enabled=page.offline_enabled actions/>
                             {page.next_before.map(|next| view! {
-                                <p class="more"><A href=format!("/keys?before={next}")>"Older keys"</A></p>
+                                <p class="more"><a href=format!("/keys?before={next}")>"Older keys"</a></p>
                             })}
                         }
                         .into_any(),
@@ -458,9 +457,9 @@ fn key_row(
     view! {
         <tr data-key-id=row_id>
             <td data-label="Key">
-                <A href=format!("/keys/{}", key.id) attr:class="key-link" attr:title="Usage and history">
+                <a href=format!("/keys/{}", key.id) class="key-link" title="Usage and history">
                     <code class="masked-key">{key.license_key.clone()}</code>
-                </A>
+                </a>
             </td>
             <td data-label="Instance">
                 <span class="instance-name">{key.instance_name.clone().unwrap_or_else(|| "—".into())}</span>

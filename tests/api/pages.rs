@@ -463,6 +463,41 @@ async fn the_header_counts_the_invitations_that_still_wait() {
 }
 
 #[tokio::test]
+async fn the_header_marks_the_link_of_the_page_shown() {
+    let app = spawn_app().await;
+    let ana = app.register("ana@acme.test", "Acme").await;
+    let cookie = app.session_cookie(&ana).await;
+    let current = |html: &str| {
+        html.split("<a href=\"")
+            .skip(1)
+            .filter(|link| {
+                link.split_once('>')
+                    .is_some_and(|(tag, _)| tag.contains(r#"aria-current="page""#))
+            })
+            .map(|link| link.split_once('"').unwrap().0.to_string())
+            .collect::<Vec<_>>()
+    };
+    for (path, link) in [
+        ("/keys", "/keys"),
+        ("/organization", "/organization"),
+        ("/settings/billing", "/settings/billing"),
+    ] {
+        let html = app.page_html(&cookie, path).await;
+        assert_eq!(current(&html), [link], "{path}: {html}");
+    }
+    let key: Value = app
+        .create_key(&ana.token, json!({"instanceName": "Prod"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let key_page = format!("/keys/{}", key["id"].as_str().unwrap());
+    assert_eq!(current(&app.page_html(&cookie, &key_page).await), ["/keys"]);
+    let sign_up = app.browser.get(app.url("/sign-up")).send().await.unwrap();
+    assert_eq!(current(&sign_up.text().await.unwrap()), ["/sign-up"]);
+}
+
+#[tokio::test]
 async fn the_organization_page_invites_and_the_invitee_accepts_on_the_account_page() {
     let app = spawn_app().await;
     let owner = app.register("ana@acme.test", "Acme").await;
