@@ -327,12 +327,9 @@ async fn keys_are_listed_a_page_at_a_time_newest_first() {
     let owner = app.register("ana@acme.test", "Acme").await;
     let mut created = Vec::new();
     for i in 0..5 {
-        let key: Value = app
-            .create_key(&owner.token, json!({"instanceName": format!("i{i}")}))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let key = app
+            .created_key(&owner.token, json!({"instanceName": format!("i{i}")}))
+            .await;
         created.push(key["id"].as_str().unwrap().to_string());
     }
     created.reverse();
@@ -417,12 +414,7 @@ async fn a_mixed_load_of_writes_and_validations_never_answers_5xx() {
     app.set_plan(&owner.organization_id, "business");
     let mut keys = Vec::new();
     for _ in 0..12 {
-        let key: Value = app
-            .create_key(&owner.token, json!({}))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let key = app.created_key(&owner.token, json!({})).await;
         keys.push((
             key["id"].as_str().unwrap().to_string(),
             key["licenseKey"].as_str().unwrap().to_string(),

@@ -110,12 +110,9 @@ async fn admins_and_members_are_403_on_both_endpoints() {
 async fn another_organizations_owner_cannot_reach_it() {
     let app = spawn_app().await;
     let victim = app.register("owner@acme.test", "Acme").await;
-    let victim_key: Value = app
-        .create_key(&victim.token, json!({"instanceName": "Prod"}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let victim_key = app
+        .created_key(&victim.token, json!({"instanceName": "Prod"}))
+        .await;
     let attacker = app.register("owner@evil.test", "Evil").await;
 
     // Naming the victim's organization: 404, its existence is not revealed.
@@ -135,12 +132,7 @@ async fn another_organizations_owner_cannot_reach_it() {
     }
 
     // Without the header they act on their own organization only.
-    let attackers_key: Value = app
-        .create_key(&attacker.token, json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let attackers_key = app.created_key(&attacker.token, json!({})).await;
     let attackers_list: Value = app.list_keys(&attacker.token).await.json().await.unwrap();
     let ids: Vec<&Value> = attackers_list["keys"]
         .as_array()

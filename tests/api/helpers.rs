@@ -114,6 +114,11 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The body of `create_key`'s answer.
+    pub async fn created_key(&self, token: &str, body: Value) -> Value {
+        self.create_key(token, body).await.json().await.unwrap()
+    }
+
     pub async fn create_key(&self, token: &str, body: Value) -> Response {
         self.api
             .post(self.url("/api/v1/licensing/keys"))

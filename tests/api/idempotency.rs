@@ -104,12 +104,7 @@ async fn concurrent_retries_create_exactly_one_key() {
 async fn rotate_is_idempotent_too() {
     let app = spawn_app().await;
     let owner = app.register("owner@acme.test", "Acme").await;
-    let created: Value = app
-        .create_key(&owner.token, json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let created = app.created_key(&owner.token, json!({})).await;
     let rotate = || {
         app.api
             .post(app.url(&format!(

@@ -67,12 +67,9 @@ async fn instance_name_is_optional_trimmed_and_empty_means_absent() {
         .unwrap();
     assert_eq!(no_body.status(), StatusCode::CREATED);
 
-    let trimmed: Value = app
-        .create_key(&owner.token, json!({"instanceName": "  Staging  "}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let trimmed = app
+        .created_key(&owner.token, json!({"instanceName": "  Staging  "}))
+        .await;
     assert_eq!(trimmed["instanceName"], "Staging");
 }
 
@@ -82,12 +79,7 @@ async fn every_key_is_distinct() {
     let owner = app.register("owner@acme.test", "Acme").await;
     let mut keys = std::collections::HashSet::new();
     for _ in 0..20 {
-        let body: Value = app
-            .create_key(&owner.token, json!({}))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let body = app.created_key(&owner.token, json!({})).await;
         keys.insert(body["licenseKey"].as_str().unwrap().to_string());
     }
     assert_eq!(keys.len(), 20);
@@ -99,12 +91,9 @@ async fn list_shows_masked_keys_newest_first() {
     let owner = app.register("owner@acme.test", "Acme").await;
     let mut created = Vec::new();
     for name in ["First", "Second", "Third"] {
-        let body: Value = app
-            .create_key(&owner.token, json!({"instanceName": name}))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let body = app
+            .created_key(&owner.token, json!({"instanceName": name}))
+            .await;
         created.push(body);
     }
 

@@ -485,12 +485,9 @@ async fn the_header_marks_the_link_of_the_page_shown() {
         let html = app.page_html(&cookie, path).await;
         assert_eq!(current(&html), [link], "{path}: {html}");
     }
-    let key: Value = app
-        .create_key(&ana.token, json!({"instanceName": "Prod"}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let key = app
+        .created_key(&ana.token, json!({"instanceName": "Prod"}))
+        .await;
     let key_page = format!("/keys/{}", key["id"].as_str().unwrap());
     assert_eq!(current(&app.page_html(&cookie, &key_page).await), ["/keys"]);
     let sign_up = app.browser.get(app.url("/sign-up")).send().await.unwrap();
@@ -751,12 +748,9 @@ async fn the_keys_page_issues_offline_licenses_and_lists_them_beside_their_key()
     let owner = app.register("ana@acme.test", "Acme").await;
     app.set_plan(&owner.organization_id, "business");
     let cookie = app.session_cookie(&owner).await;
-    let key: Value = app
-        .create_key(&owner.token, json!({"instanceName": "Air-gapped"}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let key = app
+        .created_key(&owner.token, json!({"instanceName": "Air-gapped"}))
+        .await;
     let key_id = key["id"].as_str().unwrap();
     let html = app.page_html(&cookie, "/keys").await;
     assert!(html.contains("Download offline license"));

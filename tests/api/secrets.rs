@@ -58,12 +58,9 @@ async fn no_key_token_password_or_session_id_is_stored_or_logged() {
     let session_id = cookie.split_once('=').unwrap().1.to_string();
 
     let mut keys = Vec::new();
-    let created: Value = app
-        .create_key(&owner.token, json!({"instanceName": "Production"}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let created = app
+        .created_key(&owner.token, json!({"instanceName": "Production"}))
+        .await;
     keys.push(created["licenseKey"].as_str().unwrap().to_string());
     let replayable: Value = app
         .api
