@@ -104,10 +104,24 @@ pub struct KeyActivity {
     pub last_validated: Option<String>,
 }
 
+/// A key as a row of the License keys page: only what the row shows. The page
+/// carries its data to the browser, so each field here is bytes in every view of
+/// up to 50 rows (what an instance reports belongs to the key's own page).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyRow {
+    pub id: String,
+    pub masked_key: String,
+    pub instance_name: Option<String>,
+    pub instance_url: Option<String>,
+    pub created_at: String,
+    pub state: KeyState,
+    pub last_validated: Option<String>,
+}
+
 /// One page of the License keys page's list, newest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KeyActivityPage {
-    pub keys: Vec<KeyActivity>,
+    pub keys: Vec<KeyRow>,
     /// The id to page on from ("Older keys"), when there are more.
     pub next_before: Option<String>,
     /// The organization's offline licenses that still work, listed beside their keys.

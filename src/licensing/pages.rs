@@ -3,7 +3,7 @@
 //! and call the licensing service.
 
 use super::{
-    CreatedLicenseKeyDto, IssuedOfflineLicenseDto, KeyActivity, KeyActivityPage, KeyState,
+    CreatedLicenseKeyDto, IssuedOfflineLicenseDto, KeyActivityPage, KeyRow, KeyState,
     OfflineLicenseDto,
 };
 use crate::accounts::context::AccountContext;
@@ -66,7 +66,7 @@ pub async fn list_license_keys(before: Option<String>) -> Result<KeyActivityPage
         .list_with_offline_licenses(&actor.membership, &crate::db::Page::new(before, None))
         .await?;
     Ok(KeyActivityPage {
-        keys: page.keys.iter().map(|key| key.activity(now)).collect(),
+        keys: page.keys.iter().map(|key| key.row(now)).collect(),
         next_before: page.next_before,
         offline_licenses: offline.iter().map(|l| l.to_dto()).collect(),
         offline_enabled: licensing.offline_licenses_enabled(),
@@ -405,7 +405,7 @@ struct KeyActionSet {
 
 #[component]
 fn KeyTable(
-    keys: Vec<KeyActivity>,
+    keys: Vec<KeyRow>,
     offline: Vec<OfflineLicenseDto>,
     offline_enabled: bool,
     actions: KeyActionSet,
@@ -429,7 +429,7 @@ fn KeyTable(
                         .map(|row| {
                             let issued: Vec<OfflineLicenseDto> = offline
                                 .iter()
-                                .filter(|license| license.license_key_id == row.key.id)
+                                .filter(|license| license.license_key_id == row.id)
                                 .cloned()
                                 .collect();
                             key_row(row, issued, offline_enabled, actions)
@@ -442,33 +442,32 @@ fn KeyTable(
 }
 
 fn key_row(
-    row: KeyActivity,
+    row: KeyRow,
     offline: Vec<OfflineLicenseDto>,
     offline_enabled: bool,
     actions: KeyActionSet,
 ) -> impl IntoView {
-    let key = row.key;
-    let label = key
+    let label = row
         .instance_name
         .clone()
-        .unwrap_or_else(|| format!("key {}", key.license_key));
+        .unwrap_or_else(|| format!("key {}", row.masked_key));
     let (status_class, status_text) = status_badge(&row.state);
-    let (id, row_id) = (key.id.clone(), key.id.clone());
+    let (id, row_id) = (row.id.clone(), row.id.clone());
     view! {
         <tr data-key-id=row_id>
             <td data-label="Key">
-                <a href=format!("/keys/{}", key.id) class="key-link" title="Usage and history">
-                    <code class="masked-key">{key.license_key.clone()}</code>
+                <a href=format!("/keys/{}", row.id) class="key-link" title="Usage and history">
+                    <code class="masked-key">{row.masked_key}</code>
                 </a>
             </td>
             <td data-label="Instance">
-                <span class="instance-name">{key.instance_name.clone().unwrap_or_else(|| "—".into())}</span>
-                {key.instance_url.clone().map(|url| view! { <br/><span class="hint">{url}</span> })}
+                <span class="instance-name">{row.instance_name.unwrap_or_else(|| "—".into())}</span>
+                {row.instance_url.map(|url| view! { <br/><span class="hint">{url}</span> })}
                 <OfflineLicenseList offline/>
             </td>
             <td data-label="Status"><span class=format!("badge {status_class}")>{status_text}</span></td>
             <td data-label="Last validated">{row.last_validated.unwrap_or_else(|| "never".into())}</td>
-            <td data-label="Created"><time datetime=key.created_at.clone()>{short_date(&key.created_at)}</time></td>
+            <td data-label="Created"><time datetime=row.created_at.clone()>{short_date(&row.created_at)}</time></td>
             <td class="actions">
                 <KeyActions id label state=row.state offline_enabled actions/>
             </td>

@@ -6,7 +6,7 @@ use super::key::{InstanceName, LicenseKey};
 use super::offline::OfflineSigner;
 use super::plans::{InstanceMetrics, PlanFeatures};
 use super::usage::DayUsage;
-use super::{CreatedLicenseKeyDto, KeyActivity, KeyState, LicenseKeyDto, ValidationDto};
+use super::{CreatedLicenseKeyDto, KeyActivity, KeyRow, KeyState, LicenseKeyDto, ValidationDto};
 use crate::accounts::service::AccountsService;
 use crate::audit::service::{record, AuditEvent};
 use crate::authorization::{Membership, TokenCredential};
@@ -142,11 +142,7 @@ impl LicenseKeyRecord {
         LicenseKeyDto {
             id: self.id.clone(),
             license_key: self.masked_key.clone(),
-            // The owner's label wins; otherwise what the instance calls itself.
-            instance_name: self
-                .instance_name
-                .clone()
-                .or_else(|| self.reported_instance_name.clone()),
+            instance_name: self.shown_instance_name(),
             instance_url: self.instance_url.clone(),
             active: self.is_active(now),
             last_validated_at: self.last_validated_at.map(clock::rfc3339),
@@ -192,15 +188,39 @@ impl LicenseKeyRecord {
             .map_or(0, |usage| usage.instances())
     }
 
-    /// How the page describes the key's life, as of `now`.
+    /// The owner's label wins; otherwise what the instance calls itself.
+    fn shown_instance_name(&self) -> Option<String> {
+        self.instance_name
+            .clone()
+            .or_else(|| self.reported_instance_name.clone())
+    }
+
+    /// How long before `now` the key last validated ("3 hours ago").
+    fn last_validated(&self, now: i64) -> Option<String> {
+        self.last_validated_at
+            .map(|last| clock::relative(now - last))
+    }
+
+    /// How the key's own page describes its life, as of `now`.
     pub fn activity(&self, now: i64) -> KeyActivity {
         let state = self.state(now);
         KeyActivity {
             key: self.dto(now, &state),
             state,
-            last_validated: self
-                .last_validated_at
-                .map(|last| clock::relative(now - last)),
+            last_validated: self.last_validated(now),
+        }
+    }
+
+    /// The key as a row of the License keys page, as of `now`.
+    pub fn row(&self, now: i64) -> KeyRow {
+        KeyRow {
+            id: self.id.clone(),
+            masked_key: self.masked_key.clone(),
+            instance_name: self.shown_instance_name(),
+            instance_url: self.instance_url.clone(),
+            created_at: clock::rfc3339(self.created_at),
+            state: self.state(now),
+            last_validated: self.last_validated(now),
         }
     }
 }
