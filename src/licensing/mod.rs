@@ -95,7 +95,7 @@ impl KeyState {
     }
 }
 
-/// A listed key with its state and how long ago it last validated ("3 hours ago"),
+/// A key, for its own page, with its state and how long ago it last validated ("3 hours ago"),
 /// both computed on the server so the page renders the same text on both sides.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KeyActivity {
