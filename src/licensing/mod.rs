@@ -120,7 +120,7 @@ pub struct KeyRow {
 
 /// One page of the License keys page's list, newest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct KeyActivityPage {
+pub struct KeyListPage {
     pub keys: Vec<KeyRow>,
     /// The id to page on from ("Older keys"), when there are more.
     pub next_before: Option<String>,

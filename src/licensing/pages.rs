@@ -3,8 +3,7 @@
 //! and call the licensing service.
 
 use super::{
-    CreatedLicenseKeyDto, IssuedOfflineLicenseDto, KeyActivityPage, KeyRow, KeyState,
-    OfflineLicenseDto,
+    CreatedLicenseKeyDto, IssuedOfflineLicenseDto, KeyListPage, KeyRow, KeyState, OfflineLicenseDto,
 };
 use crate::accounts::context::AccountContext;
 use crate::accounts::domain::Role;
@@ -56,7 +55,7 @@ pub async fn take_revealed_key() -> Result<Option<CreatedLicenseKeyDto>, PageErr
 }
 
 #[server(prefix = "/rpc", endpoint = "list_license_keys", output = crate::rpc::JsonText)]
-pub async fn list_license_keys(before: Option<String>) -> Result<KeyActivityPage, PageError> {
+pub async fn list_license_keys(before: Option<String>) -> Result<KeyListPage, PageError> {
     let actor = crate::accounts::session::page_member().await?;
     // A `before` that is not a key id pages from the newest, as without one.
     let before = before.filter(|id| uuid::Uuid::parse_str(id).is_ok());
@@ -65,7 +64,7 @@ pub async fn list_license_keys(before: Option<String>) -> Result<KeyActivityPage
     let (page, offline) = licensing
         .list_with_offline_licenses(&actor.membership, &crate::db::Page::new(before, None))
         .await?;
-    Ok(KeyActivityPage {
+    Ok(KeyListPage {
         keys: page.keys.iter().map(|key| key.row(now)).collect(),
         next_before: page.next_before,
         offline_licenses: offline.iter().map(|l| l.to_dto()).collect(),
@@ -142,7 +141,7 @@ struct KeyPage {
     stashed: Option<StashedKey>,
     /// A page of the organization's keys (`?before=` pages back), refreshed after
     /// every create, revoke, rotation and offline license.
-    keys: Resource<Result<KeyActivityPage, PageError>>,
+    keys: Resource<Result<KeyListPage, PageError>>,
 }
 
 impl KeyPage {
