@@ -114,9 +114,11 @@ impl TestApp {
             .unwrap()
     }
 
-    /// The body of `create_key`'s answer.
+    /// The body of `create_key`'s answer, which must be a `201`.
     pub async fn created_key(&self, token: &str, body: Value) -> Value {
-        self.create_key(token, body).await.json().await.unwrap()
+        let response = self.create_key(token, body).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        response.json().await.unwrap()
     }
 
     pub async fn create_key(&self, token: &str, body: Value) -> Response {
