@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
-use tower_sessions::ExpiredDeletion;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
@@ -63,11 +62,8 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct Db {
     pub pool: AnyPool,
     pub engine: Engine,
-    /// The URL as the engine's own driver should open it (for the session store).
-    pub url: String,
     /// Where this app's writers wait for SQLite's write lock.
     pub writes: WriteQueue,
-    max_connections: u32,
 }
 
 impl Db {
@@ -101,19 +97,16 @@ impl Db {
         Ok(Db {
             pool,
             engine,
-            url,
             writes: WriteQueue::for_engine(engine),
-            max_connections,
         })
     }
 
-    /// Applies the schema's migrations and creates the session table.
-    pub async fn migrate(&self) -> Result<SessionStorage, String> {
+    /// Applies the schema's migrations.
+    pub async fn migrate(&self) -> Result<(), String> {
         MIGRATOR
             .run(&self.pool)
             .await
-            .map_err(|e| format!("migrations failed: {e}"))?;
-        SessionStorage::open(self).await
+            .map_err(|e| format!("migrations failed: {e}"))
     }
 }
 
@@ -256,65 +249,6 @@ async fn open_pool(
                 .await
         }
     }
-}
-
-/// Browser sessions live in the same database (so any instance can serve any
-/// browser), through the engine's own tower-sessions store.
-pub enum SessionStorage {
-    Sqlite(tower_sessions_sqlx_store::SqliteStore),
-    Postgres(tower_sessions_sqlx_store::PostgresStore),
-}
-
-impl SessionStorage {
-    async fn open(db: &Db) -> Result<Self, String> {
-        let failed = |e: sqlx::Error| format!("session store: {e}");
-        // Session reads and writes are short and rarer than API calls.
-        let max_connections = (db.max_connections / 2).max(1);
-        let storage = match db.engine {
-            Engine::Sqlite => {
-                let options = sqlx::sqlite::SqliteConnectOptions::from_str(&db.url)
-                    .map_err(failed)?
-                    .busy_timeout(Duration::from_secs(5))
-                    .synchronous(sqlx::sqlite::SqliteSynchronous::Full);
-                let pool = sqlx::sqlite::SqlitePoolOptions::new()
-                    .max_connections(max_connections)
-                    .test_before_acquire(false)
-                    .connect_with(options)
-                    .await
-                    .map_err(failed)?;
-                SessionStorage::Sqlite(tower_sessions_sqlx_store::SqliteStore::new(pool))
-            }
-            Engine::Postgres => {
-                let pool = sqlx::postgres::PgPoolOptions::new()
-                    .max_connections(max_connections)
-                    .connect(&db.url)
-                    .await
-                    .map_err(failed)?;
-                SessionStorage::Postgres(tower_sessions_sqlx_store::PostgresStore::new(pool))
-            }
-        };
-        match &storage {
-            SessionStorage::Sqlite(store) => store.migrate().await.map_err(failed)?,
-            SessionStorage::Postgres(store) => store.migrate().await.map_err(failed)?,
-        }
-        Ok(storage)
-    }
-
-    /// Deletes ended sessions now and every few minutes after, so that no row of an
-    /// expired session stays behind for long.
-    pub fn spawn_sweeper(&self) {
-        match self {
-            SessionStorage::Sqlite(store) => sweep_sessions(store.clone()),
-            SessionStorage::Postgres(store) => sweep_sessions(store.clone()),
-        }
-    }
-}
-
-fn sweep_sessions<Store: ExpiredDeletion + Clone>(store: Store) {
-    sweep_every_few_minutes("delete expired sessions", move || {
-        let store = store.clone();
-        async move { store.delete_expired().await }
-    });
 }
 
 /// Runs `sweep` now and every five minutes after, for stored data that must not

@@ -9,23 +9,18 @@ use leptos::prelude::*;
 
 #[server(prefix = "/rpc", endpoint = "session", output = crate::rpc::JsonText)]
 pub async fn load_session() -> Result<Option<SignedIn>, PageError> {
-    use super::session::{
-        current_session, organizations_and_current, pending_invitations, signed_in_user,
-    };
+    use super::session::{current_session, signed_in};
     use crate::state::AppState;
     let state = AppState::from_context()?;
     let session = current_session().await?;
-    let Some(user) = signed_in_user(&state, &session).await? else {
-        return Ok(None);
-    };
-    let (organizations, current) = organizations_and_current(&state, &session, &user).await?;
-    let pending_invitations = pending_invitations(&state, &user).await?;
-    Ok(Some(SignedIn {
-        email: user.email,
-        organizations: organizations.iter().map(|m| m.to_dto()).collect(),
-        current: current.map(|m| m.to_dto()),
-        pending_invitations,
-    }))
+    Ok(signed_in(&state, &session)
+        .await?
+        .map(|signed_in| SignedIn {
+            email: signed_in.user.email,
+            organizations: signed_in.organizations.iter().map(|m| m.to_dto()).collect(),
+            current: signed_in.current.map(|m| m.to_dto()),
+            pending_invitations: signed_in.pending_invitations,
+        }))
 }
 
 #[server(prefix = "/rpc", endpoint = "sign_up", output = crate::rpc::JsonText)]

@@ -22,7 +22,7 @@ use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 mod members;
-use members::PENDING_INVITATIONS_SQL;
+pub mod sessions;
 
 const TOKEN_PURPOSE: &str = "api-token";
 /// Bearer tokens carry a prefix so that a leaked one is easy to recognise in a scan.
@@ -93,11 +93,34 @@ struct UserMembershipRow {
     membership: JoinedMembershipRow,
 }
 
-/// What a page shows of whoever is signed in (`AccountsService::user_overview`).
+/// What a page shows of whoever is signed in (`AccountsService::session_overview`).
 pub struct UserOverview {
     pub user: User,
     pub memberships: Vec<Membership>,
     pub pending_invitations: usize,
+}
+
+/// User `id`'s overview from the rows of a query joining their memberships; `None`
+/// without rows (no such user).
+fn overview_of(
+    id: Uuid,
+    rows: impl IntoIterator<Item = UserMembershipRow>,
+) -> Result<Option<UserOverview>, AppError> {
+    let mut rows = rows.into_iter().peekable();
+    let Some(first) = rows.peek() else {
+        return Ok(None);
+    };
+    let user = User {
+        id,
+        email: first.email.clone(),
+    };
+    let pending_invitations = first.pending_invitations as usize;
+    let memberships = joined_memberships(id, rows.map(|row| row.membership))?;
+    Ok(Some(UserOverview {
+        user,
+        memberships,
+        pending_invitations,
+    }))
 }
 
 #[derive(Clone)]
@@ -397,46 +420,6 @@ impl AccountsService {
             meta,
         )
         .await
-    }
-
-    pub async fn user(&self, id: Uuid) -> Result<Option<User>, AppError> {
-        let row: Option<(String,)> = sqlx::query_as("SELECT email FROM users WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|(email,)| User { id, email }))
-    }
-
-    /// A user, every organization they belong to (in the order they joined them)
-    /// and how many invitations wait for them, in one query: what a page reads of
-    /// whoever is signed in.
-    pub async fn user_overview(&self, id: Uuid) -> Result<Option<UserOverview>, AppError> {
-        let rows: Vec<UserMembershipRow> = sqlx::query_as(&format!(
-            "SELECT u.email, o.id AS organization_id, o.name, m.role, o.plan, \
-             ({PENDING_INVITATIONS_SQL}) AS pending_invitations \
-             FROM users u \
-             LEFT JOIN memberships m ON m.user_id = u.id \
-             LEFT JOIN organizations o ON o.id = m.organization_id \
-             WHERE u.id = $1 ORDER BY m.id"
-        ))
-        .bind(id.to_string()) // $1
-        .bind(clock::now()) // $2
-        .fetch_all(&self.pool)
-        .await?;
-        let Some(first) = rows.first() else {
-            return Ok(None);
-        };
-        let user = User {
-            id,
-            email: first.email.clone(),
-        };
-        let pending_invitations = first.pending_invitations as usize;
-        let memberships = joined_memberships(id, rows.into_iter().map(|row| row.membership))?;
-        Ok(Some(UserOverview {
-            user,
-            memberships,
-            pending_invitations,
-        }))
     }
 
     /// Every organization the user belongs to, in the order they joined them.

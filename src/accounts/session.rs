@@ -1,16 +1,18 @@
 //! Who is signed in to the browser session, and which organization they act on.
 //! Server functions use these; the JSON API never reads the session.
 
+use super::service::sessions::USER_ID;
+use super::service::UserOverview;
 use crate::authorization::{default_membership, Membership, User};
 use crate::clock;
 use crate::error::AppError;
 use crate::state::AppState;
 use std::sync::Arc;
 use tokio::sync::OnceCell;
-use tower_sessions::Session;
+use tower_sessions::cookie::time::Duration;
+use tower_sessions::{Expiry, Session};
 use uuid::Uuid;
 
-const USER_ID: &str = "user_id";
 const ORGANIZATION_ID: &str = "organization_id";
 const SIGNED_IN_AT: &str = "signed_in_at";
 
@@ -29,16 +31,25 @@ pub async fn current_session() -> Result<Session, AppError> {
         .map_err(|e| AppError::Internal(format!("no session layer: {e}")))
 }
 
-/// One page render's reads of who is signed in. A page's resources (the header's
-/// session, the page's own data) each ask for the user and their memberships; while
-/// a page renders they are read once. Server-function calls get none: they may
-/// change what they read. Each request runs under a reactive root of its own
-/// (`isolate_reactive_owner`), so the cache found is never another request's.
+/// Who is signed in to a session: the user, their organizations (in joining
+/// order), the one they act in (`None` for someone in none) and how many
+/// invitations wait for them.
+#[derive(Clone)]
+pub struct SignedInUser {
+    pub user: User,
+    pub organizations: Vec<Membership>,
+    pub current: Option<Membership>,
+    pub pending_invitations: usize,
+}
+
+/// One page render's read of who is signed in. A page's resources (the header's
+/// session, the page's own data) each ask for it; while a page renders it is read
+/// once. Server-function calls get none: they may change what they read. Each
+/// request runs under a reactive root of its own (`isolate_reactive_owner`), so the
+/// cache found is never another request's.
 #[derive(Clone, Default)]
 pub struct RenderCache {
-    user: Arc<OnceCell<Option<User>>>,
-    memberships: Arc<OnceCell<Vec<Membership>>>,
-    pending_invitations: Arc<OnceCell<usize>>,
+    signed_in: Arc<OnceCell<Option<SignedInUser>>>,
 }
 
 /// Called as a page starts rendering (the routes' per-request context).
@@ -65,79 +76,73 @@ where
     }
 }
 
-/// The signed-in user of this session, if any (read once per page render).
-pub async fn signed_in_user(state: &AppState, session: &Session) -> Result<Option<User>, AppError> {
-    once_per_render(|cache| &cache.user, || read_signed_in_user(state, session)).await
-}
-
-async fn read_signed_in_user(
+/// Who is signed in to this session, if anyone (read once per page render).
+pub async fn signed_in(
     state: &AppState,
     session: &Session,
-) -> Result<Option<User>, AppError> {
-    let Some(user_id) = session.get::<Uuid>(USER_ID).await? else {
+) -> Result<Option<SignedInUser>, AppError> {
+    once_per_render(|cache| &cache.signed_in, || read_signed_in(state, session)).await
+}
+
+/// The session's stored row and its user, in one query. What this request changed
+/// in the session is not seen (it is stored as the answer leaves): every server
+/// function reads who is signed in before it changes the session.
+async fn read_signed_in(
+    state: &AppState,
+    session: &Session,
+) -> Result<Option<SignedInUser>, AppError> {
+    let Some(id) = session.id() else {
         return Ok(None);
     };
+    let Some(found) = state.accounts.session_overview(&id).await? else {
+        return Ok(None);
+    };
+    let value = |key| found.values.get(key).cloned().unwrap_or_default();
     // However active, a session ends `session_absolute_timeout` after sign-in.
-    let signed_in_at = session.get::<i64>(SIGNED_IN_AT).await?.unwrap_or_default();
+    let signed_in_at = serde_json::from_value::<i64>(value(SIGNED_IN_AT)).unwrap_or_default();
     let limit = state.settings.session_absolute_timeout.as_secs() as i64;
-    if clock::now() - signed_in_at > limit {
+    let now = clock::now();
+    if now - signed_in_at > limit {
         session.flush().await?;
         return Ok(None);
     }
-    let user = match leptos::prelude::use_context::<RenderCache>() {
-        // A page reads the memberships and the invitations too: all in one round trip.
-        Some(cache) => {
-            let found = state.accounts.user_overview(user_id).await?;
-            found.map(|overview| {
-                // Already set only if they were read first; either is this render's.
-                let _ = cache.memberships.set(overview.memberships);
-                let _ = cache.pending_invitations.set(overview.pending_invitations);
-                overview.user
-            })
-        }
-        None => state.accounts.user(user_id).await?,
-    };
-    if user.is_none() {
-        session.flush().await?;
-    }
-    Ok(user)
-}
-
-/// The user's organizations (in joining order, one query) and the current one
-/// among them: the one chosen in the switcher while it is still one of theirs,
-/// otherwise the default. `None` for someone in no organization.
-pub async fn organizations_and_current(
-    state: &AppState,
-    session: &Session,
-    user: &User,
-) -> Result<(Vec<Membership>, Option<Membership>), AppError> {
-    let all = once_per_render(
-        |cache| &cache.memberships,
-        || state.accounts.memberships(user),
-    )
-    .await?;
-    if let Some(chosen) = session.get::<Uuid>(ORGANIZATION_ID).await? {
-        match all.iter().find(|m| m.organization_id() == chosen) {
-            Some(current) => {
-                let current = current.clone();
-                return Ok((all, Some(current)));
-            }
+    renew_when_due(state, session, found.expires_at - now);
+    let chosen = serde_json::from_value::<Uuid>(value(ORGANIZATION_ID)).ok();
+    let UserOverview {
+        user,
+        memberships: organizations,
+        pending_invitations,
+    } = found.user;
+    let current = match chosen {
+        Some(chosen) => match organizations.iter().find(|m| m.organization_id() == chosen) {
+            Some(current) => Some(current.clone()),
+            // No longer one of theirs: back to the default.
             None => {
                 session.remove::<Uuid>(ORGANIZATION_ID).await?;
+                default_membership(&organizations).ok()
             }
-        }
-    }
-    let current = default_membership(&all).ok();
-    Ok((all, current))
+        },
+        None => default_membership(&organizations).ok(),
+    };
+    Ok(Some(SignedInUser {
+        user,
+        organizations,
+        current,
+        pending_invitations,
+    }))
 }
 
-/// How many invitations wait for the user (read once per page render).
-pub async fn pending_invitations(state: &AppState, user: &User) -> Result<usize, AppError> {
-    once_per_render(
-        |cache| &cache.pending_invitations,
-        || state.accounts.pending_invitations(user),
-    )
-    .await
+/// A session in use ends `session_idle_timeout` after its last use: its end (the
+/// stored row's and the cookie's) moves again once a tenth of that, at most a
+/// minute, has passed since it last moved, so a busy session costs one write a
+/// minute rather than one per request.
+fn renew_when_due(state: &AppState, session: &Session, seconds_left: i64) {
+    let idle = state.settings.session_idle_timeout.as_secs() as i64;
+    let step = (idle / 10).min(60);
+    if seconds_left < idle - step {
+        // Marks the session changed: the session layer stores it as the answer leaves.
+        session.set_expiry(Some(Expiry::OnInactivity(Duration::seconds(idle))));
+    }
 }
 
 /// A page request's signed-in user, in whatever organizations (maybe none).
@@ -149,33 +154,33 @@ pub struct PageUser {
 
 /// The signed-in user, or `SignedOut`.
 pub async fn page_user() -> Result<PageUser, AppError> {
-    let state = AppState::from_context()?;
-    let session = current_session().await?;
-    let user = signed_in_user(&state, &session)
-        .await?
-        .ok_or(AppError::SignedOut)?;
+    let (state, session, signed_in) = page_signed_in().await?;
     Ok(PageUser {
         state,
         session,
-        user,
+        user: signed_in.user,
     })
 }
 
 /// The signed-in user in their current organization, or `SignedOut`.
 pub async fn page_member() -> Result<PageMember, AppError> {
-    let PageUser {
-        state,
-        session,
-        user,
-    } = page_user().await?;
-    let (_, current) = organizations_and_current(&state, &session, &user).await?;
-    let membership = current.ok_or(AppError::OrganizationNotFound)?;
+    let (state, session, signed_in) = page_signed_in().await?;
+    let membership = signed_in.current.ok_or(AppError::OrganizationNotFound)?;
     Ok(PageMember {
         state,
         session,
-        user,
+        user: signed_in.user,
         membership,
     })
+}
+
+async fn page_signed_in() -> Result<(AppState, Session, SignedInUser), AppError> {
+    let state = AppState::from_context()?;
+    let session = current_session().await?;
+    let signed_in = signed_in(&state, &session)
+        .await?
+        .ok_or(AppError::SignedOut)?;
+    Ok((state, session, signed_in))
 }
 
 /// Starts a signed-in session under a fresh id (no session fixation).
@@ -208,20 +213,19 @@ mod tests {
 
     /// Reads "who is signed in" twice, as a page's resources do, counting the
     /// reads (run in the owner's scope, as a page's resources are).
-    async fn read_twice(reads: &AtomicUsize) -> Vec<Membership> {
-        let mut seen = Vec::new();
+    async fn read_twice(reads: &AtomicUsize) {
         for _ in 0..2 {
-            seen = once_per_render(
-                |cache| &cache.memberships,
+            let signed_in = once_per_render(
+                |cache| &cache.signed_in,
                 || async {
                     reads.fetch_add(1, Ordering::SeqCst);
-                    Ok(Vec::new())
+                    Ok(None)
                 },
             )
             .await
             .unwrap();
+            assert!(signed_in.is_none());
         }
-        seen
     }
 
     #[tokio::test]

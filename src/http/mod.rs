@@ -4,12 +4,11 @@
 pub mod extract;
 pub mod middleware;
 pub mod openapi;
-pub mod session_ids;
 
 use crate::accounts::service::AccountsService;
 use crate::audit::service::AuditLog;
 use crate::config::{LicensingSettings, Settings};
-use crate::db::{sqlite_file, Db, Engine, SessionStorage};
+use crate::db::{sqlite_file, Db, Engine};
 use crate::error::AppError;
 use crate::idempotency::IdempotencyStore;
 use crate::licensing::answer_signing::AnswerSigner;
@@ -25,14 +24,13 @@ use axum::extract::DefaultBodyLimit;
 use axum::{Router, ServiceExt};
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use secrecy::ExposeSecret;
-use session_ids::DigestedIds;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use tokio::net::TcpListener;
 use tower::Layer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
-use tower_sessions::{Expiry, SessionManagerLayer, SessionStore};
+use tower_sessions::{Expiry, SessionManagerLayer};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -46,14 +44,12 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, String> {
         let db = Db::connect(&settings.database_url, settings.database_max_connections).await?;
-        let sessions = db.migrate().await?;
-        sessions.spawn_sweeper();
+        db.migrate().await?;
         let pepper = resolve_pepper(&settings, &db)?;
         let answer_signer = Arc::new(resolve_answer_signer(&settings, &db)?);
         let limits = RateLimits::new(settings.rate_limits);
         limits.spawn_cleanup();
         let idempotency = IdempotencyStore::new(db.pool.clone(), pepper.clone());
-        let session_pepper = pepper.clone();
         let reveals = Sealer::new(&pepper, "reveals");
         let form_inputs = Sealer::new(&pepper, "form-inputs");
         idempotency.spawn_sweeper();
@@ -88,14 +84,7 @@ impl Application {
             answer_signer,
             settings: Arc::new(settings),
         }));
-        let router = match sessions {
-            SessionStorage::Sqlite(store) => {
-                router(state.clone(), DigestedIds::new(store, session_pepper))
-            }
-            SessionStorage::Postgres(store) => {
-                router(state.clone(), DigestedIds::new(store, session_pepper))
-            }
-        };
+        let router = router(state.clone());
         let address = state.settings.leptos.site_addr;
         let listener = TcpListener::bind(address)
             .await
@@ -207,9 +196,9 @@ fn provide_page_context() {
     crate::accounts::session::provide_render_cache();
 }
 
-fn router<Store: SessionStore + Clone>(state: AppState, store: Store) -> Router {
+fn router(state: AppState) -> Router {
     let settings = state.settings.clone();
-    let sessions = SessionManagerLayer::new(store)
+    let sessions = SessionManagerLayer::new(state.accounts.session_table())
         .with_name(if settings.served_over_https() {
             "__Host-storno_session"
         } else {

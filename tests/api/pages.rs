@@ -309,16 +309,40 @@ async fn sessions_end_after_the_idle_and_the_absolute_timeout() {
     );
 }
 
+#[tokio::test]
+async fn a_session_in_use_outlives_its_idle_timeout() {
+    let app = spawn_app_with(|settings| {
+        settings.session_idle_timeout = std::time::Duration::from_secs(2);
+    })
+    .await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    let cookie = app.session_cookie(&owner).await;
+    let mut renewed_cookies = Vec::new();
+    // Used every 400 ms for twice the idle timeout.
+    for _ in 0..10 {
+        let answer = app.rpc(&cookie, "session", &[]).await;
+        if let Some(set_cookie) = answer.headers().get("set-cookie") {
+            renewed_cookies.push(set_cookie.to_str().unwrap().to_string());
+        }
+        let body: Value = answer.json().await.unwrap();
+        assert_eq!(body["email"], "ana@acme.test", "signed out while in use");
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    }
+    // The browser's cookie is renewed too: the same session, two seconds more.
+    assert!(!renewed_cookies.is_empty());
+    for set_cookie in &renewed_cookies {
+        assert!(set_cookie.starts_with(&format!("{cookie};")), "{set_cookie}");
+        assert!(set_cookie.contains("Max-Age=2"), "{set_cookie}");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(3000)).await;
+    assert_eq!(session_of(&app, &cookie).await, Value::Null, "idle too long");
+}
+
 async fn session_rows(database_url: &str) -> i64 {
     let db = storno_licensing::db::Db::connect(database_url, None)
         .await
         .unwrap();
-    let table = if database_url.starts_with("sqlite") {
-        "tower_sessions"
-    } else {
-        "tower_sessions.session"
-    };
-    let (rows,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}"))
+    let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM browser_sessions")
         .fetch_one(&db.pool)
         .await
         .unwrap();
@@ -936,7 +960,7 @@ async fn viewing_a_page_does_not_write_the_session() {
         assert_eq!(response.status(), StatusCode::OK, "{path}");
         assert!(
             response.headers().get("set-cookie").is_none(),
-            "{path} saved the session (a database write per page view)"
+            "{path} saved the session (a database write per page view; a session in use is renewed at most once a minute)"
         );
     }
 }

@@ -19,11 +19,6 @@ use uuid::Uuid;
 /// An invitation is open for a week.
 pub const INVITATION_TTL_SECONDS: i64 = 7 * 24 * 3600;
 const OWNER_ONLY: &str = "Only the organization owner can manage members and invitations";
-/// How many unexpired invitations wait for user `$1` at time `$2` (also a column
-/// of `user_overview`).
-pub(super) const PENDING_INVITATIONS_SQL: &str = "SELECT COUNT(*) FROM invitations \
-     WHERE email = (SELECT email FROM users WHERE id = $1) AND expires_at > $2";
-
 #[derive(sqlx::FromRow)]
 struct MemberRow {
     user_id: String,
@@ -215,16 +210,6 @@ impl AccountsService {
             .collect()
     }
 
-    /// How many invitations wait for this user (the page header shows it).
-    pub async fn pending_invitations(&self, user: &User) -> Result<usize, AppError> {
-        let (count,): (i64,) = sqlx::query_as(PENDING_INVITATIONS_SQL)
-            .bind(user.id.to_string()) // $1
-            .bind(clock::now()) // $2
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(count as usize)
-    }
-
     /// Accepts an invitation addressed to this user's email: they become a member
     /// with the invited role. Anyone else's invitation is `404`, like an unknown one.
     pub async fn accept_invitation(
@@ -366,16 +351,20 @@ impl AccountsService {
         Ok(())
     }
 
-    /// Erases expired tokens and invitations now and every few minutes.
+    /// Erases expired tokens, sessions and invitations now and every few minutes.
     pub fn spawn_sweeper(&self) {
         let accounts = self.clone();
-        sweep_every_few_minutes("erase expired tokens and invitations", move || {
-            let accounts = accounts.clone();
-            async move {
-                accounts.erase_expired_tokens().await?;
-                accounts.erase_expired_invitations().await.map(drop)
-            }
-        });
+        sweep_every_few_minutes(
+            "erase expired tokens, sessions and invitations",
+            move || {
+                let accounts = accounts.clone();
+                async move {
+                    accounts.erase_expired_tokens().await?;
+                    accounts.erase_expired_sessions().await?;
+                    accounts.erase_expired_invitations().await.map(drop)
+                }
+            },
+        );
     }
 
     /// Deletes invitations past their expiry.

@@ -1,0 +1,193 @@
+//! Browser sessions, in the `browser_sessions` table beside the users they belong
+//! to: a page reads a session and its user in one query (`session_overview`).
+//! A session rests under `HMAC(pepper, id)` where the browser holds `id`, so a copy
+//! of the table opens no session.
+
+use super::{AccountsService, UserMembershipRow, UserOverview};
+use crate::clock;
+use crate::error::AppError;
+use crate::secrets::Pepper;
+use serde_json::Value;
+use sqlx::AnyPool;
+use std::collections::HashMap;
+use tower_sessions::cookie::time::OffsetDateTime;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, SessionStore};
+use uuid::Uuid;
+
+/// The session value that names the signed-in user; the table keeps a copy in a
+/// column of its own, for the join.
+pub const USER_ID: &str = "user_id";
+
+/// A session's values.
+pub type SessionValues = HashMap<String, Value>;
+
+/// A session with its signed-in user, as one query read them.
+pub struct SessionOverview {
+    pub values: SessionValues,
+    /// When the session ends unless it is used (Unix seconds).
+    pub expires_at: i64,
+    pub user: UserOverview,
+}
+
+/// tower-sessions' store over `browser_sessions`.
+#[derive(Clone)]
+pub struct SessionTable {
+    pool: AnyPool,
+    pepper: Pepper,
+}
+
+impl std::fmt::Debug for SessionTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionTable")
+    }
+}
+
+impl SessionTable {
+    /// The row that stands for the browser's session `id`.
+    fn row_id(&self, id: &Id) -> String {
+        self.pepper.digest("session-id", &id.to_string())
+    }
+
+    async fn insert(&self, record: &Record) -> Result<bool, sqlx::Error> {
+        let inserted = self.upsert(record, "ON CONFLICT (id) DO NOTHING").await?;
+        Ok(inserted == 1)
+    }
+
+    async fn upsert(&self, record: &Record, on_conflict: &str) -> Result<u64, sqlx::Error> {
+        let user_id = record.data.get(USER_ID).and_then(Value::as_str);
+        let data =
+            serde_json::to_string(&record.data).map_err(|e| sqlx::Error::Encode(e.into()))?;
+        let done = sqlx::query(&format!(
+            "INSERT INTO browser_sessions (id, user_id, data, expires_at) \
+             VALUES ($1, $2, $3, $4) {on_conflict}"
+        ))
+        .bind(self.row_id(&record.id)) // $1
+        .bind(user_id) // $2
+        .bind(data) // $3
+        .bind(record.expiry_date.unix_timestamp()) // $4
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+}
+
+fn backend(error: sqlx::Error) -> session_store::Error {
+    session_store::Error::Backend(error.to_string())
+}
+
+#[async_trait::async_trait]
+impl SessionStore for SessionTable {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        // A random 128-bit id is taken already only in theory; then draw again.
+        while !self.insert(record).await.map_err(backend)? {
+            record.id = Id::default();
+        }
+        Ok(())
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        self.upsert(
+            record,
+            "ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, \
+             data = excluded.data, expires_at = excluded.expires_at",
+        )
+        .await
+        .map(drop)
+        .map_err(backend)
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let row: Option<(String, i64)> = sqlx::query_as(
+            "SELECT data, expires_at FROM browser_sessions WHERE id = $1 AND expires_at > $2",
+        )
+        .bind(self.row_id(id)) // $1
+        .bind(clock::now()) // $2
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        let Some((data, expires_at)) = row else {
+            return Ok(None);
+        };
+        let decode = |e: String| session_store::Error::Decode(e);
+        Ok(Some(Record {
+            id: *id,
+            data: serde_json::from_str(&data).map_err(|e| decode(e.to_string()))?,
+            expiry_date: OffsetDateTime::from_unix_timestamp(expires_at)
+                .map_err(|e| decode(e.to_string()))?,
+        }))
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        sqlx::query("DELETE FROM browser_sessions WHERE id = $1")
+            .bind(self.row_id(id))
+            .execute(&self.pool)
+            .await
+            .map(drop)
+            .map_err(backend)
+    }
+}
+
+/// A session's row with its user and one of their memberships.
+#[derive(sqlx::FromRow)]
+struct SessionMembershipRow {
+    data: String,
+    expires_at: i64,
+    user_id: String,
+    #[sqlx(flatten)]
+    user: UserMembershipRow,
+}
+
+impl AccountsService {
+    /// The store the session layer keeps browser sessions in.
+    pub fn session_table(&self) -> SessionTable {
+        SessionTable {
+            pool: self.pool.clone(),
+            pepper: self.pepper.clone(),
+        }
+    }
+
+    /// The unexpired session `id` with its signed-in user, their organizations (in
+    /// joining order) and how many invitations wait for them, in one query; `None`
+    /// for an unknown or ended session, or one nobody signed in to.
+    pub async fn session_overview(&self, id: &Id) -> Result<Option<SessionOverview>, AppError> {
+        let rows: Vec<SessionMembershipRow> = sqlx::query_as(
+            "SELECT s.data, s.expires_at, s.user_id, u.email, \
+             o.id AS organization_id, o.name, m.role, o.plan, \
+             (SELECT COUNT(*) FROM invitations i \
+              WHERE i.email = u.email AND i.expires_at > $2) AS pending_invitations \
+             FROM browser_sessions s \
+             JOIN users u ON u.id = s.user_id \
+             LEFT JOIN memberships m ON m.user_id = u.id \
+             LEFT JOIN organizations o ON o.id = m.organization_id \
+             WHERE s.id = $1 AND s.expires_at > $2 ORDER BY m.id",
+        )
+        .bind(self.session_table().row_id(id)) // $1
+        .bind(clock::now()) // $2
+        .fetch_all(&self.pool)
+        .await?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let values: SessionValues = serde_json::from_str(&first.data)
+            .map_err(|e| AppError::Internal(format!("a stored session's values: {e}")))?;
+        let expires_at = first.expires_at;
+        let user_id = Uuid::parse_str(&first.user_id)
+            .map_err(|e| AppError::Internal(format!("a stored session's user: {e}")))?;
+        let user = super::overview_of(user_id, rows.into_iter().map(|row| row.user))?;
+        Ok(user.map(|user| SessionOverview {
+            values,
+            expires_at,
+            user,
+        }))
+    }
+
+    /// Deletes the sessions that ended.
+    pub async fn erase_expired_sessions(&self) -> Result<u64, AppError> {
+        let erased = sqlx::query("DELETE FROM browser_sessions WHERE expires_at <= $1")
+            .bind(clock::now())
+            .execute(&self.pool)
+            .await?;
+        Ok(erased.rows_affected())
+    }
+}
