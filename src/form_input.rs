@@ -19,12 +19,14 @@ pub struct FormInput {
 pub fn echoed(action: &str, field: &str) -> Option<String> {
     #[cfg(feature = "ssr")]
     {
-        let parts = leptos::prelude::use_context::<axum::http::request::Parts>()?;
-        let input = parts.extensions.get::<FormInput>()?;
-        (input.action == action)
-            .then(|| input.fields.iter().find(|(name, _)| name == field))
-            .flatten()
-            .map(|(_, value)| value.clone())
+        leptos::prelude::with_context::<axum::http::request::Parts, _>(|parts| {
+            let input = parts.extensions.get::<FormInput>()?;
+            (input.action == action)
+                .then(|| input.fields.iter().find(|(name, _)| name == field))
+                .flatten()
+                .map(|(_, value)| value.clone())
+        })
+        .flatten()
     }
     #[cfg(not(feature = "ssr"))]
     {

@@ -67,7 +67,7 @@ pub fn accepts_html(headers: &HeaderMap) -> bool {
 /// itself (no JavaScript): server_fn answers it with a redirect back to the page,
 /// the error, if any, in the URL.
 pub fn is_plain_form_post() -> bool {
-    leptos::prelude::use_context::<Parts>().is_some_and(|parts| accepts_html(&parts.headers))
+    leptos::prelude::with_context::<Parts, _>(|parts| accepts_html(&parts.headers)).unwrap_or(false)
 }
 
 /// Where the pages' server functions live (their `#[server(prefix)]`); nothing
@@ -83,7 +83,8 @@ pub fn is_server_fn_path(path: &str) -> bool {
 /// Whether the server function being run was called over HTTP, not directly by a
 /// page being rendered on the server.
 pub fn is_server_fn_request() -> bool {
-    leptos::prelude::use_context::<Parts>().is_some_and(|parts| is_server_fn_path(parts.uri.path()))
+    leptos::prelude::with_context::<Parts, _>(|parts| is_server_fn_path(parts.uri.path()))
+        .unwrap_or(false)
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ pub async fn load_session() -> Result<Option<SignedIn>, PageError> {
     use super::session::{current_session, signed_in};
     use crate::state::AppState;
     let state = AppState::from_context()?;
-    let session = current_session().await?;
+    let session = current_session()?;
     Ok(signed_in(&state, &session)
         .await?
         .map(|signed_in| SignedIn {
@@ -42,7 +42,7 @@ pub async fn sign_up(
         .accounts
         .register_and_sign_in(email, password, organization_name, &meta)
         .await?;
-    let browser_session = session::current_session().await?;
+    let browser_session = session::current_session()?;
     session::sign_in(&browser_session, &user).await?;
     session::choose_organization(&browser_session, &membership).await?;
     leptos_axum::redirect("/keys");
@@ -56,7 +56,7 @@ pub async fn sign_in(email: String, password: String) -> Result<(), PageError> {
     let state = AppState::from_context()?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
     let user = state.accounts.sign_in(&email, &password, &meta).await?;
-    session::sign_in(&session::current_session().await?, &user).await?;
+    session::sign_in(&session::current_session()?, &user).await?;
     leptos_axum::redirect("/keys");
     Ok(())
 }
@@ -64,7 +64,7 @@ pub async fn sign_in(email: String, password: String) -> Result<(), PageError> {
 #[server(prefix = "/rpc", endpoint = "sign_out", output = crate::rpc::JsonText)]
 pub async fn sign_out() -> Result<(), PageError> {
     use super::session;
-    session::sign_out(&session::current_session().await?).await?;
+    session::sign_out(&session::current_session()?).await?;
     leptos_axum::redirect("/sign-in");
     Ok(())
 }

@@ -25,10 +25,14 @@ pub struct PageMember {
     pub membership: Membership,
 }
 
-pub async fn current_session() -> Result<Session, AppError> {
-    leptos_axum::extract::<Session>()
-        .await
-        .map_err(|e| AppError::Internal(format!("no session layer: {e}")))
+/// The request's session, borrowed from its parts (`leptos_axum::extract` would
+/// copy all of them, headers and extensions, on every call).
+pub fn current_session() -> Result<Session, AppError> {
+    leptos::prelude::with_context::<axum::http::request::Parts, _>(|parts| {
+        parts.extensions.get::<Session>().cloned()
+    })
+    .flatten()
+    .ok_or_else(|| AppError::Internal("no session layer".into()))
 }
 
 /// Who is signed in to a session: the user, their organizations (in joining
@@ -176,7 +180,7 @@ pub async fn page_member() -> Result<PageMember, AppError> {
 
 async fn page_signed_in() -> Result<(AppState, Session, SignedInUser), AppError> {
     let state = AppState::from_context()?;
-    let session = current_session().await?;
+    let session = current_session()?;
     let signed_in = signed_in(&state, &session)
         .await?
         .ok_or(AppError::SignedOut)?;

@@ -91,9 +91,11 @@ pub fn page_content_security_policy() {
 /// While a page renders: the nonce `security_headers` chose for it, so the policy
 /// it sends and the script tags Leptos writes agree.
 pub fn provide_page_nonce() {
-    use leptos::prelude::{provide_context, use_context};
-    let nonce = use_context::<axum::http::request::Parts>()
-        .and_then(|parts| parts.extensions.get::<leptos::nonce::Nonce>().cloned());
+    use leptos::prelude::{provide_context, with_context};
+    let nonce = with_context::<axum::http::request::Parts, _>(|parts| {
+        parts.extensions.get::<leptos::nonce::Nonce>().cloned()
+    })
+    .flatten();
     if let Some(nonce) = nonce {
         provide_context(nonce);
     }

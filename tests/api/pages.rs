@@ -331,11 +331,18 @@ async fn a_session_in_use_outlives_its_idle_timeout() {
     // The browser's cookie is renewed too: the same session, two seconds more.
     assert!(!renewed_cookies.is_empty());
     for set_cookie in &renewed_cookies {
-        assert!(set_cookie.starts_with(&format!("{cookie};")), "{set_cookie}");
+        assert!(
+            set_cookie.starts_with(&format!("{cookie};")),
+            "{set_cookie}"
+        );
         assert!(set_cookie.contains("Max-Age=2"), "{set_cookie}");
     }
     tokio::time::sleep(std::time::Duration::from_millis(3000)).await;
-    assert_eq!(session_of(&app, &cookie).await, Value::Null, "idle too long");
+    assert_eq!(
+        session_of(&app, &cookie).await,
+        Value::Null,
+        "idle too long"
+    );
 }
 
 async fn session_rows(database_url: &str) -> i64 {
