@@ -345,6 +345,48 @@ async fn a_session_in_use_outlives_its_idle_timeout() {
     );
 }
 
+/// A session's row names its signed-in user in a column of its own (what a page's
+/// one query joins on), keeps the session's values beside it, and opens nothing
+/// once its time is up, whatever the cookie says.
+#[tokio::test]
+async fn a_session_row_names_its_user_and_ends_with_its_time() {
+    let app = spawn_app().await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    let member = app.member_of(&owner, "bob@acme.test", "member").await;
+    let cookie = app.session_cookie(&member).await;
+    let switched = app
+        .rpc(
+            &cookie,
+            "switch_organization",
+            &[("organization_id", owner.organization_id.as_str())],
+        )
+        .await;
+    assert!(switched.status().is_success(), "{}", switched.status());
+
+    let db = storno_licensing::db::Db::connect(&app.database_url, None)
+        .await
+        .unwrap();
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT u.email, s.data FROM browser_sessions s JOIN users u ON u.id = s.user_id",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let (email, data) = &rows[0];
+    assert_eq!(email, "bob@acme.test");
+    let values: Value = serde_json::from_str(data).unwrap();
+    assert_eq!(values["organization_id"], owner.organization_id.as_str());
+    assert_eq!(session_of(&app, &cookie).await["current"]["name"], "Acme");
+
+    sqlx::query("UPDATE browser_sessions SET expires_at = $1")
+        .bind(chrono::Utc::now().timestamp() - 1)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(session_of(&app, &cookie).await, Value::Null);
+}
+
 async fn session_rows(database_url: &str) -> i64 {
     let db = storno_licensing::db::Db::connect(database_url, None)
         .await
