@@ -19,6 +19,7 @@ use uuid::Uuid;
 /// An invitation is open for a week.
 pub const INVITATION_TTL_SECONDS: i64 = 7 * 24 * 3600;
 const OWNER_ONLY: &str = "Only the organization owner can manage members and invitations";
+
 #[derive(sqlx::FromRow)]
 struct MemberRow {
     user_id: String,

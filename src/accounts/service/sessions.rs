@@ -31,24 +31,18 @@ pub struct SessionOverview {
 }
 
 /// tower-sessions' store over `browser_sessions`.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct SessionTable {
     pool: AnyPool,
     pepper: Pepper,
 }
 
-impl std::fmt::Debug for SessionTable {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SessionTable")
-    }
+/// The row that stands for the browser's session `id`.
+fn row_id(pepper: &Pepper, id: &Id) -> String {
+    pepper.digest("session-id", &id.to_string())
 }
 
 impl SessionTable {
-    /// The row that stands for the browser's session `id`.
-    fn row_id(&self, id: &Id) -> String {
-        self.pepper.digest("session-id", &id.to_string())
-    }
-
     async fn insert(&self, record: &Record) -> Result<bool, sqlx::Error> {
         let inserted = self.upsert(record, "ON CONFLICT (id) DO NOTHING").await?;
         Ok(inserted == 1)
@@ -62,7 +56,7 @@ impl SessionTable {
             "INSERT INTO browser_sessions (id, user_id, data, expires_at) \
              VALUES ($1, $2, $3, $4) {on_conflict}"
         ))
-        .bind(self.row_id(&record.id)) // $1
+        .bind(row_id(&self.pepper, &record.id)) // $1
         .bind(user_id) // $2
         .bind(data) // $3
         .bind(record.expiry_date.unix_timestamp()) // $4
@@ -101,7 +95,7 @@ impl SessionStore for SessionTable {
         let row: Option<(String, i64)> = sqlx::query_as(
             "SELECT data, expires_at FROM browser_sessions WHERE id = $1 AND expires_at > $2",
         )
-        .bind(self.row_id(id)) // $1
+        .bind(row_id(&self.pepper, id)) // $1
         .bind(clock::now()) // $2
         .fetch_optional(&self.pool)
         .await
@@ -109,18 +103,18 @@ impl SessionStore for SessionTable {
         let Some((data, expires_at)) = row else {
             return Ok(None);
         };
-        let decode = |e: String| session_store::Error::Decode(e);
+        let undecodable = |e: &dyn std::fmt::Display| session_store::Error::Decode(e.to_string());
         Ok(Some(Record {
             id: *id,
-            data: serde_json::from_str(&data).map_err(|e| decode(e.to_string()))?,
+            data: serde_json::from_str(&data).map_err(|e| undecodable(&e))?,
             expiry_date: OffsetDateTime::from_unix_timestamp(expires_at)
-                .map_err(|e| decode(e.to_string()))?,
+                .map_err(|e| undecodable(&e))?,
         }))
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         sqlx::query("DELETE FROM browser_sessions WHERE id = $1")
-            .bind(self.row_id(id))
+            .bind(row_id(&self.pepper, id))
             .execute(&self.pool)
             .await
             .map(drop)
@@ -162,7 +156,7 @@ impl AccountsService {
              LEFT JOIN organizations o ON o.id = m.organization_id \
              WHERE s.id = $1 AND s.expires_at > $2 ORDER BY m.id",
         )
-        .bind(self.session_table().row_id(id)) // $1
+        .bind(row_id(&self.pepper, id)) // $1
         .bind(clock::now()) // $2
         .fetch_all(&self.pool)
         .await?;
