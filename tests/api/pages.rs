@@ -6,6 +6,23 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 /// The session as the page's `session` server function reports it for `cookie`.
+/// Bob, a plain member of Ana's Acme, signed in and switched to Acme (he owns an
+/// organization of his own, his default): Ana, and Bob's session cookie.
+async fn member_acting_in_acme(app: &TestApp) -> (Owner, String) {
+    let owner = app.register("ana@acme.test", "Acme").await;
+    let member = app.member_of(&owner, "bob@acme.test", "member").await;
+    let cookie = app.session_cookie(&member).await;
+    let switched = app
+        .rpc(
+            &cookie,
+            "switch_organization",
+            &[("organization_id", owner.organization_id.as_str())],
+        )
+        .await;
+    assert!(switched.status().is_success(), "{}", switched.status());
+    (owner, cookie)
+}
+
 async fn session_of(app: &TestApp, cookie: &str) -> Value {
     app.rpc(cookie, "session", &[]).await.json().await.unwrap()
 }
@@ -351,17 +368,7 @@ async fn a_session_in_use_outlives_its_idle_timeout() {
 #[tokio::test]
 async fn a_session_row_names_its_user_and_ends_with_its_time() {
     let app = spawn_app().await;
-    let owner = app.register("ana@acme.test", "Acme").await;
-    let member = app.member_of(&owner, "bob@acme.test", "member").await;
-    let cookie = app.session_cookie(&member).await;
-    let switched = app
-        .rpc(
-            &cookie,
-            "switch_organization",
-            &[("organization_id", owner.organization_id.as_str())],
-        )
-        .await;
-    assert!(switched.status().is_success(), "{}", switched.status());
+    let (owner, cookie) = member_acting_in_acme(&app).await;
 
     let db = storno_licensing::db::Db::connect(&app.database_url, None)
         .await
@@ -481,19 +488,7 @@ async fn pages_allow_only_their_own_scripts_under_a_fresh_nonce() {
 #[tokio::test]
 async fn members_see_why_they_cannot_manage_keys() {
     let app = spawn_app().await;
-    let owner = app.register("ana@acme.test", "Acme").await;
-    let member = app.member_of(&owner, "bob@acme.test", "member").await;
-    let cookie = app.session_cookie(&member).await;
-
-    // Bob owns an organization of his own; switch to Acme, where he is a member.
-    let switched = app
-        .rpc(
-            &cookie,
-            "switch_organization",
-            &[("organization_id", owner.organization_id.as_str())],
-        )
-        .await;
-    assert!(switched.status().is_success(), "{}", switched.status());
+    let (owner, cookie) = member_acting_in_acme(&app).await;
     assert_eq!(session_of(&app, &cookie).await["current"]["name"], "Acme");
 
     let html = app.page_html(&cookie, "/keys").await;
