@@ -99,6 +99,10 @@ async fn read_signed_in(
         return Ok(None);
     };
     let Some(found) = state.accounts.session_overview(&id).await? else {
+        // Nobody signed in under this id (an ended session, one signed out elsewhere,
+        // a forged cookie): read through the session layer, which then finds nothing
+        // too and has the answer clear the cookie, so the browser stops sending it.
+        session.get_value(USER_ID).await?;
         return Ok(None);
     };
     let value = |key| found.values.get(key).cloned().unwrap_or_default();

@@ -261,6 +261,12 @@ async fn a_forged_cookie_is_a_signed_out_visitor() {
         .unwrap();
     assert!(page.status().is_redirection());
     assert_eq!(page.headers()["location"], "/sign-in");
+    // The answer has the browser forget a cookie that names no session.
+    let cleared = page.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cleared.starts_with("storno_session=;") && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
     let create = app
         .api
         .post(app.url("/rpc/create_license_key"))
