@@ -83,46 +83,6 @@ struct TokenMembershipRow {
     membership: JoinedMembershipRow,
 }
 
-/// A user's email with one of their memberships and how many invitations wait
-/// for them.
-#[derive(sqlx::FromRow)]
-struct UserMembershipRow {
-    email: String,
-    pending_invitations: i64,
-    #[sqlx(flatten)]
-    membership: JoinedMembershipRow,
-}
-
-/// What a page shows of whoever is signed in (`AccountsService::session_overview`).
-pub struct UserOverview {
-    pub user: User,
-    pub memberships: Vec<Membership>,
-    pub pending_invitations: usize,
-}
-
-/// User `id`'s overview from the rows of a query joining their memberships; `None`
-/// without rows (no such user).
-fn overview_of(
-    id: Uuid,
-    rows: impl IntoIterator<Item = UserMembershipRow>,
-) -> Result<Option<UserOverview>, AppError> {
-    let mut rows = rows.into_iter().peekable();
-    let Some(first) = rows.peek() else {
-        return Ok(None);
-    };
-    let user = User {
-        id,
-        email: first.email.clone(),
-    };
-    let pending_invitations = first.pending_invitations as usize;
-    let memberships = joined_memberships(id, rows.map(|row| row.membership))?;
-    Ok(Some(UserOverview {
-        user,
-        memberships,
-        pending_invitations,
-    }))
-}
-
 #[derive(Clone)]
 pub struct AccountsService {
     pool: AnyPool,

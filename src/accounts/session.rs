@@ -1,8 +1,7 @@
 //! Who is signed in to the browser session, and which organization they act on.
 //! Server functions use these; the JSON API never reads the session.
 
-use super::service::sessions::USER_ID;
-use super::service::UserOverview;
+use super::service::sessions::{UserOverview, USER_ID};
 use crate::authorization::{default_membership, Membership, User};
 use crate::clock;
 use crate::error::AppError;
@@ -63,19 +62,15 @@ pub fn provide_render_cache() {
     }
 }
 
-/// `read`'s answer, read once per page render (kept in the render's `cell`);
+/// `read`'s answer, read once per page render (kept in the render's cache);
 /// outside a render, read every time.
-async fn once_per_render<T, Read, Fut>(
-    cell: impl FnOnce(&RenderCache) -> &OnceCell<T>,
-    read: Read,
-) -> Result<T, AppError>
+async fn once_per_render<Read, Fut>(read: Read) -> Result<Option<SignedInUser>, AppError>
 where
-    T: Clone,
     Read: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<T, AppError>>,
+    Fut: std::future::Future<Output = Result<Option<SignedInUser>, AppError>>,
 {
     match leptos::prelude::use_context::<RenderCache>() {
-        Some(cache) => Ok(cell(&cache).get_or_try_init(read).await?.clone()),
+        Some(cache) => Ok(cache.signed_in.get_or_try_init(read).await?.clone()),
         None => read().await,
     }
 }
@@ -85,7 +80,7 @@ pub async fn signed_in(
     state: &AppState,
     session: &Session,
 ) -> Result<Option<SignedInUser>, AppError> {
-    once_per_render(|cache| &cache.signed_in, || read_signed_in(state, session)).await
+    once_per_render(|| read_signed_in(state, session)).await
 }
 
 /// The session's stored row and its user, in one query. What this request changed
@@ -223,13 +218,10 @@ mod tests {
     /// reads (run in the owner's scope, as a page's resources are).
     async fn read_twice(reads: &AtomicUsize) {
         for _ in 0..2 {
-            let signed_in = once_per_render(
-                |cache| &cache.signed_in,
-                || async {
-                    reads.fetch_add(1, Ordering::SeqCst);
-                    Ok(None)
-                },
-            )
+            let signed_in = once_per_render(|| async {
+                reads.fetch_add(1, Ordering::SeqCst);
+                Ok(None)
+            })
             .await
             .unwrap();
             assert!(signed_in.is_none());

@@ -6,6 +6,10 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 /// The session as the page's `session` server function reports it for `cookie`.
+async fn session_of(app: &TestApp, cookie: &str) -> Value {
+    app.rpc(cookie, "session", &[]).await.json().await.unwrap()
+}
+
 /// Bob, a plain member of Ana's Acme, signed in and switched to Acme (he owns an
 /// organization of his own, his default): Ana, and Bob's session cookie.
 async fn member_acting_in_acme(app: &TestApp) -> (Owner, String) {
@@ -21,10 +25,6 @@ async fn member_acting_in_acme(app: &TestApp) -> (Owner, String) {
         .await;
     assert!(switched.status().is_success(), "{}", switched.status());
     (owner, cookie)
-}
-
-async fn session_of(app: &TestApp, cookie: &str) -> Value {
-    app.rpc(cookie, "session", &[]).await.json().await.unwrap()
 }
 
 #[tokio::test]

@@ -3,9 +3,11 @@
 //! A session rests under `HMAC(pepper, id)` where the browser holds `id`, so a copy
 //! of the table opens no session.
 
-use super::{AccountsService, UserMembershipRow, UserOverview};
+use super::{joined_memberships, AccountsService, JoinedMembershipRow};
+use crate::authorization::{Membership, User};
 use crate::clock;
 use crate::error::AppError;
+use crate::parse::stored_id;
 use crate::secrets::Pepper;
 use serde_json::Value;
 use sqlx::AnyPool;
@@ -13,7 +15,6 @@ use std::collections::HashMap;
 use tower_sessions::cookie::time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
-use uuid::Uuid;
 
 /// The session value that names the signed-in user; the table keeps a copy in a
 /// column of its own, for the join.
@@ -21,6 +22,13 @@ pub const USER_ID: &str = "user_id";
 
 /// A session's values.
 pub type SessionValues = HashMap<String, Value>;
+
+/// What a page shows of whoever is signed in.
+pub struct UserOverview {
+    pub user: User,
+    pub memberships: Vec<Membership>,
+    pub pending_invitations: usize,
+}
 
 /// A session with its signed-in user, as one query read them.
 pub struct SessionOverview {
@@ -44,11 +52,12 @@ fn row_id(pepper: &Pepper, id: &Id) -> String {
 
 impl SessionTable {
     async fn insert(&self, record: &Record) -> Result<bool, sqlx::Error> {
-        let inserted = self.upsert(record, "ON CONFLICT (id) DO NOTHING").await?;
+        let inserted = self.write(record, "ON CONFLICT (id) DO NOTHING").await?;
         Ok(inserted == 1)
     }
 
-    async fn upsert(&self, record: &Record, on_conflict: &str) -> Result<u64, sqlx::Error> {
+    /// Writes `record`'s row; `on_conflict` says what an existing row with its id gets.
+    async fn write(&self, record: &Record, on_conflict: &str) -> Result<u64, sqlx::Error> {
         let user_id = record.data.get(USER_ID).and_then(Value::as_str);
         let data =
             serde_json::to_string(&record.data).map_err(|e| sqlx::Error::Encode(e.into()))?;
@@ -81,7 +90,7 @@ impl SessionStore for SessionTable {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        self.upsert(
+        self.write(
             record,
             "ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, \
              data = excluded.data, expires_at = excluded.expires_at",
@@ -122,14 +131,17 @@ impl SessionStore for SessionTable {
     }
 }
 
-/// A session's row with its user and one of their memberships.
+/// A session's row with its user, one of their memberships and how many
+/// invitations wait for them.
 #[derive(sqlx::FromRow)]
 struct SessionMembershipRow {
     data: String,
     expires_at: i64,
     user_id: String,
+    email: String,
+    pending_invitations: i64,
     #[sqlx(flatten)]
-    user: UserMembershipRow,
+    membership: JoinedMembershipRow,
 }
 
 impl AccountsService {
@@ -166,13 +178,20 @@ impl AccountsService {
         let values: SessionValues = serde_json::from_str(&first.data)
             .map_err(|e| AppError::Internal(format!("a stored session's values: {e}")))?;
         let expires_at = first.expires_at;
-        let user_id = Uuid::parse_str(&first.user_id)
-            .map_err(|e| AppError::Internal(format!("a stored session's user: {e}")))?;
-        let user = super::overview_of(user_id, rows.into_iter().map(|row| row.user))?;
-        Ok(user.map(|user| SessionOverview {
+        let user = User {
+            id: stored_id(&first.user_id)?,
+            email: first.email.clone(),
+        };
+        let pending_invitations = first.pending_invitations as usize;
+        let memberships = joined_memberships(user.id, rows.into_iter().map(|row| row.membership))?;
+        Ok(Some(SessionOverview {
             values,
             expires_at,
-            user,
+            user: UserOverview {
+                user,
+                memberships,
+                pending_invitations,
+            },
         }))
     }
 
