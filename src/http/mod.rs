@@ -27,7 +27,7 @@ use secrecy::ExposeSecret;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use tokio::net::TcpListener;
-use tower::Layer;
+use tower::{Layer, ServiceBuilder};
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -196,8 +196,47 @@ fn provide_page_context() {
     crate::accounts::session::provide_render_cache();
 }
 
+/// The whole app as one service. Each layer wraps the router once, not each of its
+/// routes (`Router::layer` boxes every route again per layer, and axum clones a
+/// route's boxes on every request): pages, API and static files alike pass
+/// through the tracing, the forwarded-for list, the security headers and the
+/// cross-site check; the pages' own layers wrap the pages alone.
 fn router(state: AppState) -> Router {
-    let settings = state.settings.clone();
+    let global = ServiceBuilder::new()
+        .layer(TraceLayer::new_for_http())
+        .layer(axum::Extension(state.settings.trusted_proxies.clone()))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::security_headers,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::reject_cross_site,
+        ));
+    let routes = Router::new()
+        .nest("/api/v1", api_router())
+        .route(
+            "/.well-known/jwks.json",
+            axum::routing::get(crate::licensing::api::jwks),
+        )
+        .fallback_service(pages(state.clone()))
+        .with_state(state);
+    Router::new().fallback_service(global.service(routes))
+}
+
+/// Pages, server functions and static files, behind the browser session.
+fn pages(
+    state: AppState,
+) -> impl tower::Service<
+    axum::extract::Request,
+    Response = axum::response::Response,
+    Error = std::convert::Infallible,
+    Future = impl Send,
+> + Clone
+       + Send
+       + Sync
+       + 'static {
+    let settings = &state.settings;
     let sessions = SessionManagerLayer::new(state.accounts.session_table())
         .with_name(if settings.served_over_https() {
             "__Host-storno_session"
@@ -214,40 +253,25 @@ fn router(state: AppState) -> Router {
             ),
         ));
     let leptos_options = state.leptos_options.clone();
-    let routes = page_routes();
-    Router::new()
-        .leptos_routes_with_context(&state, routes, provide_page_context, {
-            let leptos_options = leptos_options.clone();
+    let routes = Router::new()
+        .leptos_routes_with_context(&state, page_routes(), provide_page_context, {
             move || crate::app::shell(leptos_options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             crate::app::shell,
         ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::form_input::keep_form_input,
-        ))
+        .with_state(state.clone());
+    ServiceBuilder::new()
+        .layer(axum::middleware::from_fn(middleware::limit_body))
+        .layer(sessions)
         .layer(axum::middleware::from_fn(
             middleware::isolate_reactive_owner,
         ))
-        .layer(sessions)
-        .layer(axum::middleware::from_fn(middleware::limit_body))
-        .nest("/api/v1", api_router())
-        .route(
-            "/.well-known/jwks.json",
-            axum::routing::get(crate::licensing::api::jwks),
-        )
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::reject_cross_site,
+            state,
+            crate::form_input::keep_form_input,
         ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::security_headers,
-        ))
-        .layer(axum::Extension(settings.trusted_proxies.clone()))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .service(routes)
 }
 
 /// Every JSON endpoint, each registered with the `#[utoipa::path]` that documents it.
