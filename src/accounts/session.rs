@@ -6,6 +6,7 @@ use crate::authorization::{default_membership, Membership, User};
 use crate::clock;
 use crate::error::AppError;
 use crate::state::AppState;
+use serde_json::Value;
 use std::sync::Arc;
 use tokio::sync::OnceCell;
 use tower_sessions::cookie::time::Duration;
@@ -100,9 +101,12 @@ async fn read_signed_in(
         session.get_value(USER_ID).await?;
         return Ok(None);
     };
-    let value = |key| found.values.get(key).cloned().unwrap_or_default();
+    let values = &found.values;
     // However active, a session ends `session_absolute_timeout` after sign-in.
-    let signed_in_at = serde_json::from_value::<i64>(value(SIGNED_IN_AT)).unwrap_or_default();
+    let signed_in_at = values
+        .get(SIGNED_IN_AT)
+        .and_then(Value::as_i64)
+        .unwrap_or_default();
     let limit = state.settings.session_absolute_timeout.as_secs() as i64;
     let now = clock::now();
     if now - signed_in_at > limit {
@@ -110,7 +114,10 @@ async fn read_signed_in(
         return Ok(None);
     }
     renew_when_due(state, session, found.expires_at - now);
-    let chosen = serde_json::from_value::<Uuid>(value(ORGANIZATION_ID)).ok();
+    let chosen = values
+        .get(ORGANIZATION_ID)
+        .and_then(Value::as_str)
+        .and_then(|id| Uuid::parse_str(id).ok());
     let UserOverview {
         user,
         memberships: organizations,
