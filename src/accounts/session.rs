@@ -6,6 +6,9 @@ use crate::authorization::{default_membership, Membership, User};
 use crate::clock;
 use crate::error::AppError;
 use crate::state::AppState;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
 use serde_json::Value;
 use std::sync::Arc;
 use tokio::sync::OnceCell;
@@ -48,19 +51,61 @@ pub struct SignedInUser {
 
 /// One page render's read of who is signed in. A page's resources (the header's
 /// session, the page's own data) each ask for it; while a page renders it is read
-/// once. Server-function calls get none: they may change what they read. Each
-/// request runs under a reactive root of its own (`isolate_reactive_owner`), so the
-/// cache found is never another request's.
+/// once, and a failed read fails the whole render alike. Server-function calls get
+/// none: they may change what they read. Each request runs under a reactive root
+/// of its own (`isolate_reactive_owner`), so the cache found is never another
+/// request's.
 #[derive(Clone, Default)]
 pub struct RenderCache {
-    signed_in: Arc<OnceCell<Option<SignedInUser>>>,
+    signed_in: Arc<OnceCell<ReadResult>>,
 }
 
-/// Called as a page starts rendering (the routes' per-request context).
-pub fn provide_render_cache() {
-    if !crate::request_meta::is_server_fn_request() {
-        leptos::prelude::provide_context(RenderCache::default());
+/// A read of who is signed in; a failure keeps its text for the log.
+type ReadResult = Result<Option<SignedInUser>, String>;
+
+/// Who is signed in, read before a page renders (`read_before_render`).
+#[derive(Clone)]
+struct ReadBeforeRender(ReadResult);
+
+/// Reads who is signed in before a page renders, so that the header and the pages'
+/// gates are drawn in the render's first pass rather than behind a boundary that
+/// waits for the session, walks its children again and streams them apart (the
+/// dearest part of a signed-in page: BENCHMARKS.md). On the pages' routes and the
+/// not-found page; server functions read the session themselves.
+pub async fn read_before_render(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if !crate::request_meta::is_server_fn_path(request.uri().path()) {
+        if let Some(session) = request.extensions().get::<Session>().cloned() {
+            let read = read_signed_in(&state, &session)
+                .await
+                .map_err(|error| error.to_string());
+            request.extensions_mut().insert(ReadBeforeRender(read));
+        }
     }
+    next.run(request).await
+}
+
+/// Called as a page starts rendering (the routes' per-request context): the cache
+/// starts with what `read_before_render` read.
+pub fn provide_render_cache() {
+    use leptos::prelude::{provide_context, with_context};
+    if crate::request_meta::is_server_fn_request() {
+        return;
+    }
+    let read = with_context::<axum::http::request::Parts, _>(|parts| {
+        parts.extensions.get::<ReadBeforeRender>().cloned()
+    })
+    .flatten();
+    let signed_in = match read {
+        Some(ReadBeforeRender(read)) => OnceCell::new_with(Some(read)),
+        None => OnceCell::new(),
+    };
+    provide_context(RenderCache {
+        signed_in: Arc::new(signed_in),
+    });
 }
 
 /// `read`'s answer, read once per page render (kept in the render's cache);
@@ -70,10 +115,16 @@ where
     Read: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<Option<SignedInUser>, AppError>>,
 {
-    match leptos::prelude::use_context::<RenderCache>() {
-        Some(cache) => Ok(cache.signed_in.get_or_try_init(read).await?.clone()),
-        None => read().await,
-    }
+    let Some(cache) = leptos::prelude::use_context::<RenderCache>() else {
+        return read().await;
+    };
+    let read = || async { read().await.map_err(|error| error.to_string()) };
+    cache
+        .signed_in
+        .get_or_init(read)
+        .await
+        .clone()
+        .map_err(AppError::Internal)
 }
 
 /// Who is signed in to this session, if anyone (read once per page render).

@@ -28,6 +28,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use tokio::net::TcpListener;
 use tower::{Layer, ServiceBuilder};
+use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -257,9 +258,11 @@ fn pages(
         .leptos_routes_with_context(&state, page_routes(), provide_page_context, {
             move || crate::app::shell(leptos_options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
-            crate::app::shell,
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::accounts::session::read_before_render,
         ))
+        .fallback_service(files_or_not_found(&state))
         .with_state(state.clone());
     ServiceBuilder::new()
         .layer(axum::middleware::from_fn(middleware::limit_body))
@@ -272,6 +275,47 @@ fn pages(
             crate::form_input::keep_form_input,
         ))
         .service(routes)
+}
+
+/// Static files as they are; any other path, whatever its method, is the
+/// not-found page, with the header of whoever is signed in.
+fn files_or_not_found(
+    state: &AppState,
+) -> impl tower::Service<
+    axum::extract::Request,
+    Response = impl axum::response::IntoResponse,
+    Error = std::convert::Infallible,
+    Future = impl Send,
+> + Clone
+       + Send
+       + Sync
+       + 'static {
+    let read_before_render = axum::middleware::from_fn_with_state(
+        state.clone(),
+        crate::accounts::session::read_before_render,
+    );
+    let not_found = axum::handler::Handler::layer(not_found_page, read_before_render);
+    ServeDir::new(&*state.leptos_options.site_root)
+        .precompressed_gzip()
+        .precompressed_br()
+        .call_fallback_on_method_not_allowed(true)
+        .not_found_service(axum::handler::Handler::with_state(not_found, state.clone()))
+}
+
+/// The page for a path that is neither a page nor a file (404).
+async fn not_found_page(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    let options = state.leptos_options.clone();
+    let render = leptos_axum::render_app_async_with_context(
+        move || {
+            leptos::prelude::provide_context(state.clone());
+            provide_page_context();
+        },
+        move || crate::app::shell(options.clone()),
+    );
+    render(request).await
 }
 
 /// Every JSON endpoint, each registered with the `#[utoipa::path]` that documents it.

@@ -49,6 +49,45 @@ async fn signed_out_visitors_are_sent_to_sign_in() {
 }
 
 #[tokio::test]
+async fn an_unknown_path_is_the_not_found_page_with_the_visitors_header() {
+    let app = spawn_app().await;
+    let owner = app.register("alice@acme.test", "Acme").await;
+    let cookie = app.session_cookie(&owner).await;
+    let signed_in = app.page(&cookie, "/no-such-page").await;
+    assert_eq!(signed_in.status(), StatusCode::NOT_FOUND);
+    let html = signed_in.text().await.unwrap();
+    assert!(html.contains("Page not found"), "{html}");
+    assert!(
+        html.contains("<span class=\"who\">alice@acme.test"),
+        "the header shows who is signed in: {html}"
+    );
+
+    let signed_out = app
+        .browser
+        .get(app.url("/no-such-page"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_out.status(), StatusCode::NOT_FOUND);
+    let html = signed_out.text().await.unwrap();
+    assert!(html.contains("Page not found") && html.contains("href=\"/sign-in\""));
+    assert!(!html.contains("class=\"who\""));
+
+    // Any method: a form posted to a path that is not there gets the page too.
+    let posted = app
+        .api
+        .post(app.url("/no-such-page"))
+        .header("Origin", &app.address)
+        .header("Cookie", &cookie)
+        .form(&[("name", "value")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), StatusCode::NOT_FOUND);
+    assert!(posted.text().await.unwrap().contains("Page not found"));
+}
+
+#[tokio::test]
 async fn the_page_and_the_api_share_one_service() {
     let app = spawn_app().await;
     let signed_up = app
