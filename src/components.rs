@@ -38,8 +38,9 @@ fn error_in_url(action: &'static str) -> Option<PageError> {
 
 /// Renders `signed_in_view` for a signed-in visitor; sends anyone else to sign-in.
 /// No boundary waits for the session: the server reads it before the page renders
-/// and the browser gets it with the page, so the page is drawn in one pass. A new
-/// session (after switching organization, say) redraws the view once it is read.
+/// (`session::read_before_render`), so this is drawn in the render's first pass. In
+/// the browser a session being read again (after signing in or switching
+/// organization) is awaited before the view is redrawn, never judged stale.
 #[component]
 pub fn RequireSignIn<F, V>(signed_in_view: F) -> impl IntoView
 where
@@ -47,13 +48,17 @@ where
     V: IntoView + 'static,
 {
     let context = AccountContext::get();
-    move || match context.session() {
-        Some(Ok(Some(signed_in))) => signed_in_view(signed_in).into_any(),
-        Some(Ok(None)) => view! { <Redirect path="/sign-in"/> }.into_any(),
-        Some(Err(error)) => {
-            view! { <p class="form-error" role="alert">{error.message}</p> }.into_any()
-        }
-        None => view! { <p class="loading">"Loading…"</p> }.into_any(),
+    move || {
+        let signed_in_view = signed_in_view.clone();
+        Suspend::new(async move {
+            match context.signed_in.await {
+                Ok(Some(signed_in)) => signed_in_view(signed_in).into_any(),
+                Ok(None) => view! { <Redirect path="/sign-in"/> }.into_any(),
+                Err(error) => {
+                    view! { <p class="form-error" role="alert">{error.message}</p> }.into_any()
+                }
+            }
+        })
     }
 }
 

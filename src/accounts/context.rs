@@ -194,16 +194,6 @@ impl AccountContext {
         expect_context::<AccountContext>()
     }
 
-    /// Who is signed in, as last read. Ready as a page renders: the server reads it
-    /// before rendering (`session::read_before_render`) and the page carries it to the
-    /// browser, so the header and the pages' gates show it in their first pass, with
-    /// no boundary waiting for it. (Read through the resource's `AsyncDerived`: the
-    /// resource's own read warns, in debug builds, of reads outside a boundary whose
-    /// value could differ between server and browser, which this one cannot.)
-    pub fn session(&self) -> Option<Result<Option<SignedIn>, PageError>> {
-        std::ops::Deref::deref(&self.signed_in).get()
-    }
-
     /// Reads the session again each time a page's `action` succeeds (it changed the
     /// user's organizations or invitations, which the header shows, and may have
     /// changed the organization the pages act in).

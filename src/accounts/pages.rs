@@ -79,43 +79,45 @@ pub fn AccountBar() -> impl IntoView {
     // render; BENCHMARKS.md.)
     let pathname = use_location().pathname;
     let current = move |href: &'static str| move || shows(&pathname.read(), href).then_some("page");
-    // Drawn in the render's first pass, as the pages' gates are (`RequireSignIn`).
+    // No boundary: drawn in the render's first pass, as the pages' gates are
+    // (`RequireSignIn`).
     move || {
-        match context.session() {
-            Some(Ok(Some(signed_in))) => view! {
-                <nav class="main-nav" aria-label="Main">
-                    <a href="/keys" aria-current=current("/keys")>"License keys"</a>
-                    <a href="/organization" aria-current=current("/organization")>"Organization"</a>
-                    <a href="/activity" aria-current=current("/activity")>"Activity"</a>
-                    <a href="/settings/billing" aria-current=current("/settings/billing")>"Billing"</a>
-                    <a href="/account" aria-current=current("/account")>
-                        "Account"
-                        {(signed_in.pending_invitations > 0).then(|| view! {
-                            <span class="badge count" title="Invitations waiting for you">{signed_in.pending_invitations}</span>
-                        })}
-                    </a>
-                </nav>
-                <OrganizationSwitcher signed_in=signed_in.clone()/>
-                <div class="account">
-                    <span class="who">{signed_in.email.clone()}</span>
-                    <form method="post" action=SignOut::url() on:submit=move |ev| {
-                        ev.prevent_default();
-                        context.sign_out.dispatch(SignOut {});
-                    }>
-                        <button type="submit" class="link">"Sign out"</button>
-                    </form>
-                </div>
+        Suspend::new(async move {
+            match context.signed_in.await {
+                Ok(Some(signed_in)) => view! {
+                    <nav class="main-nav" aria-label="Main">
+                        <a href="/keys" aria-current=current("/keys")>"License keys"</a>
+                        <a href="/organization" aria-current=current("/organization")>"Organization"</a>
+                        <a href="/activity" aria-current=current("/activity")>"Activity"</a>
+                        <a href="/settings/billing" aria-current=current("/settings/billing")>"Billing"</a>
+                        <a href="/account" aria-current=current("/account")>
+                            "Account"
+                            {(signed_in.pending_invitations > 0).then(|| view! {
+                                <span class="badge count" title="Invitations waiting for you">{signed_in.pending_invitations}</span>
+                            })}
+                        </a>
+                    </nav>
+                    <OrganizationSwitcher signed_in=signed_in.clone()/>
+                    <div class="account">
+                        <span class="who">{signed_in.email.clone()}</span>
+                        <form method="post" action=SignOut::url() on:submit=move |ev| {
+                            ev.prevent_default();
+                            context.sign_out.dispatch(SignOut {});
+                        }>
+                            <button type="submit" class="link">"Sign out"</button>
+                        </form>
+                    </div>
+                }
+                .into_any(),
+                _ => view! {
+                    <nav class="main-nav" aria-label="Account">
+                        <a href="/sign-in" aria-current=current("/sign-in")>"Sign in"</a>
+                        <a href="/sign-up" aria-current=current("/sign-up")>"Sign up"</a>
+                    </nav>
+                }
+                .into_any(),
             }
-            .into_any(),
-            Some(_) => view! {
-                <nav class="main-nav" aria-label="Account">
-                    <a href="/sign-in" aria-current=current("/sign-in")>"Sign in"</a>
-                    <a href="/sign-up" aria-current=current("/sign-up")>"Sign up"</a>
-                </nav>
-            }
-            .into_any(),
-            None => ().into_any(),
-        }
+        })
     }
 }
 
@@ -173,10 +175,13 @@ fn OrganizationSwitcher(signed_in: SignedIn) -> impl IntoView {
 #[component]
 pub fn HomePage() -> impl IntoView {
     let context = AccountContext::get();
-    move || match context.session() {
-        Some(Ok(Some(_))) => view! { <Redirect path="/keys"/> }.into_any(),
-        Some(_) => view! { <Redirect path="/sign-in"/> }.into_any(),
-        None => ().into_any(),
+    move || {
+        Suspend::new(async move {
+            match context.signed_in.await {
+                Ok(Some(_)) => view! { <Redirect path="/keys"/> }.into_any(),
+                _ => view! { <Redirect path="/sign-in"/> }.into_any(),
+            }
+        })
     }
 }
 

@@ -68,10 +68,12 @@ type ReadResult = Result<Option<SignedInUser>, String>;
 struct ReadBeforeRender(ReadResult);
 
 /// Reads who is signed in before a page renders, so that the header and the pages'
-/// gates are drawn in the render's first pass rather than behind a boundary that
-/// waits for the session, walks its children again and streams them apart (the
-/// dearest part of a signed-in page: BENCHMARKS.md). On the pages' routes and the
-/// not-found page; server functions read the session themselves.
+/// gates, which wait for the session with no boundary around them, find it ready
+/// and are drawn in the render's first pass. (A boundary walks its children again
+/// when its data arrives: the dearest part of a signed-in page, BENCHMARKS.md. And
+/// on a streamed page, such as sign-in, a wait with no boundary would be streamed
+/// in a script without the page's nonce.) On the pages' routes and the not-found
+/// page; server functions read the session themselves.
 pub async fn read_before_render(
     State(state): State<AppState>,
     mut request: Request,

@@ -128,8 +128,8 @@ fn key_id(raw: &str) -> Result<uuid::Uuid, crate::error::AppError> {
 type StashedKey = OnceResource<Result<Option<CreatedLicenseKeyDto>, PageError>>;
 
 /// The page's actions and what it loads, made once per page at its top: the views
-/// below wait for the session and may be built more than once, and a resource made
-/// in one of them would load again each time.
+/// below are built again when the session changes, and a resource made in one of
+/// them would load again each time.
 #[derive(Clone, Copy)]
 struct KeyPage {
     create: ServerAction<CreateLicenseKey>,
@@ -291,24 +291,25 @@ fn KeyList(page: KeyPage) -> impl IntoView {
             <FormError result=Signal::derive(move || revoke.value().get())/>
             <FormError result=Signal::derive(move || rotate.value().get())/>
             <RevokeNotice revoke/>
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match keys.await {
-                        Ok(page) if page.keys.is_empty() => view! {
-                            <p class="empty">"No license keys yet."</p>
-                        }
-                        .into_any(),
-                        Ok(page) => view! {
-                            <KeyTable keys=page.keys offline=page.offline_licenses offline_enabled=page.offline_enabled actions/>
-                            {page.next_before.map(|next| view! {
-                                <p class="more"><a href=format!("/keys?before={next}")>"Older keys"</a></p>
-                            })}
-                        }
-                        .into_any(),
-                        Err(error) => view! { <p class="form-error" role="alert">{error.message}</p> }.into_any(),
+            // No boundary around the rows: the server renders the page once its data is
+            // in (async rendering) and the browser hydrates from the same data, so the
+            // rows are built once; after an action the old rows stay until the new arrive.
+            {move || Suspend::new(async move {
+                match keys.await {
+                    Ok(page) if page.keys.is_empty() => view! {
+                        <p class="empty">"No license keys yet."</p>
                     }
-                })}
-            </Transition>
+                    .into_any(),
+                    Ok(page) => view! {
+                        <KeyTable keys=page.keys offline=page.offline_licenses offline_enabled=page.offline_enabled actions/>
+                        {page.next_before.map(|next| view! {
+                            <p class="more"><a href=format!("/keys?before={next}")>"Older keys"</a></p>
+                        })}
+                    }
+                    .into_any(),
+                    Err(error) => view! { <p class="form-error" role="alert">{error.message}</p> }.into_any(),
+                }
+            })}
         </section>
     }
 }
