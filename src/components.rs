@@ -1,5 +1,15 @@
 //! Page pieces every feature uses: a form's error, and the gates that render a
 //! page only for a signed-in visitor (in an organization).
+//!
+//! Pages wait for their data (`Suspend`) with no `Suspense` or `Transition` around
+//! it. A boundary walks its children once to find what they wait for, again when it
+//! arrives and once more to render them: most of a server-rendered page's cost
+//! (BENCHMARKS.md). Without one, the server renders each part once: the session is
+//! read before the page (`session::read_before_render`), so the header and these
+//! gates are drawn at once; the pages that load more render asynchronously (their
+//! routes' `SsrMode::Async`), so the page is sent when its data is in. The browser
+//! hydrates from the data the page carries; when data is read again, the old view
+//! stays until the new data arrives.
 
 use crate::accounts::context::{AccountContext, CreateOrganization};
 use crate::accounts::{OrganizationDto, SignedIn};

@@ -68,37 +68,35 @@ fn MyInvitations(
             {move || matches!(accept.value().get(), Some(Ok(()))).then(|| view! {
                 <p class="form-success" role="status">"You joined the organization; it is now your current one."</p>
             })}
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match invitations.await {
-                        Ok(list) if list.is_empty() => view! { <p class="empty">"No invitations waiting for you."</p> }.into_any(),
-                        Ok(list) => view! {
-                            <ul class="members invitations">
-                                {list.into_iter().map(|invitation| {
-                                    let (id, accept_id) = (invitation.id.clone(), invitation.id.clone());
-                                    view! {
-                                    <li data-invitation=id>
-                                        <span>
-                                            <strong>{invitation.organization.name}</strong>
-                                            {format!(" invites you as {}, from {}", invitation.role, invitation.invited_by)}
-                                        </span>
-                                        <ActionForm action=accept attr:class="inline">
-                                            <input type="hidden" name="id" value=accept_id/>
-                                            <button type="submit" class="primary">"Accept"</button>
-                                        </ActionForm>
-                                        <ActionForm action=decline attr:class="inline">
-                                            <input type="hidden" name="id" value=invitation.id/>
-                                            <button type="submit" class="secondary">"Decline"</button>
-                                        </ActionForm>
-                                    </li>
-                                }}).collect_view()}
-                            </ul>
-                        }
-                        .into_any(),
-                        Err(error) => view! { <p class="form-error" role="alert">{error.message}</p> }.into_any(),
+            {move || Suspend::new(async move {
+                match invitations.await {
+                    Ok(list) if list.is_empty() => view! { <p class="empty">"No invitations waiting for you."</p> }.into_any(),
+                    Ok(list) => view! {
+                        <ul class="members invitations">
+                            {list.into_iter().map(|invitation| {
+                                let (id, accept_id) = (invitation.id.clone(), invitation.id.clone());
+                                view! {
+                                <li data-invitation=id>
+                                    <span>
+                                        <strong>{invitation.organization.name}</strong>
+                                        {format!(" invites you as {}, from {}", invitation.role, invitation.invited_by)}
+                                    </span>
+                                    <ActionForm action=accept attr:class="inline">
+                                        <input type="hidden" name="id" value=accept_id/>
+                                        <button type="submit" class="primary">"Accept"</button>
+                                    </ActionForm>
+                                    <ActionForm action=decline attr:class="inline">
+                                        <input type="hidden" name="id" value=invitation.id/>
+                                        <button type="submit" class="secondary">"Decline"</button>
+                                    </ActionForm>
+                                </li>
+                            }}).collect_view()}
+                        </ul>
                     }
-                })}
-            </Transition>
+                    .into_any(),
+                    Err(error) => view! { <p class="form-error" role="alert">{error.message}</p> }.into_any(),
+                }
+            })}
         </section>
     }
 }

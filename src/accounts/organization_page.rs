@@ -157,25 +157,23 @@ fn Members(email: String, is_owner: bool, data: OrganizationData) -> impl IntoVi
             <h2>"Members"</h2>
             <FormError result=Signal::derive(move || change.value().get())/>
             <FormError result=Signal::derive(move || remove.value().get())/>
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match members.await {
-                        Ok(members) => view! {
-                            <ul class="members">
-                                {members
-                                    .into_iter()
-                                    .map(|member| {
-                                        let is_me = member.email == email.get_value();
-                                        member_row(member, is_owner, is_me, change, remove)
-                                    })
-                                    .collect_view()}
-                            </ul>
-                        }
-                        .into_any(),
-                        Err(error) => view! { <p class="form-error" role="alert">{error.message}</p> }.into_any(),
+            {move || Suspend::new(async move {
+                match members.await {
+                    Ok(members) => view! {
+                        <ul class="members">
+                            {members
+                                .into_iter()
+                                .map(|member| {
+                                    let is_me = member.email == email.get_value();
+                                    member_row(member, is_owner, is_me, change, remove)
+                                })
+                                .collect_view()}
+                        </ul>
                     }
-                })}
-            </Transition>
+                    .into_any(),
+                    Err(error) => view! { <p class="form-error" role="alert">{error.message}</p> }.into_any(),
+                }
+            })}
             {(!is_owner).then(|| view! {
                 <p class="hint">"Only the owner can invite, remove or change the role of members."</p>
             })}
@@ -268,31 +266,29 @@ fn PendingInvitations(data: OrganizationData) -> impl IntoView {
     view! {
             <h3>"Pending invitations"</h3>
             <FormError result=Signal::derive(move || withdraw.value().get())/>
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match pending.await {
-                        Ok(list) if list.is_empty() => view! { <p class="empty">"None."</p> }.into_any(),
-                        Ok(list) => view! {
-                            <ul class="members invitations">
-                                {list.into_iter().map(|invitation| {
-                                    let email = invitation.email.clone();
-                                    view! {
-                                    <li data-invitation=email>
-                                        <span>{invitation.email}</span>
-                                        <span class=format!("badge role-{}", invitation.role)>{invitation.role.to_string()}</span>
-                                        <span class="hint">{format!("until {}", invitation.expires_at.get(0..10).unwrap_or_default())}</span>
-                                        <ActionForm action=withdraw attr:class="inline">
-                                            <input type="hidden" name="id" value=invitation.id/>
-                                            <button type="submit" class="secondary">"Withdraw"</button>
-                                        </ActionForm>
-                                    </li>
-                                }}).collect_view()}
-                            </ul>
-                        }
-                        .into_any(),
-                        Err(error) => view! { <p class="form-error" role="alert">{error.message}</p> }.into_any(),
+            {move || Suspend::new(async move {
+                match pending.await {
+                    Ok(list) if list.is_empty() => view! { <p class="empty">"None."</p> }.into_any(),
+                    Ok(list) => view! {
+                        <ul class="members invitations">
+                            {list.into_iter().map(|invitation| {
+                                let email = invitation.email.clone();
+                                view! {
+                                <li data-invitation=email>
+                                    <span>{invitation.email}</span>
+                                    <span class=format!("badge role-{}", invitation.role)>{invitation.role.to_string()}</span>
+                                    <span class="hint">{format!("until {}", invitation.expires_at.get(0..10).unwrap_or_default())}</span>
+                                    <ActionForm action=withdraw attr:class="inline">
+                                        <input type="hidden" name="id" value=invitation.id/>
+                                        <button type="submit" class="secondary">"Withdraw"</button>
+                                    </ActionForm>
+                                </li>
+                            }}).collect_view()}
+                        </ul>
                     }
-                })}
-            </Transition>
+                    .into_any(),
+                    Err(error) => view! { <p class="form-error" role="alert">{error.message}</p> }.into_any(),
+                }
+            })}
     }
 }

@@ -66,20 +66,18 @@ pub fn EventPages(
     path: &'static str,
 ) -> impl IntoView {
     view! {
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match page.await {
-                    Ok(page) => view! {
-                        <EventTable events=page.events/>
-                        {page.next_before.map(|next| view! {
-                            <p><a href=format!("{path}?before={next}")>"Older events"</a></p>
-                        })}
-                    }
-                    .into_any(),
-                    Err(error) => view! { <p class="form-error" role="alert">{error.message}</p> }.into_any(),
+        {move || Suspend::new(async move {
+            match page.await {
+                Ok(page) => view! {
+                    <EventTable events=page.events/>
+                    {page.next_before.map(|next| view! {
+                        <p><a href=format!("{path}?before={next}")>"Older events"</a></p>
+                    })}
                 }
-            })}
-        </Transition>
+                .into_any(),
+                Err(error) => view! { <p class="form-error" role="alert">{error.message}</p> }.into_any(),
+            }
+        })}
     }
 }
 

@@ -82,17 +82,15 @@ fn PlanComparison(
 ) -> impl IntoView {
     view! {
         <h1>"Billing"</h1>
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new({
-                let organization = organization.clone();
-                async move {
-                    match overview.await {
-                        Ok(overview) => view! { <Overview organization overview/> }.into_any(),
-                        Err(error) => view! { <p class="form-error" role="alert">{error.message}</p> }.into_any(),
-                    }
+        {move || Suspend::new({
+            let organization = organization.clone();
+            async move {
+                match overview.await {
+                    Ok(overview) => view! { <Overview organization overview/> }.into_any(),
+                    Err(error) => view! { <p class="form-error" role="alert">{error.message}</p> }.into_any(),
                 }
-            })}
-        </Transition>
+            }
+        })}
     }
 }
 

@@ -87,18 +87,16 @@ pub fn KeyPage() -> impl IntoView {
 #[component]
 fn KeyDetails(overview: Resource<Result<KeyUsageOverview, PageError>>) -> impl IntoView {
     view! {
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match overview.await {
-                    Ok(overview) => view! { <Overview overview/> }.into_any(),
-                    Err(error) => view! {
-                        <h1>"License key"</h1>
-                        <p class="form-error" role="alert">{error.message}</p>
-                    }
-                    .into_any(),
+        {move || Suspend::new(async move {
+            match overview.await {
+                Ok(overview) => view! { <Overview overview/> }.into_any(),
+                Err(error) => view! {
+                    <h1>"License key"</h1>
+                    <p class="form-error" role="alert">{error.message}</p>
                 }
-            })}
-        </Transition>
+                .into_any(),
+            }
+        })}
     }
 }
 

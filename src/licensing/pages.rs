@@ -251,19 +251,15 @@ fn Reveals(
     view! {
         <div aria-live="polite">
             {move || revealed.get().map(|created| view! { <RevealPanel created on_close=close/> })}
-            {stashed.map(|stashed| view! {
-                <Suspense fallback=|| ()>
-                    {move || Suspend::new(async move {
-                        let created = stashed.await.ok().flatten();
-                        move || {
-                            created
-                                .clone()
-                                .filter(|_| revealed.get().is_none() && !stash_closed.get())
-                                .map(|created| view! { <RevealPanel created on_close=close/> })
-                        }
-                    })}
-                </Suspense>
-            })}
+            {stashed.map(|stashed| move || Suspend::new(async move {
+                let created = stashed.await.ok().flatten();
+                move || {
+                    created
+                        .clone()
+                        .filter(|_| revealed.get().is_none() && !stash_closed.get())
+                        .map(|created| view! { <RevealPanel created on_close=close/> })
+                }
+            }))}
         </div>
     }
 }
@@ -291,9 +287,8 @@ fn KeyList(page: KeyPage) -> impl IntoView {
             <FormError result=Signal::derive(move || revoke.value().get())/>
             <FormError result=Signal::derive(move || rotate.value().get())/>
             <RevokeNotice revoke/>
-            // No boundary around the rows: the server renders the page once its data is
-            // in (async rendering) and the browser hydrates from the same data, so the
-            // rows are built once; after an action the old rows stay until the new arrive.
+            // Waited for with no boundary (see `crate::components`): the rows are built
+            // once; after an action the old rows stay until the new ones arrive.
             {move || Suspend::new(async move {
                 match keys.await {
                     Ok(page) if page.keys.is_empty() => view! {
