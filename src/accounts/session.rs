@@ -55,7 +55,7 @@ pub struct SignedInUser {
 /// none: they may change what they read. Each request runs under a reactive root
 /// of its own (`isolate_reactive_owner`), so the cache found is never another
 /// request's.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct RenderCache {
     signed_in: Arc<OnceCell<ReadResult>>,
 }

@@ -237,8 +237,45 @@ fn pages(
        + Send
        + Sync
        + 'static {
-    let settings = &state.settings;
-    let sessions = SessionManagerLayer::new(state.accounts.session_table())
+    let read_before_render = axum::middleware::from_fn_with_state(
+        state.clone(),
+        crate::accounts::session::read_before_render,
+    );
+    // Static files as they are; any other path, whatever its method, is the
+    // not-found page, with the header of whoever is signed in.
+    let not_found = axum::handler::Handler::layer(not_found_page, read_before_render.clone());
+    let files_or_not_found = ServeDir::new(&*state.leptos_options.site_root)
+        .precompressed_gzip()
+        .precompressed_br()
+        .call_fallback_on_method_not_allowed(true)
+        .not_found_service(axum::handler::Handler::with_state(not_found, state.clone()));
+    let leptos_options = state.leptos_options.clone();
+    let routes = Router::new()
+        .leptos_routes_with_context(&state, page_routes(), provide_page_context, {
+            move || crate::app::shell(leptos_options.clone())
+        })
+        .route_layer(read_before_render)
+        .fallback_service(files_or_not_found)
+        .with_state(state.clone());
+    ServiceBuilder::new()
+        .layer(axum::middleware::from_fn(middleware::limit_body))
+        .layer(session_layer(&state.settings, &state.accounts))
+        .layer(axum::middleware::from_fn(
+            middleware::isolate_reactive_owner,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            crate::form_input::keep_form_input,
+        ))
+        .service(routes)
+}
+
+/// The browser session: its cookie and its rows in the session table.
+fn session_layer(
+    settings: &Settings,
+    accounts: &AccountsService,
+) -> SessionManagerLayer<crate::accounts::service::sessions::SessionTable> {
+    SessionManagerLayer::new(accounts.session_table())
         .with_name(if settings.served_over_https() {
             "__Host-storno_session"
         } else {
@@ -252,54 +289,7 @@ fn pages(
             tower_sessions::cookie::time::Duration::seconds(
                 settings.session_idle_timeout.as_secs() as i64,
             ),
-        ));
-    let leptos_options = state.leptos_options.clone();
-    let routes = Router::new()
-        .leptos_routes_with_context(&state, page_routes(), provide_page_context, {
-            move || crate::app::shell(leptos_options.clone())
-        })
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::accounts::session::read_before_render,
         ))
-        .fallback_service(files_or_not_found(&state))
-        .with_state(state.clone());
-    ServiceBuilder::new()
-        .layer(axum::middleware::from_fn(middleware::limit_body))
-        .layer(sessions)
-        .layer(axum::middleware::from_fn(
-            middleware::isolate_reactive_owner,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state,
-            crate::form_input::keep_form_input,
-        ))
-        .service(routes)
-}
-
-/// Static files as they are; any other path, whatever its method, is the
-/// not-found page, with the header of whoever is signed in.
-fn files_or_not_found(
-    state: &AppState,
-) -> impl tower::Service<
-    axum::extract::Request,
-    Response = impl axum::response::IntoResponse,
-    Error = std::convert::Infallible,
-    Future = impl Send,
-> + Clone
-       + Send
-       + Sync
-       + 'static {
-    let read_before_render = axum::middleware::from_fn_with_state(
-        state.clone(),
-        crate::accounts::session::read_before_render,
-    );
-    let not_found = axum::handler::Handler::layer(not_found_page, read_before_render);
-    ServeDir::new(&*state.leptos_options.site_root)
-        .precompressed_gzip()
-        .precompressed_br()
-        .call_fallback_on_method_not_allowed(true)
-        .not_found_service(axum::handler::Handler::with_state(not_found, state.clone()))
 }
 
 /// The page for a path that is neither a page nor a file (404).
