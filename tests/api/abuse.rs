@@ -311,7 +311,7 @@ async fn expired_tokens_and_invitations_are_swept() {
     let database_url = first.database_url.clone();
     let _second = spawn_app_with(|settings| settings.database_url = database_url).await;
     let mut left = (1, 1);
-    for _ in 0..50 {
+    for _ in 0..200 {
         left = (count("api_tokens").await, count("invitations").await);
         if left == (0, 0) {
             break;
