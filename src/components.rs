@@ -35,8 +35,14 @@ pub fn FormError<T: Clone + Send + Sync + 'static>(
             Some(Ok(_)) => None,
             None => returned.clone(),
         }
-        .map(|error| view! { <p class="form-error" role="alert">{error.message}</p> })
+        .map(|error| view! { <LoadError error/> })
     }
+}
+
+/// Why something could not be loaded or done, where it would have been.
+#[component]
+pub fn LoadError(error: PageError) -> impl IntoView {
+    view! { <p class="form-error" role="alert">{error.message}</p> }
 }
 
 /// The error a form posted without JavaScript to `action` came back with.
@@ -64,9 +70,7 @@ where
             match context.signed_in.await {
                 Ok(Some(signed_in)) => signed_in_view(signed_in).into_any(),
                 Ok(None) => view! { <Redirect path="/sign-in"/> }.into_any(),
-                Err(error) => {
-                    view! { <p class="form-error" role="alert">{error.message}</p> }.into_any()
-                }
+                Err(error) => view! { <LoadError error/> }.into_any(),
             }
         })
     }

@@ -5,7 +5,7 @@ use super::context::{AcceptInvitation, AccountContext, DeclineInvitation};
 use super::{MyInvitationDto, SignedIn};
 use crate::audit::pages::EventPages;
 use crate::audit::AuditPageDto;
-use crate::components::{FormError, RequireSignIn};
+use crate::components::{FormError, LoadError, RequireSignIn};
 use crate::error::PageError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -94,7 +94,7 @@ fn MyInvitations(
                         </ul>
                     }
                     .into_any(),
-                    Err(error) => view! { <p class="form-error" role="alert">{error.message}</p> }.into_any(),
+                    Err(error) => view! { <LoadError error/> }.into_any(),
                 }
             })}
         </section>

@@ -4,7 +4,7 @@
 use super::context::{AccountContext, RemoveMember};
 use super::domain::Role;
 use super::{InvitationDto, MemberDto, OrganizationDto, SignedIn};
-use crate::components::{CreateOrganizationForm, FormError, RequireOrganization};
+use crate::components::{CreateOrganizationForm, FormError, LoadError, RequireOrganization};
 use crate::error::PageError;
 use crate::form_input::echoed;
 use leptos::prelude::*;
@@ -171,7 +171,7 @@ fn Members(email: String, is_owner: bool, data: OrganizationData) -> impl IntoVi
                         </ul>
                     }
                     .into_any(),
-                    Err(error) => view! { <p class="form-error" role="alert">{error.message}</p> }.into_any(),
+                    Err(error) => view! { <LoadError error/> }.into_any(),
                 }
             })}
             {(!is_owner).then(|| view! {
@@ -287,7 +287,7 @@ fn PendingInvitations(data: OrganizationData) -> impl IntoView {
                         </ul>
                     }
                     .into_any(),
-                    Err(error) => view! { <p class="form-error" role="alert">{error.message}</p> }.into_any(),
+                    Err(error) => view! { <LoadError error/> }.into_any(),
                 }
             })}
     }

@@ -4,7 +4,7 @@ use super::{AuditEventDto, AuditPageDto};
 use crate::accounts::context::AccountContext;
 use crate::accounts::domain::Role;
 use crate::accounts::{OrganizationDto, SignedIn};
-use crate::components::RequireOrganization;
+use crate::components::{LoadError, RequireOrganization};
 use crate::error::PageError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -75,7 +75,7 @@ pub fn EventPages(
                     })}
                 }
                 .into_any(),
-                Err(error) => view! { <p class="form-error" role="alert">{error.message}</p> }.into_any(),
+                Err(error) => view! { <LoadError error/> }.into_any(),
             }
         })}
     }

@@ -5,7 +5,7 @@
 use crate::accounts::context::AccountContext;
 use crate::accounts::domain::Role;
 use crate::accounts::{OrganizationDto, SignedIn};
-use crate::components::{NotOwnerNotice, RequireOrganization};
+use crate::components::{LoadError, NotOwnerNotice, RequireOrganization};
 use crate::error::PageError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -87,7 +87,7 @@ fn PlanComparison(
             async move {
                 match overview.await {
                     Ok(overview) => view! { <Overview organization overview/> }.into_any(),
-                    Err(error) => view! { <p class="form-error" role="alert">{error.message}</p> }.into_any(),
+                    Err(error) => view! { <LoadError error/> }.into_any(),
                 }
             }
         })}

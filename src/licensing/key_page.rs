@@ -10,7 +10,7 @@ use crate::accounts::context::AccountContext;
 use crate::accounts::domain::Role;
 use crate::accounts::{OrganizationDto, SignedIn};
 use crate::audit::AuditEventDto;
-use crate::components::{NotOwnerNotice, RequireOrganization};
+use crate::components::{LoadError, NotOwnerNotice, RequireOrganization};
 use crate::error::PageError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -92,7 +92,7 @@ fn KeyDetails(overview: Resource<Result<KeyUsageOverview, PageError>>) -> impl I
                 Ok(overview) => view! { <Overview overview/> }.into_any(),
                 Err(error) => view! {
                     <h1>"License key"</h1>
-                    <p class="form-error" role="alert">{error.message}</p>
+                    <LoadError error/>
                 }
                 .into_any(),
             }

@@ -9,7 +9,7 @@ use crate::accounts::context::AccountContext;
 use crate::accounts::domain::Role;
 use crate::accounts::{OrganizationDto, SignedIn};
 use crate::browser;
-use crate::components::{FormError, NotOwnerNotice, RequireOrganization};
+use crate::components::{FormError, LoadError, NotOwnerNotice, RequireOrganization};
 use crate::error::PageError;
 use crate::form_input::echoed;
 use leptos::prelude::*;
@@ -302,7 +302,7 @@ fn KeyList(page: KeyPage) -> impl IntoView {
                         })}
                     }
                     .into_any(),
-                    Err(error) => view! { <p class="form-error" role="alert">{error.message}</p> }.into_any(),
+                    Err(error) => view! { <LoadError error/> }.into_any(),
                 }
             })}
         </section>
