@@ -8,8 +8,7 @@ pub fn now() -> i64 {
 pub fn rfc3339(unix_seconds: i64) -> String {
     chrono::DateTime::<chrono::Utc>::from_timestamp(unix_seconds, 0)
         .unwrap_or_default()
-        .format("%Y-%m-%dT%H:%M:%S+00:00")
-        .to_string()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
 }
 
 /// "just now", "5 minutes ago", "3 hours ago", "2 days ago".

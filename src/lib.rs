@@ -16,6 +16,7 @@ pub mod form_input;
 pub mod licensing;
 pub mod parse;
 pub mod rpc;
+pub mod settled;
 
 #[cfg(feature = "ssr")]
 pub mod authorization;

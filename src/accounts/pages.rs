@@ -4,6 +4,7 @@ use super::context::{AccountContext, SignIn, SignOut, SignUp, SwitchOrganization
 use super::SignedIn;
 use crate::components::FormError;
 use crate::form_input::echoed;
+use crate::settled::settled;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
@@ -83,7 +84,7 @@ pub fn AccountBar() -> impl IntoView {
     // (`RequireSignIn`).
     move || {
         Suspend::new(async move {
-            match context.signed_in.await {
+            settled(match context.signed_in.await {
                 Ok(Some(signed_in)) => view! {
                     <nav class="main-nav" aria-label="Main">
                         <a href="/keys" aria-current=current("/keys")>"License keys"</a>
@@ -116,7 +117,7 @@ pub fn AccountBar() -> impl IntoView {
                     </nav>
                 }
                 .into_any(),
-            }
+            })
         })
     }
 }

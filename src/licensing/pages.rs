@@ -12,6 +12,7 @@ use crate::browser;
 use crate::components::{FormError, LoadError, NotOwnerNotice, RequireOrganization};
 use crate::error::PageError;
 use crate::form_input::echoed;
+use crate::settled::settled;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -290,7 +291,7 @@ fn KeyList(page: KeyPage) -> impl IntoView {
             // Waited for with no boundary (see `crate::components`): the rows are built
             // once; after an action the old rows stay until the new ones arrive.
             {move || Suspend::new(async move {
-                match keys.await {
+                settled(match keys.await {
                     Ok(page) if page.keys.is_empty() => view! {
                         <p class="empty">"No license keys yet."</p>
                     }
@@ -303,7 +304,7 @@ fn KeyList(page: KeyPage) -> impl IntoView {
                     }
                     .into_any(),
                     Err(error) => view! { <LoadError error/> }.into_any(),
-                }
+                })
             })}
         </section>
     }
