@@ -17,6 +17,7 @@ pub mod licensing;
 pub mod parse;
 pub mod rpc;
 pub mod settled;
+pub mod split_preloads;
 
 #[cfg(feature = "ssr")]
 pub mod authorization;

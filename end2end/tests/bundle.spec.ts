@@ -53,3 +53,42 @@ test('the browser downloads the bundle compressed', async ({ page, request }) =>
   expect(plain.headers()['content-encoding']).toBeUndefined();
   expect((await plain.body()).subarray(0, 4)).toEqual(Buffer.from([0, 0x61, 0x73, 0x6d]));
 });
+
+/** The files a page's HTML asks the browser to fetch early. */
+function preloadsIn(html: string): string[] {
+  return [...html.matchAll(/<link rel="(?:preload|modulepreload)" href="([^"]+)"/g)].map((link) => link[1]);
+}
+
+test('each page names its own code for the browser to fetch early, and the browser uses it', async ({ page, request }) => {
+  const manifest: Record<string, string[]> = await (await request.get('/pkg/__wasm_split_manifest.json')).json();
+  const filesOf = (route: string) => {
+    const key = Object.keys(manifest).find((name) => name.startsWith(`__${route}_view_`));
+    expect(key, `${route} in the manifest`).toBeDefined();
+    return manifest[key!].map((file) => `/pkg/${file}.wasm`);
+  };
+  const expectPreloads = (path: string, html: string, route: string, other: string) => {
+    const links = preloadsIn(html);
+    expect(new Set(links).size, `${path} names each file once`).toBe(links.length);
+    for (const file of filesOf(route)) expect(links, path).toContain(file);
+    expect(links.filter((link) => link.includes(`split___${other}_view`)), path).toEqual([]);
+    expect(links.filter((link) => link.includes('__wasm_split.')), path).toHaveLength(1);
+  };
+
+  expectPreloads('/sign-in', await (await request.get('/sign-in')).text(), 'sign_in', 'license_keys');
+  await signUp(page, uniqueEmail('preload'), 'Acme');
+  for (const [path, route] of [['/keys', 'license_keys'], ['/organization', 'organization']]) {
+    expectPreloads(path, await (await page.request.get(path)).text(), route, 'sign_in');
+  }
+
+  // A page loaded afresh fetches each of its files once: the preload is what the
+  // code loader uses, not a second download.
+  await page.goto('/keys');
+  await waitForHydration(page);
+  const fetched = await page.evaluate(() =>
+    performance.getEntriesByType('resource')
+      .map((entry) => new URL(entry.name).pathname)
+      .filter((path) => path.endsWith('.wasm')));
+  for (const file of filesOf('license_keys')) {
+    expect(fetched.filter((path) => path === file), file).toHaveLength(1);
+  }
+});
