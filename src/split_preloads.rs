@@ -37,16 +37,12 @@ mod server {
     use std::collections::HashMap;
     use std::sync::OnceLock;
 
-    /// The lazy routes this render shows.
-    #[derive(Clone)]
-    pub(super) struct ShownRoutes(PrefetchLazyFn);
-
     /// Collects the lazy routes this render shows, in place of leptos_axum: called at
     /// the start of the render, on the render's root, it replaces leptos_axum's list.
-    pub(super) fn collect_shown_routes() -> ShownRoutes {
+    pub(super) fn collect_shown_routes() -> PrefetchLazyFn {
         let shown = PrefetchLazyFn::default();
         provide_context(shown.clone());
-        ShownRoutes(shown)
+        shown
     }
 
     /// Each route's preload links, and the split loader's, written once: the manifest
@@ -56,7 +52,7 @@ mod server {
         loader: String,
     }
 
-    pub(super) fn preload_links(shown: &ShownRoutes) -> Option<InertElement> {
+    pub(super) fn preload_links(shown: &PrefetchLazyFn) -> Option<InertElement> {
         static LINKS: OnceLock<Option<Links>> = OnceLock::new();
         let links = LINKS
             .get_or_init(|| {
@@ -76,20 +72,17 @@ mod server {
                 Some(links)
             })
             .as_ref()?;
-        let routes = shown.0 .0.with_value(|routes| routes.clone());
-        if routes.is_empty() {
-            return None;
-        }
-        let mut html = String::new();
-        for route in routes {
-            html.push_str(
-                links
-                    .by_route
-                    .get(route_name(route))
-                    .map_or("", String::as_str),
-            );
-        }
-        html.push_str(&links.loader);
+        let html = shown.0.with_value(|routes| {
+            (!routes.is_empty()).then(|| {
+                let mut html: String = routes
+                    .iter()
+                    .filter_map(|route| links.by_route.get(route_name(route)))
+                    .map(String::as_str)
+                    .collect();
+                html.push_str(&links.loader);
+                html
+            })
+        })?;
         Some(InertElement::new(html))
     }
 
