@@ -126,8 +126,10 @@ async fn routine_validations_waiting_for_a_write_are_committed_together() {
         .await
         .unwrap();
     let validations = futures::future::join_all((0..8).map(|_| app.validate(body.clone())));
+    // Held for 3 s: time for all eight to arrive on a loaded machine, and well inside
+    // the 5 s busy timeout the first of them waits under.
     let release = async {
-        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
         sqlx::query("COMMIT").execute(&mut *other).await.unwrap();
     };
     let (answers, ()) = tokio::join!(validations, release);
