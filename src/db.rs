@@ -307,6 +307,19 @@ mod tests {
         assert!(a.is_none() && b.is_none());
     }
 
+    /// `.cargo/config.toml` builds the bundled SQLite without its memory-usage
+    /// counters, whose lock every allocation took (BENCHMARKS.md).
+    #[tokio::test]
+    async fn the_bundled_sqlite_keeps_no_memory_usage_counters() {
+        let db = Db::connect("sqlite::memory:", Some(1)).await.unwrap();
+        let used: i64 =
+            sqlx::query_scalar("SELECT sqlite_compileoption_used('DEFAULT_MEMSTATUS=0')")
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+        assert_eq!(used, 1);
+    }
+
     #[test]
     fn a_page_is_clamped_and_knows_whether_more_follow() {
         assert_eq!(Page::new(None, None).fetch(), Page::DEFAULT + 1);
