@@ -69,6 +69,7 @@ async fn main() {
             default_plan: "business".into(),
             ..LicensingSettings::default()
         },
+        mail: Default::default(),
         leptos: leptos::config::LeptosOptions::builder()
             .output_name("storno-licensing")
             .site_addr(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))

@@ -75,6 +75,10 @@ impl Membership {
         self.organization_id
     }
 
+    pub fn organization_name(&self) -> &str {
+        &self.organization_name
+    }
+
     pub fn is_owner(&self) -> bool {
         self.role == Role::Owner
     }

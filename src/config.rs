@@ -32,7 +32,41 @@ pub struct Settings {
     pub session_absolute_timeout: Duration,
     pub rate_limits: RateLimitSettings,
     pub licensing: LicensingSettings,
+    pub mail: MailSettings,
     pub leptos: LeptosOptions,
+}
+
+/// How emails leave: `SMTP_URL`, or `.eml` files when it is unset.
+#[derive(Clone, Debug)]
+pub struct MailSettings {
+    /// `SMTP_URL`: `smtp://host:port` (STARTTLS when offered), `smtps://host:port`
+    /// (TLS), `user:password@` optional. Unset: files.
+    pub smtp_url: Option<SecretString>,
+    /// `MAIL_FROM`, e.g. `Storno Licensing <licensing@example.com>`.
+    pub from: String,
+    /// `MAIL_DIR`: where emails are written without `SMTP_URL`; unset, `mail/` beside
+    /// the SQLite database (or in the working directory, on PostgreSQL).
+    pub directory: Option<PathBuf>,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        MailSettings {
+            smtp_url: None,
+            from: "Storno Licensing <licensing@localhost>".into(),
+            directory: None,
+        }
+    }
+}
+
+impl MailSettings {
+    fn from_env() -> Self {
+        MailSettings {
+            smtp_url: non_empty_env("SMTP_URL").map(SecretString::from),
+            from: env_or("MAIL_FROM", &MailSettings::default().from),
+            directory: non_empty_env("MAIL_DIR").map(PathBuf::from),
+        }
+    }
 }
 
 /// Plans, billing and offline licenses: what instances and owners are told.
@@ -136,8 +170,11 @@ impl Settings {
                 sign_in_per_account_total: parse_env("RATE_LIMIT_SIGN_IN_PER_ACCOUNT_TOTAL", 100)?
                     as u32,
                 sign_up_per_ip: parse_env("RATE_LIMIT_SIGN_UP_PER_IP", 10)? as u32,
+                password_reset_per_ip: parse_env("RATE_LIMIT_PASSWORD_RESET_PER_IP", 10)? as u32,
+                emails_per_address: parse_env("RATE_LIMIT_EMAILS_PER_ADDRESS", 5)? as u32,
             },
             licensing: LicensingSettings::from_env()?,
+            mail: MailSettings::from_env(),
             leptos,
         })
     }

@@ -66,6 +66,18 @@ mod server {
         EmailTaken,
         #[error("This user is already a member of the organization")]
         AlreadyMember,
+        /// A membership changed between reading and writing it (two owners' tabs at once).
+        #[error("The membership changed meanwhile: reload the page and try again")]
+        ChangedMeanwhile,
+        /// Invitations are addressed to an email: only its verified owner sees them.
+        #[error("Verify your email address first: open the link we sent to it")]
+        EmailNotVerified,
+        /// A link sent by email (verification, password reset) that is unknown, used or expired.
+        #[error("This link is invalid, already used or expired: ask for a new one")]
+        InvalidToken,
+        /// A change to the account that asks for its password got the wrong one.
+        #[error("The current password is wrong")]
+        WrongPassword,
         /// Well-formed input that breaks a rule (too short, too long, ...).
         #[error("{0}")]
         Validation(String),
@@ -130,6 +142,8 @@ mod server {
                 | AppError::SignedOut
                 | AppError::InvalidLicenseKey => StatusCode::UNAUTHORIZED,
                 AppError::Forbidden(_)
+                | AppError::EmailNotVerified
+                | AppError::WrongPassword
                 | AppError::CrossSiteRequest
                 | AppError::OrganizationInactive
                 | AppError::SelfHostingNotIncluded { .. } => StatusCode::FORBIDDEN,
@@ -143,6 +157,7 @@ mod server {
                 AppError::EmailTaken
                 | AppError::AlreadyMember
                 | AppError::OwnerCannotLeave
+                | AppError::ChangedMeanwhile
                 | AppError::LicenseKeyInactive
                 | AppError::LicenseKeyRevoked
                 | AppError::IdempotentRequestInFlight => StatusCode::CONFLICT,
@@ -152,7 +167,7 @@ mod server {
                     StatusCode::SERVICE_UNAVAILABLE
                 }
                 AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-                AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+                AppError::BadRequest(_) | AppError::InvalidToken => StatusCode::BAD_REQUEST,
                 AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
                 AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -171,6 +186,10 @@ mod server {
                 AppError::OwnerCannotLeave => "owner_cannot_leave",
                 AppError::EmailTaken => "email_taken",
                 AppError::AlreadyMember => "already_member",
+                AppError::ChangedMeanwhile => "changed_meanwhile",
+                AppError::EmailNotVerified => "email_not_verified",
+                AppError::InvalidToken => "invalid_token",
+                AppError::WrongPassword => "wrong_password",
                 AppError::Validation(_) => "validation_failed",
                 AppError::BadRequest(_) => "invalid_request",
                 AppError::UnsupportedMediaType => "unsupported_media_type",

@@ -27,6 +27,11 @@ pub struct RateLimitSettings {
     /// stranger cannot lock its owner out.
     pub sign_in_per_account_total: u32,
     pub sign_up_per_ip: u32,
+    /// Password-reset requests per client.
+    pub password_reset_per_ip: u32,
+    /// Emails one address can be sent on request (verification links, reset links,
+    /// email changes): nobody turns the server into a way to flood an inbox.
+    pub emails_per_address: u32,
 }
 
 impl Default for RateLimitSettings {
@@ -38,6 +43,8 @@ impl Default for RateLimitSettings {
             sign_in_per_account: 10,
             sign_in_per_account_total: 100,
             sign_up_per_ip: 10,
+            password_reset_per_ip: 10,
+            emails_per_address: 5,
         }
     }
 }
@@ -50,6 +57,8 @@ pub struct RateLimits {
     sign_in_per_account: Arc<DefaultKeyedRateLimiter<String>>,
     sign_in_per_account_total: Arc<DefaultKeyedRateLimiter<String>>,
     sign_up_per_ip: Arc<DefaultKeyedRateLimiter<String>>,
+    password_reset_per_ip: Arc<DefaultKeyedRateLimiter<String>>,
+    emails_per_address: Arc<DefaultKeyedRateLimiter<String>>,
 }
 
 /// The key a client is counted under: an IPv4 address as it is, an IPv6 address as
@@ -93,6 +102,8 @@ impl RateLimits {
             sign_in_per_account: per_minute(settings.sign_in_per_account),
             sign_in_per_account_total: per_minute(settings.sign_in_per_account_total),
             sign_up_per_ip: per_minute(settings.sign_up_per_ip),
+            password_reset_per_ip: per_minute(settings.password_reset_per_ip),
+            emails_per_address: per_minute(settings.emails_per_address),
         }
     }
 
@@ -121,6 +132,19 @@ impl RateLimits {
         }
     }
 
+    /// A password-reset request from `ip` for `email`.
+    pub fn password_reset(&self, ip: Option<&str>, email: &str) -> Result<(), AppError> {
+        if let Some(ip) = ip {
+            check(&self.password_reset_per_ip, &client_network(ip))?;
+        }
+        self.email_to(email)
+    }
+
+    /// An email sent to `address` because someone asked for it.
+    pub fn email_to(&self, address: &str) -> Result<(), AppError> {
+        check(&self.emails_per_address, &address.trim().to_lowercase())
+    }
+
     /// Forgets idle keys now and then, so memory stays bounded.
     pub fn spawn_cleanup(&self) {
         let limits = self.clone();
@@ -135,6 +159,8 @@ impl RateLimits {
                     &limits.sign_in_per_account,
                     &limits.sign_in_per_account_total,
                     &limits.sign_up_per_ip,
+                    &limits.password_reset_per_ip,
+                    &limits.emails_per_address,
                 ] {
                     limiter.retain_recent();
                 }
@@ -156,6 +182,7 @@ mod tests {
             sign_in_per_account: 1,
             sign_in_per_account_total: 100,
             sign_up_per_ip: 1,
+            ..RateLimitSettings::default()
         });
         assert!(limits.validate(Some("1.2.3.4"), "a").is_ok());
         assert!(limits.validate(Some("1.2.3.4"), "a").is_ok());
@@ -200,6 +227,39 @@ mod tests {
             })
             .count();
         assert_eq!(total_left, 50 - 11);
+    }
+
+    #[test]
+    fn password_resets_are_limited_per_client_and_per_address() {
+        let limits = RateLimits::new(RateLimitSettings {
+            password_reset_per_ip: 3,
+            emails_per_address: 2,
+            ..RateLimitSettings::default()
+        });
+        assert!(limits
+            .password_reset(Some("192.0.2.1"), "ana@x.test")
+            .is_ok());
+        assert!(limits
+            .password_reset(Some("192.0.2.2"), "Ana@x.test")
+            .is_ok());
+        assert!(
+            limits
+                .password_reset(Some("192.0.2.3"), "ana@x.test")
+                .is_err(),
+            "one address, from any client"
+        );
+        assert!(limits
+            .password_reset(Some("192.0.2.1"), "bo@x.test")
+            .is_ok());
+        assert!(limits
+            .password_reset(Some("192.0.2.1"), "cy@x.test")
+            .is_ok());
+        assert!(
+            limits
+                .password_reset(Some("192.0.2.1"), "di@x.test")
+                .is_err(),
+            "one client, whatever the address"
+        );
     }
 
     #[test]

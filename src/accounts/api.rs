@@ -435,9 +435,7 @@ pub async fn accept_invitation(
     Path(invitation): Path<String>,
 ) -> Result<Json<OrganizationDto>, AppError> {
     let invitation = path_id(&invitation, AppError::InvitationNotFound)?;
-    let membership = accounts
-        .accept_invitation(&holder.user, invitation, &meta)
-        .await?;
+    let membership = accounts.accept_invitation(&holder.user, invitation).await?;
     Ok(Json(membership.to_dto()))
 }
 
@@ -456,12 +454,11 @@ pub async fn accept_invitation(
 pub async fn decline_invitation(
     State(accounts): State<AccountsService>,
     ApiCaller(holder): ApiCaller,
-    meta: RequestMeta,
     Path(invitation): Path<String>,
 ) -> Result<StatusCode, AppError> {
     let invitation = path_id(&invitation, AppError::InvitationNotFound)?;
     accounts
-        .decline_invitation(&holder.user, invitation, &meta)
+        .decline_invitation(&holder.user, invitation)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -112,7 +112,7 @@ pub async fn accept_invitation(id: String) -> Result<(), PageError> {
     let membership = page
         .state
         .accounts
-        .accept_invitation(&page.user, id, &meta)
+        .accept_invitation(&page.user, id)
         .await?;
     session::choose_organization(&page.session, &membership).await?;
     Ok(())
@@ -123,11 +123,10 @@ pub async fn decline_invitation(id: String) -> Result<(), PageError> {
     use crate::error::AppError;
     let page = super::session::page_user().await?;
     let id = crate::parse::path_id(&id, AppError::InvitationNotFound)?;
-    let meta = crate::request_meta::RequestMeta::of_server_fn().await;
     Ok(page
         .state
         .accounts
-        .decline_invitation(&page.user, id, &meta)
+        .decline_invitation(&page.user, id)
         .await?)
 }
 

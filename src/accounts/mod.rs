@@ -6,6 +6,10 @@ pub mod api;
 pub mod context;
 pub mod domain;
 #[cfg(feature = "ssr")]
+pub mod email_api;
+#[cfg(feature = "ssr")]
+pub mod emails;
+#[cfg(feature = "ssr")]
 pub mod operator;
 pub mod organization_page;
 pub mod pages;
@@ -22,6 +26,17 @@ use serde::{Deserialize, Serialize};
 pub struct UserDto {
     pub id: String,
     pub email: String,
+}
+
+/// The signed-in person's own account (`GET /api/v1/account`).
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountDto {
+    pub id: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub created_at: String,
 }
 
 /// An organization as one of its members sees it.

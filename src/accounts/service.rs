@@ -9,6 +9,7 @@ use crate::authorization::{
 use crate::clock;
 use crate::db::{begin_write, WriteQueue};
 use crate::error::AppError;
+use crate::mail::Mail;
 use crate::parse::{stored_id, ResultExt};
 use crate::rate_limit::RateLimits;
 use crate::request_meta::RequestMeta;
@@ -21,6 +22,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
+mod email_identity;
 mod members;
 pub mod sessions;
 
@@ -93,6 +95,16 @@ pub struct AccountsService {
     hashing: PasswordHashing,
     /// The plan a new organization starts on (`DEFAULT_PLAN`).
     default_plan: Arc<str>,
+    mail: Mail,
+}
+
+/// What the accounts service is built from, beside the database.
+pub struct AccountsConfig<'a> {
+    pub pepper: Pepper,
+    pub token_ttl: Duration,
+    pub limits: RateLimits,
+    pub default_plan: &'a str,
+    pub mail: Mail,
 }
 
 /// Argon2 work, bounded: each hash holds 19 MiB and a core for tens of
@@ -141,27 +153,22 @@ impl PasswordHashing {
 }
 
 impl AccountsService {
-    pub fn new(
-        pool: AnyPool,
-        writes: WriteQueue,
-        pepper: Pepper,
-        token_ttl: Duration,
-        limits: RateLimits,
-        default_plan: &str,
-    ) -> Self {
+    pub fn new(pool: AnyPool, writes: WriteQueue, config: AccountsConfig<'_>) -> Self {
         AccountsService {
             pool,
             writes,
-            pepper,
-            token_ttl,
-            limits,
+            pepper: config.pepper,
+            token_ttl: config.token_ttl,
+            limits: config.limits,
             hashing: PasswordHashing::new(),
-            default_plan: default_plan.into(),
+            default_plan: config.default_plan.into(),
+            mail: config.mail,
         }
     }
 
-    /// Creates a user, a new organization and the owner membership, all or nothing.
-    /// Sign-ups are rate limited per client.
+    /// Creates a user, a new organization and the owner membership, all or nothing,
+    /// with the email that asks them to verify their address. Sign-ups are rate
+    /// limited per client.
     async fn register(
         &self,
         email: Email,
@@ -195,7 +202,10 @@ impl AccountsService {
             now,
         )
         .await?;
+        self.send_verification(&mut tx, user.id, &user.email, meta)
+            .await?;
         tx.commit().await?;
+        self.mail.wake();
         tracing::info!(user_id = %user.id, organization_id = %membership.organization_id(), "user registered");
         Ok((user, membership))
     }

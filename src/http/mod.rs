@@ -5,7 +5,7 @@ pub mod extract;
 pub mod middleware;
 pub mod openapi;
 
-use crate::accounts::service::AccountsService;
+use crate::accounts::service::{AccountsConfig, AccountsService};
 use crate::audit::service::AuditLog;
 use crate::config::{LicensingSettings, Settings};
 use crate::db::{sqlite_file, Db, Engine};
@@ -16,6 +16,8 @@ use crate::licensing::offline::OfflineSigner;
 use crate::licensing::plan_table::PlanTable;
 use crate::licensing::plans::PLANS;
 use crate::licensing::service::{AnswerPolicy, LicensingService};
+use crate::mail::{Mail, Mailer};
+use crate::outbox::Outbox;
 use crate::rate_limit::RateLimits;
 use crate::releases::service::ReleaseService;
 use crate::secrets::{Pepper, Sealer};
@@ -56,15 +58,22 @@ impl Application {
         idempotency.spawn_sweeper();
         let licensing_settings = &settings.licensing;
         let offline = offline_signer(licensing_settings)?;
+        let outbox = Outbox::new(db.pool.clone(), db.writes.clone(), db.engine, &pepper);
+        let mailer = Mailer::new(&settings.mail, default_mail_directory(&settings, &db))?;
+        outbox.spawn_worker(crate::mail::TOPIC, Arc::new(mailer));
         let accounts = AccountsService::new(
             db.pool.clone(),
             db.writes.clone(),
-            pepper.clone(),
-            settings.token_ttl,
-            limits.clone(),
-            &licensing_settings.default_plan,
+            AccountsConfig {
+                pepper: pepper.clone(),
+                token_ttl: settings.token_ttl,
+                limits: limits.clone(),
+                default_plan: &licensing_settings.default_plan,
+                mail: Mail::new(outbox.clone(), settings.public_url.as_deref()),
+            },
         );
         accounts.spawn_sweeper();
+        spawn_outbox_sweeper(outbox);
         let state = AppState(Arc::new(AppStateInner {
             leptos_options: settings.leptos.clone(),
             accounts,
@@ -167,6 +176,19 @@ fn resolve_answer_signer(settings: &Settings, db: &Db) -> Result<AnswerSigner, S
         );
     }
     Ok(signer)
+}
+
+/// Where emails are written without `SMTP_URL`: `mail/` beside the SQLite
+/// database, or in the working directory.
+fn default_mail_directory(settings: &Settings, db: &Db) -> PathBuf {
+    beside_sqlite_database(settings, db, "mail").unwrap_or_else(|| PathBuf::from("mail"))
+}
+
+fn spawn_outbox_sweeper(outbox: Outbox) {
+    crate::db::sweep_every_few_minutes("erase old outbox messages", move || {
+        let outbox = outbox.clone();
+        async move { outbox.erase_old().await.map(drop) }
+    });
 }
 
 /// Where a generated secret is kept: beside the SQLite database file. PostgreSQL
@@ -311,6 +333,7 @@ async fn not_found_page(
 /// Every JSON endpoint, each registered with the `#[utoipa::path]` that documents it.
 pub fn api_routes() -> OpenApiRouter<AppState> {
     use crate::accounts::api as accounts;
+    use crate::accounts::email_api as email;
     use crate::licensing::api as licensing;
     OpenApiRouter::new()
         .routes(routes!(accounts::register))
@@ -326,6 +349,12 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(accounts::my_invitations))
         .routes(routes!(accounts::accept_invitation))
         .routes(routes!(accounts::decline_invitation))
+        .routes(routes!(email::account))
+        .routes(routes!(email::resend_verification))
+        .routes(routes!(email::change_email))
+        .routes(routes!(email::verify_email))
+        .routes(routes!(email::request_password_reset))
+        .routes(routes!(email::confirm_password_reset))
         .routes(routes!(licensing::create, licensing::list))
         .routes(routes!(licensing::get, licensing::revoke))
         .routes(routes!(licensing::rotate))

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
-use storno_licensing::config::Settings;
+use storno_licensing::config::{MailSettings, Settings};
 use storno_licensing::http::Application;
 
 /// Everything the application logs during the tests, at the most verbose level,
@@ -60,7 +60,14 @@ impl TestApp {
         format!("{}{}", self.address, path)
     }
 
+    /// Registers `email` and opens the verification link emailed to it.
     pub async fn register(&self, email: &str, organization_name: &str) -> Owner {
+        let owner = self.register_unverified(email, organization_name).await;
+        self.verify_email(email).await;
+        owner
+    }
+
+    pub async fn register_unverified(&self, email: &str, organization_name: &str) -> Owner {
         let password = "correct horse battery staple".to_string();
         let response = self
             .api
@@ -98,6 +105,85 @@ impl TestApp {
             .unwrap();
         assert_eq!(accepted.status(), StatusCode::OK);
         member
+    }
+
+    /// The text of the newest email to `to` whose subject is `subject` (waits up to
+    /// 20 s for the outbox's worker to write it).
+    pub async fn email_to(&self, to: &str, subject: &str) -> String {
+        self.nth_email_to(to, subject, 1).await
+    }
+
+    /// The newest email to `to` with `subject`, once at least `count` were written.
+    pub async fn nth_email_to(&self, to: &str, subject: &str, count: usize) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let mut found: Vec<(std::path::PathBuf, String)> = std::fs::read_dir(self.mail_dir())
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|entry| entry.path())
+                .filter(|path| path.extension().is_some_and(|e| e == "eml"))
+                .filter_map(|path| Some((path.clone(), std::fs::read_to_string(&path).ok()?)))
+                .filter(|(_, text)| {
+                    text.contains(&format!("To: {to}\r\n"))
+                        && text.contains(&format!("Subject: {subject}\r\n"))
+                })
+                .collect();
+            found.sort();
+            if found.len() >= count {
+                let (_, text) = found.pop().unwrap();
+                return text.replace("=\r\n", "").replace("=3D", "=");
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no email {subject:?} to {to}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn mail_dir(&self) -> std::path::PathBuf {
+        self._directory.path().join("mail")
+    }
+
+    /// The token of the newest emailed link to `path` (`/verify-email`, ...) sent to `to`.
+    pub async fn emailed_token(&self, to: &str, subject: &str, path: &str) -> String {
+        self.nth_emailed_token(to, subject, path, 1).await
+    }
+
+    /// The token of the newest such link, once at least `count` were sent.
+    pub async fn nth_emailed_token(
+        &self,
+        to: &str,
+        subject: &str,
+        path: &str,
+        count: usize,
+    ) -> String {
+        let text = self.nth_email_to(to, subject, count).await;
+        let marker = format!("{path}?token=");
+        let at = text
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no link in {text}"))
+            + marker.len();
+        text[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_hexdigit())
+            .collect()
+    }
+
+    /// Opens the verification link emailed to `email`.
+    pub async fn verify_email(&self, email: &str) {
+        let token = self
+            .emailed_token(email, "Verify your email address", "/verify-email")
+            .await;
+        let response = self
+            .api
+            .post(self.url("/api/v1/auth/verify-email"))
+            .json(&json!({ "token": token }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "verify {email}");
     }
 
     /// `owner` invites `email` into their organization.
@@ -427,6 +513,10 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
         session_absolute_timeout: Duration::from_secs(24 * 3600),
         rate_limits: Default::default(),
         licensing: Default::default(),
+        mail: MailSettings {
+            directory: Some(directory.path().join("mail")),
+            ..MailSettings::default()
+        },
         leptos: leptos::config::LeptosOptions::builder()
             .output_name("storno-licensing")
             .site_addr(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
@@ -492,9 +582,10 @@ pub async fn text_of(request: reqwest::RequestBuilder) -> String {
 
 /// Asserts the contract's error shape and returns the body.
 pub async fn assert_error(response: Response, status: StatusCode, code: &str) -> Value {
-    assert_eq!(response.status(), status, "status");
+    let seen = response.status();
     assert_json(response.headers());
     let body: Value = response.json().await.unwrap();
+    assert_eq!(seen, status, "status of {body}");
     assert_eq!(body["code"], code, "code in {body}");
     assert!(
         body["error"].as_str().is_some_and(|m| !m.is_empty()),

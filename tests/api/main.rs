@@ -6,6 +6,7 @@ mod accounts;
 mod authorization;
 mod cli;
 mod compat;
+mod email_identity;
 mod helpers;
 mod idempotency;
 mod instances;

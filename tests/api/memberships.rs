@@ -135,6 +135,7 @@ async fn the_organization_log_never_shows_a_members_sign_ins_or_tokens() {
             "token.created",
             "token.created",
             "user.signed_in",
+            "email.verified",
             "token.created"
         ]
     );

@@ -5,6 +5,7 @@
 
 use super::AccountsService;
 use crate::accounts::domain::{Email, Role};
+use crate::accounts::emails;
 use crate::accounts::{InvitationDto, InvitingOrganizationDto, MemberDto, MyInvitationDto};
 use crate::audit::service::{record, AuditEvent};
 use crate::authorization::{stored_role, Membership, User};
@@ -110,30 +111,56 @@ impl AccountsService {
         if already.is_some() {
             return Err(AppError::AlreadyMember);
         }
-        sqlx::query("DELETE FROM invitations WHERE organization_id = $1 AND email = $2")
-            .bind(&organization)
-            .bind(email.as_str())
-            .execute(&mut *tx)
-            .await?;
+        // Inviting again renews the invitation (one per email and organization),
+        // in one statement: two owners' tabs inviting at once both succeed.
         sqlx::query(
             "INSERT INTO invitations (id, organization_id, email, role, invited_by, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (organization_id, email) DO UPDATE SET id = excluded.id, \
+             role = excluded.role, invited_by = excluded.invited_by, \
+             created_at = excluded.created_at, expires_at = excluded.expires_at",
         )
-        .bind(&invitation.id)
-        .bind(&organization)
-        .bind(email.as_str())
-        .bind(role.as_str())
-        .bind(actor.user_id().to_string())
-        .bind(now)
-        .bind(now + INVITATION_TTL_SECONDS)
+        .bind(&invitation.id) // $1
+        .bind(&organization) // $2
+        .bind(email.as_str()) // $3
+        .bind(role.as_str()) // $4
+        .bind(actor.user_id().to_string()) // $5
+        .bind(now) // $6
+        .bind(now + INVITATION_TTL_SECONDS) // $7
         .execute(&mut *tx)
         .await?;
+        self.send_invitation(&mut tx, actor, &invitation, meta)
+            .await?;
         let event = AuditEvent::by(actor, "invitation.created", invitation.id.clone())
             .with_details(json!({"email": invitation.email, "role": role}));
         record(&mut tx, event, meta).await?;
         tx.commit().await?;
+        self.mail.wake();
         tracing::info!(organization_id = %organization, invitation_id = %invitation.id, "invitation created");
         Ok(invitation)
+    }
+
+    /// Writes the email that tells the invitee (who invited them, to what, how to answer).
+    async fn send_invitation(
+        &self,
+        connection: &mut sqlx::AnyConnection,
+        actor: &Membership,
+        invitation: &InvitationDto,
+        meta: &RequestMeta,
+    ) -> Result<(), AppError> {
+        let (invited_by,): (String,) = sqlx::query_as("SELECT email FROM users WHERE id = $1")
+            .bind(actor.user_id().to_string())
+            .fetch_one(&mut *connection)
+            .await?;
+        let notice = emails::InvitationNotice {
+            to: &invitation.email,
+            organization: actor.organization_name(),
+            role: invitation.role.as_str(),
+            invited_by: &invited_by,
+            expires_at: &invitation.expires_at,
+        };
+        let email = emails::invitation(&notice, &self.mail.origin(meta));
+        self.mail.send(connection, &email).await
     }
 
     /// The organization's pending invitations, newest first. Owner only.
@@ -182,8 +209,12 @@ impl AccountsService {
         Ok(())
     }
 
-    /// The invitations waiting for this user's email, newest first.
+    /// The invitations waiting for this user's email, newest first; only for the
+    /// email's verified owner (`EmailNotVerified`).
     pub async fn my_invitations(&self, user: &User) -> Result<Vec<MyInvitationDto>, AppError> {
+        let email = self
+            .verified_email(&mut *self.pool.acquire().await?, user)
+            .await?;
         let rows: Vec<MyInvitationRow> = sqlx::query_as(
             "SELECT i.id, i.organization_id, o.name AS organization_name, i.role, \
                     u.email AS invited_by, i.expires_at \
@@ -191,7 +222,7 @@ impl AccountsService {
              JOIN users u ON u.id = i.invited_by \
              WHERE i.email = $1 AND i.expires_at > $2 ORDER BY i.id DESC",
         )
-        .bind(&user.email)
+        .bind(&email)
         .bind(clock::now())
         .fetch_all(&self.pool)
         .await?;
@@ -217,10 +248,10 @@ impl AccountsService {
         &self,
         user: &User,
         invitation: Uuid,
-        meta: &RequestMeta,
     ) -> Result<Membership, AppError> {
         let (_turn, mut tx) = begin_write(&self.pool, &self.writes).await?;
-        let (organization, role) = take_invitation(&mut tx, user, invitation).await?;
+        let email = self.verified_email(&mut tx, user).await?;
+        let (organization, role) = take_invitation(&mut tx, &email, invitation).await?;
         sqlx::query(
             "INSERT INTO memberships (id, organization_id, user_id, role, created_at) \
              VALUES ($1, $2, $3, $4, $5)",
@@ -240,21 +271,18 @@ impl AccountsService {
             target: Some(user.id.to_string()),
             details: Some(json!({"role": role, "invitation": invitation})),
         };
-        record(&mut tx, joined, meta).await?;
+        // The organization's log: the invitee's address and browser are not its to see.
+        record(&mut tx, joined, &RequestMeta::default()).await?;
         tx.commit().await?;
         tracing::info!(organization_id = %organization, user_id = %user.id, %role, "invitation accepted");
         self.membership(user, Some(organization)).await
     }
 
     /// Declines an invitation addressed to this user's email.
-    pub async fn decline_invitation(
-        &self,
-        user: &User,
-        invitation: Uuid,
-        meta: &RequestMeta,
-    ) -> Result<(), AppError> {
+    pub async fn decline_invitation(&self, user: &User, invitation: Uuid) -> Result<(), AppError> {
         let (_turn, mut tx) = begin_write(&self.pool, &self.writes).await?;
-        let (organization, _) = take_invitation(&mut tx, user, invitation).await?;
+        let email = self.verified_email(&mut tx, user).await?;
+        let (organization, _) = take_invitation(&mut tx, &email, invitation).await?;
         let declined = AuditEvent {
             organization: Some(organization),
             actor: Some(user.id),
@@ -262,7 +290,8 @@ impl AccountsService {
             target: Some(invitation.to_string()),
             details: None,
         };
-        record(&mut tx, declined, meta).await?;
+        // The organization's log, of someone who never joined it: no address, no browser.
+        record(&mut tx, declined, &RequestMeta::default()).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -286,6 +315,10 @@ impl AccountsService {
         let (_turn, mut tx) = begin_write(&self.pool, &self.writes).await?;
         let changed = member_row(&mut tx, &organization, member).await?;
         let current = changed.role()?;
+        if current == Role::Owner {
+            // The actor handed ownership to them meanwhile (another tab).
+            return Err(AppError::ChangedMeanwhile);
+        }
         if role == Role::Owner {
             if current != Role::Admin {
                 return Err(AppError::Validation(
@@ -294,9 +327,16 @@ impl AccountsService {
                 ));
             }
             // First the old owner steps down: the schema allows one owner at a time.
-            set_role(&mut tx, &organization, actor.user_id(), Role::Admin).await?;
+            set_role(
+                &mut tx,
+                &organization,
+                actor.user_id(),
+                Role::Owner,
+                Role::Admin,
+            )
+            .await?;
         }
-        set_role(&mut tx, &organization, member, role).await?;
+        set_role(&mut tx, &organization, member, current, role).await?;
         let action = if role == Role::Owner {
             "ownership.transferred"
         } else {
@@ -331,11 +371,18 @@ impl AccountsService {
         if member_row(&mut tx, &organization, member).await?.role()? == Role::Owner {
             return Err(AppError::OwnerCannotLeave);
         }
-        sqlx::query("DELETE FROM memberships WHERE organization_id = $1 AND user_id = $2")
-            .bind(&organization)
-            .bind(member.to_string())
-            .execute(&mut *tx)
-            .await?;
+        // Never the owner, even one who became it since the read above (on
+        // PostgreSQL a transfer may commit in between).
+        let removed = sqlx::query(
+            "DELETE FROM memberships WHERE organization_id = $1 AND user_id = $2 AND role <> 'owner'",
+        )
+        .bind(&organization)
+        .bind(member.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if removed.rows_affected() != 1 {
+            return Err(AppError::ChangedMeanwhile);
+        }
         let action = if leaving {
             "member.left"
         } else {
@@ -362,6 +409,7 @@ impl AccountsService {
                 async move {
                     accounts.erase_expired_tokens().await?;
                     accounts.erase_expired_sessions().await?;
+                    accounts.erase_spent_email_tokens().await?;
                     accounts.erase_expired_invitations().await.map(drop)
                 }
             },
@@ -394,10 +442,10 @@ struct OfferRow {
     role: String,
 }
 
-/// Removes a live invitation addressed to `user`'s email and says what it offered.
+/// Removes a live invitation addressed to `email` and says what it offered.
 async fn take_invitation(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    user: &User,
+    email: &str,
     invitation: Uuid,
 ) -> Result<(Uuid, Role), AppError> {
     let row: Option<OfferRow> = sqlx::query_as(
@@ -405,7 +453,7 @@ async fn take_invitation(
          WHERE id = $1 AND email = $2 AND expires_at > $3",
     )
     .bind(invitation.to_string())
-    .bind(&user.email)
+    .bind(email)
     .bind(clock::now())
     .fetch_optional(&mut **tx)
     .await?;
@@ -437,13 +485,25 @@ async fn set_role(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     organization: &str,
     member: Uuid,
-    role: Role,
+    from: Role,
+    to: Role,
 ) -> Result<(), AppError> {
-    sqlx::query("UPDATE memberships SET role = $1 WHERE organization_id = $2 AND user_id = $3")
-        .bind(role.as_str())
-        .bind(organization)
-        .bind(member.to_string())
-        .execute(&mut **tx)
-        .await?;
+    // Only from the role just read: on PostgreSQL a concurrent change of the same
+    // row waits for this one and then finds the role it expected gone, so two
+    // changes (or a transfer and a leave) never combine into an organization
+    // without an owner.
+    let changed = sqlx::query(
+        "UPDATE memberships SET role = $1 WHERE organization_id = $2 AND user_id = $3 AND role = $4",
+    )
+    .bind(to.as_str())
+    .bind(organization)
+    .bind(member.to_string())
+    .bind(from.as_str())
+    .execute(&mut **tx)
+    .await
+    .on_unique_violation(AppError::ChangedMeanwhile)?;
+    if changed.rows_affected() != 1 {
+        return Err(AppError::ChangedMeanwhile);
+    }
     Ok(())
 }

@@ -46,7 +46,7 @@ pub struct SessionTable {
 }
 
 /// The row that stands for the browser's session `id`.
-fn row_id(pepper: &Pepper, id: &Id) -> String {
+pub(super) fn row_id(pepper: &Pepper, id: &Id) -> String {
     pepper.digest("session-id", &id.to_string())
 }
 
@@ -160,8 +160,9 @@ impl AccountsService {
         let rows: Vec<SessionMembershipRow> = sqlx::query_as(
             "SELECT s.data, s.expires_at, s.user_id, u.email, \
              o.id AS organization_id, o.name, m.role, o.plan, \
+             CASE WHEN u.email_verified_at IS NULL THEN 0 ELSE \
              (SELECT COUNT(*) FROM invitations i \
-              WHERE i.email = u.email AND i.expires_at > $2) AS pending_invitations \
+              WHERE i.email = u.email AND i.expires_at > $2) END AS pending_invitations \
              FROM browser_sessions s \
              JOIN users u ON u.id = s.user_id \
              LEFT JOIN memberships m ON m.user_id = u.id \
