@@ -431,7 +431,6 @@ pub async fn my_invitations(
 pub async fn accept_invitation(
     State(accounts): State<AccountsService>,
     ApiCaller(holder): ApiCaller,
-    meta: RequestMeta,
     Path(invitation): Path<String>,
 ) -> Result<Json<OrganizationDto>, AppError> {
     let invitation = path_id(&invitation, AppError::InvitationNotFound)?;

@@ -108,7 +108,6 @@ pub async fn accept_invitation(id: String) -> Result<(), PageError> {
     use crate::error::AppError;
     let page = session::page_user().await?;
     let id = crate::parse::path_id(&id, AppError::InvitationNotFound)?;
-    let meta = crate::request_meta::RequestMeta::of_server_fn().await;
     let membership = page
         .state
         .accounts
