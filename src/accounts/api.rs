@@ -403,7 +403,10 @@ pub struct MyInvitationsResponse {
     path = "/invitations",
     tag = "members",
     summary = "Invitations waiting for the caller's email, newest first",
-    responses((status = 200, description = "Pending invitations", body = MyInvitationsResponse)),
+    responses(
+        (status = 200, description = "Pending invitations", body = MyInvitationsResponse),
+        (status = 403, description = "The caller's email is not verified (`email_not_verified`)", body = ErrorBody)
+    ),
     security(("bearer" = []))
 )]
 pub async fn my_invitations(
@@ -423,6 +426,7 @@ pub async fn my_invitations(
     params(("id" = String, Path, description = "The invitation's id")),
     responses(
         (status = 200, description = "The new membership", body = OrganizationDto),
+        (status = 403, description = "The caller's email is not verified (`email_not_verified`)", body = ErrorBody),
         (status = 404, description = "No such pending invitation for the caller's email", body = ErrorBody),
         (status = 409, description = "Already a member", body = ErrorBody)
     ),
@@ -446,6 +450,7 @@ pub async fn accept_invitation(
     params(("id" = String, Path, description = "The invitation's id")),
     responses(
         (status = 204, description = "Declined"),
+        (status = 403, description = "The caller's email is not verified (`email_not_verified`)", body = ErrorBody),
         (status = 404, description = "No such pending invitation for the caller's email", body = ErrorBody)
     ),
     security(("bearer" = []))

@@ -106,7 +106,7 @@ pub async fn verify_email(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordResetRequest {
-    #[schema(max_length = 254)]
+    /// Any text: one that is no account's address gets the same answer.
     email: String,
 }
 
