@@ -2,6 +2,7 @@
 
 use crate::accounts::account_page::AccountPage;
 use crate::accounts::context::AccountContext;
+use crate::accounts::email_pages::{ForgotPasswordPage, ResetPasswordPage, VerifyEmailPage};
 use crate::accounts::organization_page::OrganizationPage;
 use crate::accounts::pages::{AccountBar, HomePage, SignInPage, SignUpPage};
 use crate::audit::pages::ActivityPage;
@@ -60,6 +61,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view={Lazy::<Home>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/sign-up") view={Lazy::<SignUp>::new()}/>
                     <Route path=path!("/sign-in") view={Lazy::<SignIn>::new()}/>
+                    <Route path=path!("/verify-email") view={Lazy::<VerifyEmail>::new()}/>
+                    <Route path=path!("/forgot-password") view={Lazy::<ForgotPassword>::new()}/>
+                    <Route path=path!("/reset-password") view={Lazy::<ResetPassword>::new()}/>
                     <Route path=path!("/keys") view={Lazy::<LicenseKeys>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/keys/:id") view={Lazy::<Key>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/organization") view={Lazy::<Organization>::new()} ssr=SsrMode::Async/>
@@ -95,6 +99,9 @@ lazy_pages! {
     Home => HomePage,
     SignUp => SignUpPage,
     SignIn => SignInPage,
+    VerifyEmail => VerifyEmailPage,
+    ForgotPassword => ForgotPasswordPage,
+    ResetPassword => ResetPasswordPage,
     LicenseKeys => LicenseKeysPage,
     Key => KeyPage,
     Organization => OrganizationPage,

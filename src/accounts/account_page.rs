@@ -1,6 +1,8 @@
-//! The Account page: invitations waiting for the signed-in person, and their own
-//! activity (sign-ins, API tokens), which no organization sees.
+//! The Account page: the signed-in person's email and password, the invitations
+//! waiting for them, and their own activity (sign-ins, API tokens), which no
+//! organization sees.
 
+use super::account_security::AccountSecurity;
 use super::context::{AcceptInvitation, AccountContext, DeclineInvitation};
 use super::{MyInvitationDto, SignedIn};
 use crate::audit::pages::EventPages;
@@ -48,6 +50,7 @@ pub fn AccountPage() -> impl IntoView {
         <RequireSignIn signed_in_view=move |signed_in: SignedIn| view! {
             <h1>"Your account"</h1>
             <p class="lede">"Signed in as " <strong>{signed_in.email}</strong></p>
+            <AccountSecurity/>
             <MyInvitations invitations accept decline/>
             <MyActivity page=activity/>
         }/>
@@ -92,6 +95,10 @@ fn MyInvitations(
                                 </li>
                             }}).collect_view()}
                         </ul>
+                    }
+                    .into_any(),
+                    Err(error) if error.code == "email_not_verified" => view! {
+                        <p class="empty">"Verify your email address to see the invitations sent to it: open the link we emailed you."</p>
                     }
                     .into_any(),
                     Err(error) => view! { <LoadError error/> }.into_any(),

@@ -1,12 +1,14 @@
 //! Accounts: users, sign-up and sign-in, API tokens, organizations and members.
 
 pub mod account_page;
+pub mod account_security;
 #[cfg(feature = "ssr")]
 pub mod api;
 pub mod context;
 pub mod domain;
 #[cfg(feature = "ssr")]
 pub mod email_api;
+pub mod email_pages;
 #[cfg(feature = "ssr")]
 pub mod emails;
 #[cfg(feature = "ssr")]

@@ -8,7 +8,7 @@ use crate::settled::settled;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
-use leptos_router::hooks::use_location;
+use leptos_router::hooks::{use_location, use_query_map};
 use server_fn::ServerFn;
 
 #[component]
@@ -48,10 +48,14 @@ pub fn SignUpPage() -> impl IntoView {
 pub fn SignInPage() -> impl IntoView {
     let context = AccountContext::get();
     let action = context.sign_in;
+    let query = use_query_map();
     view! {
         <Title text="Sign in · Storno Licensing"/>
         <section class="card narrow">
             <h1>"Sign in"</h1>
+            {move || query.read().get("reset").is_some().then(|| view! {
+                <p class="form-success" role="status">"Your password is changed and every session was signed out. Sign in with the new password."</p>
+            })}
             <ActionForm action=action>
                 <div class="field">
                     <label for="email">"Email"</label>
@@ -65,6 +69,7 @@ pub fn SignInPage() -> impl IntoView {
                 <FormError result=Signal::derive(move || action.value().get()) action=SignIn::PATH/>
                 <button type="submit" class="primary" disabled=move || action.pending().get()>"Sign in"</button>
             </ActionForm>
+            <p class="switch-form"><a href="/forgot-password">"Forgot password?"</a></p>
             <p class="switch-form">"New here? " <a href="/sign-up">"Create an account"</a></p>
         </section>
     }

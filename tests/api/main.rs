@@ -7,6 +7,7 @@ mod authorization;
 mod cli;
 mod compat;
 mod email_identity;
+mod email_pages;
 mod helpers;
 mod idempotency;
 mod instances;
