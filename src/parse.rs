@@ -15,9 +15,24 @@ impl fmt::Display for InvalidInput {
 
 /// Characters that change how the text around them is displayed without showing
 /// themselves: bidirectional overrides and isolates (which can make "Acme" display
-/// as another name) and zero-width characters.
+/// as another name), zero-width characters, the word joiner and its invisible
+/// operators, and the byte-order mark (a zero-width no-break space inside text).
 pub fn is_invisible_formatting(c: char) -> bool {
-    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    matches!(
+        c,
+        '\u{061C}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
+}
+
+/// A character no displayed text should carry: a control character or an
+/// invisible formatting one.
+pub fn is_disguising(c: char) -> bool {
+    c.is_control() || is_invisible_formatting(c)
 }
 
 /// Parses a human-readable name: trimmed, at most `max_chars` characters, no control

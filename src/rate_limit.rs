@@ -1,6 +1,6 @@
 //! Rate limits for the endpoints an attacker would hammer: validation (per key and
-//! per client), sign-in (per client, per account from one client, per account from
-//! everywhere) and sign-up (per client). They are kept in each instance's memory, so
+//! per client), sign-in (attempts per client; failures per account from one client,
+//! per account from everywhere, per trusted browser) and sign-up (per client). They are kept in each instance's memory, so
 //! with N instances a client may get up to N times the limit.
 //!
 //! A "client" is an IPv4 address or an IPv6 /64 network: one IPv6 subscriber
@@ -8,11 +8,14 @@
 
 use crate::error::AppError;
 use governor::clock::Clock;
+use governor::middleware::StateInformationMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 /// Requests per minute; documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,11 +23,13 @@ pub struct RateLimitSettings {
     pub validate_per_key: u32,
     pub validate_per_ip: u32,
     pub sign_in_per_ip: u32,
-    /// Attempts for one account from one client: a stranger guessing a password
-    /// runs out here, long before the account's own ceiling below.
+    /// Failed sign-ins for one account from one client (or one trusted browser): a
+    /// stranger guessing a password runs out here, long before the account's own
+    /// ceiling below.
     pub sign_in_per_account: u32,
-    /// Attempts for one account from all clients together, much higher, so that a
-    /// stranger cannot lock its owner out.
+    /// Failed sign-ins for one account from all untrusted clients together, much
+    /// higher. A browser that signed in to the account before (its device cookie)
+    /// is not held by it, so a stranger cannot lock the owner out.
     pub sign_in_per_account_total: u32,
     pub sign_up_per_ip: u32,
     /// Password-reset requests per client.
@@ -54,11 +59,23 @@ pub struct RateLimits {
     validate_per_key: Arc<DefaultKeyedRateLimiter<String>>,
     validate_per_ip: Arc<DefaultKeyedRateLimiter<String>>,
     sign_in_per_ip: Arc<DefaultKeyedRateLimiter<String>>,
-    sign_in_per_account: Arc<DefaultKeyedRateLimiter<String>>,
-    sign_in_per_account_total: Arc<DefaultKeyedRateLimiter<String>>,
+    sign_in_per_account: Arc<FailureLimiter>,
+    sign_in_per_account_total: Arc<FailureLimiter>,
     sign_up_per_ip: Arc<DefaultKeyedRateLimiter<String>>,
     password_reset_per_ip: Arc<DefaultKeyedRateLimiter<String>>,
     emails_per_address: Arc<DefaultKeyedRateLimiter<String>>,
+    /// Until when each sign-in failure key (above) refuses attempts: its failures
+    /// ran out. Counting only failures, a signed-in owner spends nothing.
+    sign_in_locked: Arc<Mutex<HashMap<String, Instant>>>,
+}
+
+/// Who a sign-in attempt is counted as: its client, the account it names, and the
+/// trusted browser it comes from, if any (the device cookie's id).
+#[derive(Debug, Clone, Copy)]
+pub struct SignInAttempt<'a> {
+    pub ip: Option<&'a str>,
+    pub email: &'a str,
+    pub device: Option<&'a str>,
 }
 
 /// The key a client is counted under: an IPv4 address as it is, an IPv6 address as
@@ -77,9 +94,38 @@ pub fn client_network(ip: &str) -> String {
     }
 }
 
+/// A limiter that tells how many failures are left, so the last one allowed locks.
+type FailureLimiter = RateLimiter<
+    String,
+    DefaultKeyedStateStore<String>,
+    governor::clock::DefaultClock,
+    StateInformationMiddleware,
+>;
+
+fn quota(per_minute: u32) -> Quota {
+    Quota::per_minute(NonZeroU32::new(per_minute.max(1)).expect("at least one request"))
+}
+
 fn per_minute(requests: u32) -> Arc<DefaultKeyedRateLimiter<String>> {
-    let requests = NonZeroU32::new(requests.max(1)).expect("at least one request");
-    Arc::new(RateLimiter::keyed(Quota::per_minute(requests)))
+    Arc::new(RateLimiter::keyed(quota(requests)))
+}
+
+fn failures_per_minute(failures: u32) -> Arc<FailureLimiter> {
+    Arc::new(RateLimiter::keyed(quota(failures)).with_middleware::<StateInformationMiddleware>())
+}
+
+/// The keys a sign-in failure counts under, each with whether it is the account's
+/// total: a trusted browser's own; otherwise the client's for that account and the
+/// account's from everywhere.
+fn failure_keys(attempt: SignInAttempt<'_>) -> Vec<(bool, String)> {
+    let account = attempt.email.trim().to_lowercase();
+    match attempt.device {
+        Some(device) => vec![(false, format!("device {device} {account}"))],
+        None => {
+            let client = attempt.ip.map(client_network).unwrap_or_default();
+            vec![(false, format!("{client} {account}")), (true, account)]
+        }
+    }
 }
 
 fn check(limiter: &DefaultKeyedRateLimiter<String>, key: &str) -> Result<(), AppError> {
@@ -99,11 +145,12 @@ impl RateLimits {
             validate_per_key: per_minute(settings.validate_per_key),
             validate_per_ip: per_minute(settings.validate_per_ip),
             sign_in_per_ip: per_minute(settings.sign_in_per_ip),
-            sign_in_per_account: per_minute(settings.sign_in_per_account),
-            sign_in_per_account_total: per_minute(settings.sign_in_per_account_total),
+            sign_in_per_account: failures_per_minute(settings.sign_in_per_account),
+            sign_in_per_account_total: failures_per_minute(settings.sign_in_per_account_total),
             sign_up_per_ip: per_minute(settings.sign_up_per_ip),
             password_reset_per_ip: per_minute(settings.password_reset_per_ip),
             emails_per_address: per_minute(settings.emails_per_address),
+            sign_in_locked: Arc::default(),
         }
     }
 
@@ -115,14 +162,49 @@ impl RateLimits {
         check(&self.validate_per_key, key_digest)
     }
 
-    pub fn sign_in(&self, ip: Option<&str>, email: &str) -> Result<(), AppError> {
-        let account = email.trim().to_lowercase();
-        let client = ip.map(client_network).unwrap_or_default();
-        if ip.is_some() {
-            check(&self.sign_in_per_ip, &client)?;
+    /// Before a sign-in's password is checked: every attempt counts against its
+    /// client; an account's failures (or a trusted browser's) that ran out refuse it.
+    pub fn sign_in_allowed(&self, attempt: SignInAttempt<'_>) -> Result<(), AppError> {
+        if let Some(ip) = attempt.ip {
+            check(&self.sign_in_per_ip, &client_network(ip))?;
         }
-        check(&self.sign_in_per_account, &format!("{client} {account}"))?;
-        check(&self.sign_in_per_account_total, &account)
+        let locked = self
+            .sign_in_locked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        match failure_keys(attempt)
+            .iter()
+            .filter_map(|(_, key)| locked.get(key))
+            .filter(|until| **until > now)
+            .max()
+        {
+            Some(until) => Err(AppError::RateLimited {
+                retry_after_seconds: until.duration_since(now).as_secs() + 1,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// After a wrong password: the failure counts; a key whose last failure was
+    /// spent refuses attempts until its next one is allowed.
+    pub fn sign_in_failed(&self, attempt: SignInAttempt<'_>) {
+        for (total, key) in failure_keys(attempt) {
+            let limiter = if total {
+                &self.sign_in_per_account_total
+            } else {
+                &self.sign_in_per_account
+            };
+            let wait = match limiter.check_key(&key) {
+                Ok(left) if left.remaining_burst_capacity() > 0 => continue,
+                Ok(left) => left.quota().replenish_interval(),
+                Err(not_until) => not_until.wait_time_from(limiter.clock().now()),
+            };
+            self.sign_in_locked
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(key, Instant::now() + wait);
+        }
     }
 
     pub fn sign_up(&self, ip: Option<&str>) -> Result<(), AppError> {
@@ -156,14 +238,20 @@ impl RateLimits {
                     &limits.validate_per_key,
                     &limits.validate_per_ip,
                     &limits.sign_in_per_ip,
-                    &limits.sign_in_per_account,
-                    &limits.sign_in_per_account_total,
                     &limits.sign_up_per_ip,
                     &limits.password_reset_per_ip,
                     &limits.emails_per_address,
                 ] {
                     limiter.retain_recent();
                 }
+                limits.sign_in_per_account.retain_recent();
+                limits.sign_in_per_account_total.retain_recent();
+                let now = Instant::now();
+                limits
+                    .sign_in_locked
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .retain(|_, until| *until > now);
             }
         });
     }
@@ -195,14 +283,28 @@ mod tests {
             other => panic!("expected a rate limit, got {other:?}"),
         }
         assert!(limits.validate(Some("1.2.3.4"), "b").is_ok());
-        assert!(limits.sign_in(None, "Ana@x.test").is_ok());
+        let attempt = |email| SignInAttempt {
+            ip: None,
+            email,
+            device: None,
+        };
+        assert!(limits.sign_in_allowed(attempt("Ana@x.test")).is_ok());
+        limits.sign_in_failed(attempt("Ana@x.test"));
         assert!(
-            limits.sign_in(None, "ana@x.test ").is_err(),
+            limits.sign_in_allowed(attempt("ana@x.test ")).is_err(),
             "one account, however spelled"
         );
         assert!(limits.sign_up(Some("1.2.3.4")).is_ok());
         assert!(limits.sign_up(Some("1.2.3.4")).is_err());
         assert!(limits.sign_up(Some("1.2.3.5")).is_ok());
+    }
+
+    fn from(ip: &str) -> SignInAttempt<'_> {
+        SignInAttempt {
+            ip: Some(ip),
+            email: "ana@x.test",
+            device: None,
+        }
     }
 
     #[test]
@@ -214,19 +316,62 @@ mod tests {
             ..RateLimitSettings::default()
         });
         for _ in 0..10 {
-            limits.sign_in(Some("203.0.113.9"), "ana@x.test").unwrap();
+            limits.sign_in_allowed(from("203.0.113.9")).unwrap();
+            limits.sign_in_failed(from("203.0.113.9"));
         }
-        assert!(limits.sign_in(Some("203.0.113.9"), "ana@x.test").is_err());
-        assert!(limits.sign_in(Some("198.51.100.4"), "ana@x.test").is_ok());
-        // Many clients together still meet the account's own ceiling.
-        let total_left = (0..100)
-            .filter(|i| {
-                limits
-                    .sign_in(Some(&format!("192.0.2.{i}")), "ana@x.test")
-                    .is_ok()
+        assert!(limits.sign_in_allowed(from("203.0.113.9")).is_err());
+        assert!(limits.sign_in_allowed(from("198.51.100.4")).is_ok());
+        // Many clients failing together still meet the account's own ceiling.
+        let failed_before_the_ceiling = (0..100)
+            .take_while(|i| {
+                let client = format!("192.0.2.{i}");
+                let allowed = limits.sign_in_allowed(from(&client)).is_ok();
+                limits.sign_in_failed(from(&client));
+                allowed
             })
             .count();
-        assert_eq!(total_left, 50 - 11);
+        assert_eq!(failed_before_the_ceiling, 50 - 10);
+    }
+
+    #[test]
+    fn only_failures_count_so_the_owner_keeps_signing_in() {
+        let limits = RateLimits::new(RateLimitSettings {
+            sign_in_per_ip: 1000,
+            sign_in_per_account: 3,
+            ..RateLimitSettings::default()
+        });
+        for _ in 0..20 {
+            assert!(limits.sign_in_allowed(from("203.0.113.9")).is_ok());
+        }
+    }
+
+    #[test]
+    fn a_trusted_browser_signs_in_while_strangers_hold_the_account_locked() {
+        let limits = RateLimits::new(RateLimitSettings {
+            sign_in_per_ip: 1000,
+            sign_in_per_account: 2,
+            sign_in_per_account_total: 5,
+            ..RateLimitSettings::default()
+        });
+        for i in 0..10 {
+            limits.sign_in_failed(from(&format!("192.0.2.{i}")));
+        }
+        assert!(
+            limits.sign_in_allowed(from("198.51.100.4")).is_err(),
+            "locked for strangers"
+        );
+        let trusted = |device| SignInAttempt {
+            ip: Some("198.51.100.4"),
+            email: "ana@x.test",
+            device: Some(device),
+        };
+        assert!(limits.sign_in_allowed(trusted("d1")).is_ok());
+        // A trusted browser's own failures stop it alone.
+        for _ in 0..2 {
+            limits.sign_in_failed(trusted("d1"));
+        }
+        assert!(limits.sign_in_allowed(trusted("d1")).is_err());
+        assert!(limits.sign_in_allowed(trusted("d2")).is_ok());
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub struct RegisterRequest {
     password: String,
     #[schema(
         max_length = 255,
-        pattern = r"^[^\x00-\x1F\x7F-\x9F\u200B-\u200F\u202A-\u202E\u2066-\u2069]*[^\s\x00-\x1F\x7F-\x9F\u200B-\u200F\u202A-\u202E\u2066-\u2069][^\x00-\x1F\x7F-\x9F\u200B-\u200F\u202A-\u202E\u2066-\u2069]*$"
+        pattern = r"^[^\x00-\x1F\x7F-\x9F\u200B-\u200F\u202A-\u202E\u2066-\u2069\u2060-\u2064\u061C\uFEFF]*[^\s\x00-\x1F\x7F-\x9F\u200B-\u200F\u202A-\u202E\u2066-\u2069\u2060-\u2064\u061C\uFEFF][^\x00-\x1F\x7F-\x9F\u200B-\u200F\u202A-\u202E\u2066-\u2069\u2060-\u2064\u061C\uFEFF]*$"
     )]
     organization_name: String,
 }
@@ -165,7 +165,7 @@ pub async fn list_organizations(
 pub struct CreateOrganizationRequest {
     #[schema(
         max_length = 255,
-        pattern = r"^[^\x00-\x1F\x7F-\x9F\u200B-\u200F\u202A-\u202E\u2066-\u2069]*[^\s\x00-\x1F\x7F-\x9F\u200B-\u200F\u202A-\u202E\u2066-\u2069][^\x00-\x1F\x7F-\x9F\u200B-\u200F\u202A-\u202E\u2066-\u2069]*$"
+        pattern = r"^[^\x00-\x1F\x7F-\x9F\u200B-\u200F\u202A-\u202E\u2066-\u2069\u2060-\u2064\u061C\uFEFF]*[^\s\x00-\x1F\x7F-\x9F\u200B-\u200F\u202A-\u202E\u2066-\u2069\u2060-\u2064\u061C\uFEFF][^\x00-\x1F\x7F-\x9F\u200B-\u200F\u202A-\u202E\u2066-\u2069\u2060-\u2064\u061C\uFEFF]*$"
     )]
     name: String,
 }

@@ -51,12 +51,26 @@ pub async fn sign_up(
 
 #[server(prefix = "/rpc", endpoint = "sign_in", output = crate::rpc::JsonText)]
 pub async fn sign_in(email: String, password: String) -> Result<(), PageError> {
-    use super::session;
+    use super::{device, session};
     use crate::state::AppState;
     let state = AppState::from_context()?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
-    let user = state.accounts.sign_in(&email, &password, &meta).await?;
+    let headers: axum::http::HeaderMap = leptos_axum::extract().await.unwrap_or_default();
+    let cookies = headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok());
+    let (user, device_cookie) = state
+        .accounts
+        .sign_in(
+            &email,
+            &password,
+            device::from_cookie_header(cookies),
+            &meta,
+        )
+        .await?;
     session::sign_in(&session::current_session()?, &user).await?;
+    device::set_cookie(&device_cookie, state.settings.served_over_https());
     leptos_axum::redirect("/keys");
     Ok(())
 }

@@ -1,8 +1,8 @@
 //! Account input parsed at the edge: once a value has one of these types, it has
 //! been checked.
 
-use crate::parse::parse_label;
 pub use crate::parse::InvalidInput;
+use crate::parse::{is_invisible_formatting, parse_label};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -19,7 +19,12 @@ impl Email {
         if email.is_empty() || email.len() > Self::MAX_LEN {
             return Err(invalid());
         }
-        if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        // An address that displays as another (a zero-width or bidirectional
+        // character inside it) would let an invitation look addressed to someone else.
+        if email
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || is_invisible_formatting(c))
+        {
             return Err(invalid());
         }
         let (local, domain) = email.split_once('@').ok_or_else(invalid)?;
@@ -142,7 +147,20 @@ impl fmt::Display for Role {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::is_invisible_formatting;
+
+    #[test]
+    fn an_email_that_displays_as_another_is_refused() {
+        for disguised in [
+            "bob\u{200B}@corp.example",
+            "bob@corp\u{2060}.example",
+            "\u{FEFF}bob@corp.example",
+            "bob@\u{202E}elpmaxe.proc",
+            "bob\u{2066}@corp.example",
+        ] {
+            assert!(Email::parse(disguised).is_err(), "{disguised:?}");
+        }
+        assert!(Email::parse("bob@corp.example").is_ok());
+    }
 
     #[test]
     fn email_is_trimmed_and_lowercased() {

@@ -5,6 +5,8 @@ pub mod account_security;
 #[cfg(feature = "ssr")]
 pub mod api;
 pub mod context;
+#[cfg(feature = "ssr")]
+pub mod device;
 pub mod domain;
 #[cfg(feature = "ssr")]
 pub mod email_api;

@@ -1,6 +1,7 @@
 //! Users, passwords, API tokens, organizations and memberships. The only code that
 //! reads or writes those tables.
 
+use super::device;
 use super::domain::{Email, OrganizationName, Password, Role};
 use crate::audit::service::{record, AuditEvent};
 use crate::authorization::{
@@ -11,7 +12,7 @@ use crate::db::{begin_write, WriteQueue};
 use crate::error::AppError;
 use crate::mail::Mail;
 use crate::parse::{stored_id, ResultExt};
-use crate::rate_limit::RateLimits;
+use crate::rate_limit::{RateLimits, SignInAttempt};
 use crate::request_meta::RequestMeta;
 use crate::secrets::{random_bytes, Pepper};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -212,14 +213,29 @@ impl AccountsService {
 
     /// Checks an email and password. Unknown emails cost the same hashing work as
     /// known ones, so the answer's timing does not reveal which emails exist.
-    /// Attempts are rate limited per client IP and per account.
+    /// Attempts are limited per client; failures per account and per trusted
+    /// browser (`device_cookie`, when it is this account's).
     async fn authenticate(
         &self,
         email: &str,
         password: &str,
+        device_cookie: Option<&str>,
         meta: &RequestMeta,
     ) -> Result<User, AppError> {
-        self.limits.sign_in(meta.ip.as_deref(), email)?;
+        let attempt = SignInAttempt {
+            ip: meta.ip.as_deref(),
+            email,
+            device: device_cookie.and_then(|value| device::trusted_for(&self.pepper, email, value)),
+        };
+        self.limits.sign_in_allowed(attempt)?;
+        let user = self.check_credentials(email, password).await;
+        if matches!(user, Err(AppError::InvalidCredentials)) {
+            self.limits.sign_in_failed(attempt);
+        }
+        user
+    }
+
+    async fn check_credentials(&self, email: &str, password: &str) -> Result<User, AppError> {
         // Sign-up's bound, on both doors: no unbounded input reaches the hasher.
         if password.chars().count() > Password::MAX_CHARS {
             return Err(AppError::InvalidCredentials);
@@ -270,7 +286,7 @@ impl AccountsService {
         password: &str,
         meta: &RequestMeta,
     ) -> Result<IssuedToken, AppError> {
-        let user = self.authenticate(email, password, meta).await?;
+        let user = self.authenticate(email, password, None, meta).await?;
         self.issue_token(&user, meta).await
     }
 
@@ -291,16 +307,20 @@ impl AccountsService {
     }
 
     /// Sign-in through the page: the user for the right email and password, the
-    /// sign-in recorded as their own event.
+    /// sign-in recorded as their own event, and the browser's new device cookie.
     pub async fn sign_in(
         &self,
         email: &str,
         password: &str,
+        device_cookie: Option<&str>,
         meta: &RequestMeta,
-    ) -> Result<User, AppError> {
-        let user = self.authenticate(email, password, meta).await?;
+    ) -> Result<(User, String), AppError> {
+        let user = self
+            .authenticate(email, password, device_cookie, meta)
+            .await?;
         self.record_sign_in(&user, meta).await?;
-        Ok(user)
+        let device = device::issue(&self.pepper, &user.email);
+        Ok((user, device))
     }
 
     async fn issue_token(&self, user: &User, meta: &RequestMeta) -> Result<IssuedToken, AppError> {

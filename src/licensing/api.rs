@@ -39,7 +39,7 @@ pub struct CreateLicenseKeyRequest {
     #[serde(default)]
     #[schema(
         max_length = 255,
-        pattern = r"^[^\x00-\x1F\x7F-\x9F\u200B-\u200F\u202A-\u202E\u2066-\u2069]*$"
+        pattern = r"^[^\x00-\x1F\x7F-\x9F\u200B-\u200F\u202A-\u202E\u2066-\u2069\u2060-\u2064\u061C\uFEFF]*$"
     )]
     instance_name: Option<String>,
 }

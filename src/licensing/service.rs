@@ -15,7 +15,7 @@ use crate::config::{BillingLink, Settings};
 use crate::db::{begin_write, Page, WriteQueue};
 use crate::error::AppError;
 use crate::idempotency::{IdempotencyKey, IdempotencyStore, IdempotentRequest};
-use crate::parse::stored_id;
+use crate::parse::{is_disguising, stored_id};
 use crate::rate_limit::RateLimits;
 use crate::request_meta::RequestMeta;
 use crate::secrets::Pepper;
@@ -300,7 +300,7 @@ impl ValidationRequest {
                 .get(name)
                 .and_then(serde_json::Value::as_str)
                 .map(str::trim)
-                .filter(|text| !text.is_empty() && !text.chars().any(char::is_control))
+                .filter(|text| !text.is_empty() && !text.chars().any(is_disguising))
                 .map(|text| text.chars().take(max_chars).collect::<String>())
         };
         Ok(ValidationRequest {
@@ -959,6 +959,33 @@ impl Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn validate_drops_an_instance_name_or_url_that_would_display_as_another() {
+        for disguised in [
+            "Prod\u{200B}",
+            "Pro\u{202E}d",
+            "\u{FEFF}Prod",
+            "Pr\u{2060}od",
+            "Prod\u{7}",
+        ] {
+            let body = json!({
+                "licenseKey": "ab".repeat(32),
+                "instanceName": disguised,
+                "instanceUrl": format!("https://{disguised}.example"),
+            });
+            let request = ValidationRequest::from_json(body.to_string().as_bytes()).unwrap();
+            assert_eq!(request.instance_name, None, "{disguised:?}");
+            assert_eq!(request.instance_url, None, "{disguised:?}");
+        }
+        let plain = json!({"licenseKey": "ab".repeat(32), "instanceName": " Prod ", "instanceUrl": "https://prod.example"});
+        let request = ValidationRequest::from_json(plain.to_string().as_bytes()).unwrap();
+        assert_eq!(request.instance_name.as_deref(), Some("Prod"));
+        assert_eq!(
+            request.instance_url.as_deref(),
+            Some("https://prod.example")
+        );
+    }
 
     proptest::proptest! {
         #[test]

@@ -139,6 +139,135 @@ async fn ten_wrong_passwords_from_one_address_do_not_lock_the_owner_out_elsewher
     assert_eq!(from_home.status(), StatusCode::CREATED);
 }
 
+/// Signs in through the page's server function from `client`, with `cookie`.
+async fn page_sign_in_from(
+    app: &TestApp,
+    client: &str,
+    cookie: Option<&str>,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    let mut request = app
+        .api
+        .post(app.url("/rpc/sign_in"))
+        .header("Origin", &app.address)
+        .header("X-Forwarded-For", client)
+        .form(&[("email", email), ("password", password)]);
+    if let Some(cookie) = cookie {
+        request = request.header("Cookie", cookie);
+    }
+    request.send().await.unwrap()
+}
+
+/// The device cookie (`name=value`) a sign-in answer gives the browser.
+fn device_cookie(response: &reqwest::Response) -> String {
+    let set_cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|value| value.to_str().unwrap())
+        .find(|value| value.starts_with("storno_device="))
+        .expect("a device cookie");
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/rpc/sign_in"] {
+        assert!(set_cookie.contains(flag), "{set_cookie}");
+    }
+    set_cookie.split(';').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn strangers_from_many_addresses_cannot_keep_the_owner_out_of_a_browser_that_signed_in_before(
+) {
+    let app = spawn_app_with(|settings| {
+        behind_proxy(settings);
+        settings.rate_limits.sign_in_per_account_total = 5;
+    })
+    .await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    let first = page_sign_in_from(&app, "198.51.100.9", None, &owner.email, &owner.password).await;
+    assert!(!first.status().is_client_error(), "{}", first.status());
+    let trusted = device_cookie(&first);
+
+    for i in 0..10 {
+        let client = format!("203.0.113.{i}");
+        sign_in_from(&app, &client, &owner.email, "wrong password!!").await;
+    }
+    let untrusted = sign_in_from(&app, "198.51.100.9", &owner.email, &owner.password).await;
+    assert_error(untrusted, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    let forged = format!("{}0", &trusted[..trusted.len() - 1]);
+    let with_forged = page_sign_in_from(
+        &app,
+        "198.51.100.9",
+        Some(&forged),
+        &owner.email,
+        &owner.password,
+    )
+    .await;
+    assert_eq!(with_forged.status(), StatusCode::TOO_MANY_REQUESTS);
+    let other_account = app.register("eve@evil.test", "Evil").await;
+    let eves = device_cookie(
+        &page_sign_in_from(
+            &app,
+            "192.0.2.66",
+            None,
+            &other_account.email,
+            &other_account.password,
+        )
+        .await,
+    );
+    let with_eves = page_sign_in_from(
+        &app,
+        "192.0.2.66",
+        Some(&eves),
+        &owner.email,
+        &owner.password,
+    )
+    .await;
+    assert_eq!(
+        with_eves.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "another account's cookie"
+    );
+
+    let again = page_sign_in_from(
+        &app,
+        "198.51.100.9",
+        Some(&trusted),
+        &owner.email,
+        &owner.password,
+    )
+    .await;
+    assert!(
+        !again.status().is_client_error(),
+        "the owner's browser signs in: {}",
+        again.status()
+    );
+    assert!(again
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .any(|value| value.to_str().unwrap().starts_with("storno_session=")));
+}
+
+#[tokio::test]
+async fn only_failed_sign_ins_count_against_an_account() {
+    let app = spawn_app_with(|settings| {
+        behind_proxy(settings);
+        settings.rate_limits.sign_in_per_account = 3;
+        settings.rate_limits.sign_in_per_account_total = 3;
+    })
+    .await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    for _ in 0..10 {
+        let signed_in = sign_in_from(&app, "198.51.100.9", &owner.email, &owner.password).await;
+        assert_eq!(signed_in.status(), StatusCode::CREATED);
+    }
+    for _ in 0..4 {
+        sign_in_from(&app, "198.51.100.9", &owner.email, "wrong password!!").await;
+    }
+    let locked = sign_in_from(&app, "198.51.100.9", &owner.email, &owner.password).await;
+    assert_error(locked, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+}
+
 #[tokio::test]
 async fn ipv6_clients_are_limited_per_64_network() {
     let app = spawn_app_with(|settings| {

@@ -370,10 +370,14 @@ impl TestApp {
             .await
             .unwrap();
         assert!(response.status().is_redirection() || response.status().is_success());
-        let set_cookie = response.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .to_string();
+        // The session's cookie, not the sign-in device cookie beside it.
+        let set_cookie = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|value| value.to_str().unwrap().to_string())
+            .find(|value| !value.starts_with("storno_device="))
+            .expect("a session cookie");
         assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
         assert!(set_cookie.contains("SameSite=Lax"), "{set_cookie}");
         set_cookie.split(';').next().unwrap().to_string()

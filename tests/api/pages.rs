@@ -833,7 +833,21 @@ async fn over_https_the_cookie_is_secure_and_only_the_public_origin_is_trusted()
     let response = sign_in("https://licensing.example.test".into())
         .await
         .unwrap();
-    let cookie = response.headers()["set-cookie"].to_str().unwrap();
+    let cookies: Vec<&str> = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|value| value.to_str().unwrap())
+        .collect();
+    let device = cookies
+        .iter()
+        .find(|cookie| cookie.starts_with("storno_device="))
+        .unwrap();
+    assert!(device.contains("Secure"), "{device}");
+    let cookie = cookies
+        .iter()
+        .find(|cookie| !cookie.starts_with("storno_device="))
+        .unwrap();
     assert!(cookie.starts_with("__Host-storno_session="), "{cookie}");
     assert!(cookie.contains("Secure"), "{cookie}");
     assert!(cookie.contains("Path=/"), "{cookie}");
