@@ -69,6 +69,12 @@ if [ "${1:-}" = "--test" ]; then
     python3 -m venv "$TOOLS/venv"
     "$TOOLS/venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
   fi
+  # The SMTP server the mail tests start (tests/support/smtp_sink.py).
+  AIOSMTPD_VERSION="1.4.6"
+  if [ "$("$TOOLS/venv/bin/python" -c 'import aiosmtpd; print(aiosmtpd.__version__)' 2>/dev/null || true)" != "$AIOSMTPD_VERSION" ]; then
+    say "installing aiosmtpd $AIOSMTPD_VERSION (PyPI) into .tools/venv"
+    "$TOOLS/venv/bin/pip" install --quiet --disable-pip-version-check "aiosmtpd==$AIOSMTPD_VERSION"
+  fi
   if [ ! -d "$ROOT/end2end/node_modules/@playwright/test" ]; then
     say "installing the Playwright test runner (no browser download: it drives Debian's Chromium)"
     (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)

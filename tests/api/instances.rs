@@ -11,15 +11,21 @@ use std::sync::Arc;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-struct Instance {
-    address: String,
-    process: Child,
+pub struct Instance {
+    pub address: String,
+    pub process: Child,
 }
 
 /// Starts the `storno-licensing` binary on a free port and waits until it serves.
 async fn start_instance(database_url: &str) -> Instance {
+    start_instance_with(database_url, &[]).await
+}
+
+/// The same, with `env` added to its environment.
+pub async fn start_instance_with(database_url: &str, env: &[(&str, &str)]) -> Instance {
     let mut command = Command::new(env!("CARGO_BIN_EXE_storno-licensing"));
     command
+        .envs(env.iter().copied())
         .env("DATABASE_URL", database_url)
         .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
         .env("LEPTOS_OUTPUT_NAME", "storno-licensing")
@@ -47,14 +53,14 @@ async fn start_instance(database_url: &str) -> Instance {
     Instance { address, process }
 }
 
-fn client() -> Client {
+pub fn client() -> Client {
     Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
 }
 
-async fn register(client: &Client, address: &str, email: &str) -> String {
+pub async fn register(client: &Client, address: &str, email: &str) -> String {
     let body: Value = client
         .post(format!("{address}/api/v1/auth/register"))
         .json(&json!({"email": email, "password": "correct horse battery", "organizationName": "Acme"}))

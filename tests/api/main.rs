@@ -18,4 +18,5 @@ mod openapi;
 mod pages;
 mod schema;
 mod secrets;
+mod smtp;
 mod usage;
