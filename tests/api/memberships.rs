@@ -464,3 +464,46 @@ async fn members_leave_owners_remove_and_change_roles_and_the_owner_stays() {
         ]
     );
 }
+
+/// The organization's owners, as its members list shows them.
+async fn owners(app: &TestApp, members_path: &str, token: &str) -> Vec<String> {
+    let members = app.get_json(members_path, token, None).await;
+    members["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "owner")
+        .map(|m| m["email"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_transfer_racing_a_leave_or_a_role_change_never_leaves_an_organization_without_its_one_owner(
+) {
+    let app = spawn_app_with(|settings| settings.rate_limits.sign_up_per_ip = 1000).await;
+    for round in 0..8 {
+        let owner = app.register(&format!("ana{round}@acme.test"), "Acme").await;
+        let bob = app
+            .member_of(&owner, &format!("bob{round}@acme.test"), "admin")
+            .await;
+        let members_path = format!("/api/v1/organizations/{}/members", owner.organization_id);
+        let members = app.get_json(&members_path, &owner.token, None).await;
+        let bob_id = user_id_in(&members, &bob.email);
+        let bob_path = app.url(&format!("{members_path}/{bob_id}"));
+        let set_role = |role: &'static str| {
+            app.api
+                .patch(&bob_path)
+                .bearer_auth(&owner.token)
+                .json(&json!({ "role": role }))
+                .send()
+        };
+        let leave = app.api.delete(&bob_path).bearer_auth(&bob.token).send();
+        let (transfer, left, demoted) = tokio::join!(set_role("owner"), leave, set_role("member"));
+        for answer in [transfer, left, demoted] {
+            let status = answer.unwrap().status();
+            assert!(!status.is_server_error(), "round {round}: {status}");
+        }
+        let owners = owners(&app, &members_path, &owner.token).await;
+        assert_eq!(owners.len(), 1, "round {round}: {owners:?}");
+    }
+}
