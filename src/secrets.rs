@@ -134,7 +134,12 @@ pub fn read_or_create_private_file(
     let linked = std::fs::hard_link(&draft, path);
     let _ = std::fs::remove_file(&draft);
     match linked {
-        Ok(()) => Ok((contents, true)),
+        Ok(()) => {
+            // The new name is durable before the secret is used: a crash after the
+            // first key is issued must not come back to a folder without its pepper.
+            sync_folder_of(path).map_err(|e| format!("cannot sync {}: {e}", path.display()))?;
+            Ok((contents, true))
+        }
         Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok((read(path)?, false)),
         Err(error) => Err(format!("cannot create {}: {error}", path.display())),
     }
@@ -149,7 +154,20 @@ fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    options.open(path)?.write_all(contents.as_bytes())
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()
+}
+
+/// Makes the folder's entries (a file just linked into it) durable.
+fn sync_folder_of(path: &Path) -> std::io::Result<()> {
+    match path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
+        Some(folder) => std::fs::File::open(folder)?.sync_all(),
+        None => std::fs::File::open(".")?.sync_all(),
+    }
 }
 
 pub fn random_bytes<const N: usize>() -> [u8; N] {

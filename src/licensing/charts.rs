@@ -1,7 +1,7 @@
 //! A key's usage as SVG charts, drawn on the server with plotters' SVG backend:
 //! part of the page's HTML, readable without JavaScript.
 
-use super::plans::PlanFeatures;
+use super::plans::{InstanceMetrics, PlanFeatures};
 use super::service::date_of;
 use super::usage::{metric_title, UsageChart, UsageDayDto, METRICS};
 use plotters::prelude::*;
@@ -134,7 +134,10 @@ fn draw(
         .map(|&(_, value)| value)
         .max()
         .unwrap_or(0);
-    let top = highest.max(data.limit.unwrap_or(0));
+    // Days stored before counts were clamped may hold anything: clamped here too.
+    let top = highest
+        .max(data.limit.unwrap_or(0))
+        .clamp(0, InstanceMetrics::MAX_VALUE);
     // Headroom above the highest value or limit, so neither sits on the edge.
     let y_max = (top + top / 8 + 1).max(4);
     let end = data.last.max(data.first + 1);

@@ -57,6 +57,10 @@ pub struct InstanceMetrics {
 }
 
 impl InstanceMetrics {
+    /// The largest count kept (a trillion): far above any real instance, and small
+    /// enough that every sum and chart scale computed from it stays in range.
+    pub const MAX_VALUE: i64 = 1_000_000_000_000;
+
     /// The metrics reported, by wire name.
     pub fn reported(&self) -> impl Iterator<Item = (&'static str, i64)> {
         [
@@ -69,10 +73,16 @@ impl InstanceMetrics {
         .filter_map(|(name, value)| Some((name, value?)))
     }
 
-    /// Reads the whole-number fields it knows from a JSON object, ignoring the rest.
+    /// Reads the whole-number fields it knows from a JSON object, ignoring the rest;
+    /// each count clamped to `0..=MAX_VALUE`.
     pub fn from_json(value: &Value) -> Option<Self> {
         let object = value.as_object()?;
-        let field = |name: &str| object.get(name).and_then(Value::as_i64);
+        let field = |name: &str| {
+            object
+                .get(name)
+                .and_then(Value::as_i64)
+                .map(|count| count.clamp(0, Self::MAX_VALUE))
+        };
         Some(InstanceMetrics {
             org_count: field("orgCount"),
             user_count: field("userCount"),
@@ -253,6 +263,18 @@ mod tests {
         assert!(starter()
             .entries()
             .contains(&("autoSync".into(), "true".into())));
+    }
+
+    #[test]
+    fn metrics_are_clamped_to_a_sane_range() {
+        let metrics = InstanceMetrics::from_json(&json!({
+            "userCount": i64::MAX, "companyCount": -3, "invoicesThisMonth": i64::MIN, "orgCount": 2
+        }))
+        .unwrap();
+        assert_eq!(metrics.user_count, Some(InstanceMetrics::MAX_VALUE));
+        assert_eq!(metrics.company_count, Some(0));
+        assert_eq!(metrics.invoices_this_month, Some(0));
+        assert_eq!(metrics.org_count, Some(2));
     }
 
     #[test]

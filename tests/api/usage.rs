@@ -481,3 +481,38 @@ async fn a_rotated_answer_key_is_published_beside_the_old_one_and_signs() {
         "{header} {ids:?}"
     );
 }
+
+#[tokio::test]
+async fn absurd_metrics_are_clamped_and_the_key_page_still_draws() {
+    let (app, owner, id, key) = app_with_key().await;
+    for (users, invoices) in [(i64::MAX, i64::MIN), (-5, i64::MAX)] {
+        let answer = app
+            .validate(json!({
+                "licenseKey": key,
+                "metrics": {
+                    "userCount": users,
+                    "companyCount": i64::MAX,
+                    "invoicesThisMonth": invoices,
+                    "orgCount": -1
+                }
+            }))
+            .await;
+        assert_eq!(answer.status(), StatusCode::OK);
+    }
+    let history = usage(&app, &owner, &id, "").await;
+    let metrics = &history["days"][0]["metrics"];
+    let max = storno_licensing::licensing::plans::InstanceMetrics::MAX_VALUE;
+    assert_eq!(metrics["userCount"]["max"], max, "{history}");
+    assert_eq!(
+        metrics["userCount"]["last"], 0,
+        "a negative count is none: {history}"
+    );
+    assert_eq!(metrics["invoicesThisMonth"]["max"], max);
+    assert_eq!(metrics["companyCount"]["max"], max);
+
+    let cookie = app.session_cookie(&owner).await;
+    let page = app.page(&cookie, &format!("/keys/{id}")).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<svg"), "the charts draw");
+}
