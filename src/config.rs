@@ -30,11 +30,17 @@ pub struct Settings {
     pub session_idle_timeout: Duration,
     /// A browser session ends this long after sign-in, however active.
     pub session_absolute_timeout: Duration,
+    /// `CONNECTION_IDLE_TIMEOUT_SECONDS`: a connection that does not finish a
+    /// request's headers in this time, or stays idle this long, is dropped.
+    pub connection_idle_timeout: Duration,
     pub rate_limits: RateLimitSettings,
     pub licensing: LicensingSettings,
     pub mail: MailSettings,
     pub leptos: LeptosOptions,
 }
+
+/// How long a connection may take to send a request's headers, or stay idle.
+pub const DEFAULT_CONNECTION_IDLE_SECONDS: u64 = 30;
 
 /// How emails leave: `SMTP_URL`, or `.eml` files when it is unset.
 #[derive(Clone, Debug)]
@@ -162,6 +168,7 @@ impl Settings {
             session_absolute_timeout: Duration::from_secs(
                 3600 * parse_env("SESSION_ABSOLUTE_TIMEOUT_HOURS", 7 * 24)?,
             ),
+            connection_idle_timeout: connection_idle_timeout()?,
             rate_limits: RateLimitSettings {
                 validate_per_key: parse_env("RATE_LIMIT_VALIDATE_PER_KEY", 30)? as u32,
                 validate_per_ip: parse_env("RATE_LIMIT_VALIDATE_PER_IP", 600)? as u32,
@@ -245,6 +252,14 @@ fn parse_max_connections(value: Option<&str>) -> Result<Option<u32>, String> {
                 "DATABASE_MAX_CONNECTIONS must be a whole number from 1 to 1000, got {text:?}"
             )),
         },
+    }
+}
+
+fn connection_idle_timeout() -> Result<Duration, String> {
+    const NAME: &str = "CONNECTION_IDLE_TIMEOUT_SECONDS";
+    match parse_env(NAME, DEFAULT_CONNECTION_IDLE_SECONDS)? {
+        seconds @ 1..=60 => Ok(Duration::from_secs(seconds)),
+        other => Err(format!("{NAME} must be 1 to 60 seconds, got {other}")),
     }
 }
 

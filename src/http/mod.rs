@@ -4,6 +4,7 @@
 pub mod extract;
 pub mod middleware;
 pub mod openapi;
+mod serve;
 
 use crate::accounts::service::{AccountsConfig, AccountsService};
 use crate::audit::service::AuditLog;
@@ -23,7 +24,7 @@ use crate::releases::service::ReleaseService;
 use crate::secrets::{Pepper, Sealer};
 use crate::state::{AppState, AppStateInner};
 use axum::extract::DefaultBodyLimit;
-use axum::{Router, ServiceExt};
+use axum::Router;
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use secrecy::ExposeSecret;
 use std::path::PathBuf;
@@ -42,6 +43,7 @@ use utoipa_axum::routes;
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    connection_idle_timeout: std::time::Duration,
 }
 
 impl Application {
@@ -99,7 +101,11 @@ impl Application {
         let listener = TcpListener::bind(address)
             .await
             .map_err(|e| format!("cannot listen on {address}: {e}"))?;
-        Ok(Application { listener, router })
+        Ok(Application {
+            listener,
+            router,
+            connection_idle_timeout: state.settings.connection_idle_timeout,
+        })
     }
 
     pub fn local_url(&self) -> String {
@@ -112,20 +118,13 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         // Paths are folded before the router sees them (routing happens inside it).
         let app = axum::middleware::map_request(middleware::fold_api_slashes).layer(self.router);
-        // The peer address feeds the audit log and the per-IP rate limits.
-        let service = ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
-            std::net::SocketAddr,
-        >(app);
-        // Pages stream in several small writes: without TCP_NODELAY, Nagle's algorithm
-        // and the client's delayed ACK hold each streamed page ~40 ms (measured).
-        let listener = axum::serve::ListenerExt::tap_io(self.listener, |stream| {
-            if let Err(error) = stream.set_nodelay(true) {
-                tracing::trace!(%error, "could not set TCP_NODELAY");
-            }
-        });
-        axum::serve(listener, service)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
+        serve::serve(
+            self.listener,
+            app,
+            self.connection_idle_timeout,
+            shutdown_signal(),
+        )
+        .await
     }
 }
 
