@@ -60,6 +60,7 @@ async fn main() {
         session_idle_timeout: Duration::from_secs(3600),
         session_absolute_timeout: Duration::from_secs(3600),
         connection_idle_timeout: Duration::from_secs(30),
+        audit_retention_days: 400,
         rate_limits: RateLimitSettings {
             validate_per_key: 100_000,
             sign_up_per_ip: 100_000,

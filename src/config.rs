@@ -33,11 +33,16 @@ pub struct Settings {
     /// `CONNECTION_IDLE_TIMEOUT_SECONDS`: a connection that does not finish a
     /// request's headers in this time, or stays idle this long, is dropped.
     pub connection_idle_timeout: Duration,
+    /// `AUDIT_RETENTION_DAYS`: how long activity events are kept.
+    pub audit_retention_days: u32,
     pub rate_limits: RateLimitSettings,
     pub licensing: LicensingSettings,
     pub mail: MailSettings,
     pub leptos: LeptosOptions,
 }
+
+/// How long activity events are kept, unless `AUDIT_RETENTION_DAYS` says otherwise.
+pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 400;
 
 /// How long a connection may take to send a request's headers, or stay idle.
 pub const DEFAULT_CONNECTION_IDLE_SECONDS: u64 = 30;
@@ -169,6 +174,7 @@ impl Settings {
                 3600 * parse_env("SESSION_ABSOLUTE_TIMEOUT_HOURS", 7 * 24)?,
             ),
             connection_idle_timeout: connection_idle_timeout()?,
+            audit_retention_days: audit_retention_days()?,
             rate_limits: RateLimitSettings {
                 validate_per_key: parse_env("RATE_LIMIT_VALIDATE_PER_KEY", 30)? as u32,
                 validate_per_ip: parse_env("RATE_LIMIT_VALIDATE_PER_IP", 600)? as u32,
@@ -252,6 +258,14 @@ fn parse_max_connections(value: Option<&str>) -> Result<Option<u32>, String> {
                 "DATABASE_MAX_CONNECTIONS must be a whole number from 1 to 1000, got {text:?}"
             )),
         },
+    }
+}
+
+fn audit_retention_days() -> Result<u32, String> {
+    const NAME: &str = "AUDIT_RETENTION_DAYS";
+    match parse_env(NAME, DEFAULT_AUDIT_RETENTION_DAYS.into())? {
+        days @ 1..=36_500 => Ok(days as u32),
+        other => Err(format!("{NAME} must be 1 to 36500 days, got {other}")),
     }
 }
 

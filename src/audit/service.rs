@@ -67,7 +67,16 @@ pub async fn record(
 #[derive(Clone)]
 pub struct AuditLog {
     pool: AnyPool,
+    /// Events older than this many seconds are erased (`AUDIT_RETENTION_DAYS`).
+    retention_seconds: i64,
 }
+
+/// The most events one erasing statement deletes: a long backlog is erased in
+/// short transactions, so the writes around it wait little.
+const ERASED_PER_ROUND: i64 = 5_000;
+
+/// The most events a key's timeline shows: its newest.
+pub const TIMELINE_EVENTS: i64 = 500;
 
 #[derive(sqlx::FromRow)]
 struct EventRow {
@@ -99,8 +108,42 @@ impl EventRow {
 }
 
 impl AuditLog {
-    pub fn new(pool: AnyPool) -> Self {
-        AuditLog { pool }
+    pub fn new(pool: AnyPool, retention_days: u32) -> Self {
+        AuditLog {
+            pool,
+            retention_seconds: i64::from(retention_days) * 86_400,
+        }
+    }
+
+    /// Erases the events older than the retention, a round at a time; returns
+    /// how many.
+    pub async fn erase_expired(&self) -> Result<u64, AppError> {
+        let cutoff = clock::now() - self.retention_seconds;
+        let mut erased = 0;
+        loop {
+            let round = sqlx::query(
+                "DELETE FROM audit_events WHERE id IN \
+                 (SELECT id FROM audit_events WHERE created_at < $1 LIMIT $2)",
+            )
+            .bind(cutoff)
+            .bind(ERASED_PER_ROUND)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+            erased += round;
+            if round < ERASED_PER_ROUND as u64 {
+                return Ok(erased);
+            }
+        }
+    }
+
+    /// Erases expired events now and every few minutes.
+    pub fn spawn_sweeper(&self) {
+        let log = self.clone();
+        crate::db::sweep_every_few_minutes("erase expired audit events", move || {
+            let log = log.clone();
+            async move { log.erase_expired().await.map(drop) }
+        });
     }
 
     /// What happened in the organization (its keys, invitations, members and
@@ -139,7 +182,7 @@ impl AuditLog {
 
     /// One license key's story, oldest first: its creation (from its row) and
     /// every event about it (activation, new instance URL, offline licenses,
-    /// rotation, revocation). Owner only; at most the first 500.
+    /// rotation, revocation). Owner only; at most the newest `TIMELINE_EVENTS`.
     pub async fn key_timeline(
         &self,
         actor: &Membership,
@@ -156,13 +199,14 @@ impl AuditLog {
                       k.created_user_agent, k.created_at \
                FROM license_keys k WHERE k.id = $2 AND k.organization_id = $1 \
              ) e LEFT JOIN users u ON u.id = e.actor_user_id \
-             ORDER BY e.id LIMIT 500",
+             ORDER BY e.id DESC LIMIT $3",
         )
         .bind(actor.organization_id().to_string())
         .bind(key_id.to_string())
+        .bind(TIMELINE_EVENTS)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.into_iter().map(EventRow::into_dto).collect())
+        Ok(rows.into_iter().rev().map(EventRow::into_dto).collect())
     }
 
     /// A person's own events (sign-ins, API tokens), newest first: shown to them

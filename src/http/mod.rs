@@ -88,7 +88,7 @@ impl Application {
                 offline,
                 AnswerPolicy::of(&settings),
             ),
-            audit: AuditLog::new(db.pool.clone()),
+            audit: AuditLog::new(db.pool.clone(), settings.audit_retention_days),
             plans: PlanTable::new(db.pool.clone(), db.writes.clone()),
             releases: ReleaseService::new(db.pool.clone()),
             reveals,
@@ -96,6 +96,7 @@ impl Application {
             answer_signer,
             settings: Arc::new(settings),
         }));
+        state.audit.spawn_sweeper();
         let router = router(state.clone());
         let address = state.settings.leptos.site_addr;
         let listener = TcpListener::bind(address)

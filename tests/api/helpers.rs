@@ -516,6 +516,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
         session_idle_timeout: Duration::from_secs(3600),
         session_absolute_timeout: Duration::from_secs(24 * 3600),
         connection_idle_timeout: Duration::from_secs(30),
+        audit_retention_days: 400,
         rate_limits: Default::default(),
         licensing: Default::default(),
         mail: MailSettings {

@@ -516,3 +516,75 @@ async fn absurd_metrics_are_clamped_and_the_key_page_still_draws() {
     let html = page.text().await.unwrap();
     assert!(html.contains("<svg"), "the charts draw");
 }
+
+#[tokio::test]
+async fn events_past_the_retention_are_erased_and_a_key_shows_its_newest_events() {
+    let (app, owner, id, _key) = app_with_key().await;
+    let pool = db(&app).await;
+    let now = storno_licensing::clock::now();
+    for n in 0..600 {
+        // The first hundred are older than the 400 days kept.
+        let at = if n < 100 { now - 401 * 86_400 } else { now };
+        sqlx::query(
+            "INSERT INTO audit_events (id, organization_id, action, target_id, details, created_at) \
+             VALUES ($1, $2, 'license_key.new_instance_url', $3, $4, $5)",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(&owner.organization_id)
+        .bind(&id)
+        .bind(json!({ "instanceUrl": format!("https://host{n}.test") }).to_string())
+        .bind(at)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    let log = storno_licensing::audit::service::AuditLog::new(pool.clone(), 400);
+    assert_eq!(log.erase_expired().await.unwrap(), 100);
+    assert_eq!(log.erase_expired().await.unwrap(), 0);
+    let kept = "SELECT COUNT(*) FROM audit_events WHERE target_id = $1";
+    assert_eq!(count(&pool, kept, &id).await, 500);
+
+    let cookie = app.session_cookie(&owner).await;
+    let page = app.page_html(&cookie, &format!("/keys/{id}")).await;
+    assert!(
+        page.contains("https://host599.test"),
+        "the newest event is shown"
+    );
+    assert!(page.contains("https://host100.test"));
+    assert!(
+        !page.contains("https://host99.test"),
+        "an erased one is not"
+    );
+}
+
+#[tokio::test]
+async fn the_server_erases_expired_events_when_it_starts() {
+    let (app, owner, id, _key) = app_with_key().await;
+    let pool = db(&app).await;
+    sqlx::query(
+        "INSERT INTO audit_events (id, organization_id, action, target_id, created_at) \
+         VALUES ($1, $2, 'license_key.activated', $3, $4)",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(&owner.organization_id)
+    .bind(&id)
+    .bind(storno_licensing::clock::now() - 2 * 86_400)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let mut command = app.operator_command(&["serve"]);
+    command
+        .env("AUDIT_RETENTION_DAYS", "1")
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut server = command.spawn().unwrap();
+    let query = "SELECT COUNT(*) FROM audit_events WHERE target_id = $1";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while count(&pool, query, &id).await > 0 {
+        assert!(std::time::Instant::now() < deadline, "not erased");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
