@@ -243,6 +243,7 @@ mod tests {
             date: "2026-11-29".into(),
             validations: 2,
             instance_urls: vec![],
+            more_instance_urls: 0,
             metrics: [(
                 "userCount".to_string(),
                 crate::licensing::usage::MetricRollup { max: 4, last: 4 },

@@ -195,7 +195,7 @@ fn UsageTable(days: Vec<UsageDayDto>) -> impl IntoView {
                                         {day.metrics.get(metric).map(|m| m.max.to_string()).unwrap_or_else(|| "—".into())}
                                     </td>
                                 }).collect_view()}
-                                <td data-label="Instances">{day.instance_urls.join(", ")}</td>
+                                <td data-label="Instances">{instances_of(&day)}</td>
                                 <td data-label="Violations">
                                     <ul class="violations">{day.violations.into_iter().map(|v| view! { <li>{v}</li> }).collect_view()}</ul>
                                 </td>
@@ -250,6 +250,14 @@ fn event_detail(event: &AuditEventDto) -> Option<String> {
     text("instanceUrl")
         .or_else(|| text("expiresAt").map(|until| format!("valid until {}", short_date(&until))))
         .or_else(|| text("replacedBy").map(|id| format!("replaced by key {id}")))
+}
+
+/// A day's instance URLs, and how many more were seen beyond those listed.
+fn instances_of(day: &UsageDayDto) -> String {
+    match day.more_instance_urls {
+        0 => day.instance_urls.join(", "),
+        more => format!("{} and {more} more", day.instance_urls.join(", ")),
+    }
 }
 
 /// The days as CSV: one row per day, one column per metric's max and last.
@@ -308,6 +316,7 @@ mod tests {
             date: "2026-11-29".into(),
             validations: 3,
             instance_urls: vec!["https://a".into(), "https://b".into()],
+            more_instance_urls: 0,
             metrics: [("userCount".to_string(), MetricRollup { max: 4, last: 2 })].into(),
             violations: vec!["=cmd \"x\"".into()],
         };

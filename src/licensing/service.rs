@@ -231,7 +231,7 @@ macro_rules! validation_row_select {
         "SELECT k.id, k.organization_id, k.revoked_at, k.expires_at, k.activated_at, \
                 k.instance_url, o.name, o.plan, o.deactivated_at, o.current_period_end, \
                 o.trial_ends_at, p.features AS plan_features, f.features AS free_features, \
-                k.usage_day, k.usage_today \
+                k.usage_day, k.usage_today, k.known_instance_urls \
          FROM license_keys k JOIN organizations o ON o.id = k.organization_id \
          JOIN plans p ON p.name = o.plan JOIN plans f ON f.name = 'free' "
     };
@@ -262,6 +262,8 @@ struct ValidationRow {
     /// The key's day in progress (`usage_day`) and its rollup so far.
     usage_day: Option<i64>,
     usage_today: Option<String>,
+    /// The instance URLs it reported lately (`KnownUrls`, JSON).
+    known_instance_urls: Option<String>,
 }
 
 /// What `CREATE_WITH_TOKEN` returns: where the key went, and who made it.
@@ -287,6 +289,21 @@ pub struct ValidationRequest {
     pub nonce: Option<String>,
 }
 
+/// The most of an instance's name a validation keeps, in bytes (UTF-8).
+pub const MAX_REPORTED_NAME_BYTES: usize = 255;
+/// The most of an instance's URL a validation keeps, in bytes.
+pub const MAX_REPORTED_URL_BYTES: usize = 512;
+
+/// The longest start of `text` of at most `max_bytes` bytes that ends between
+/// characters.
+fn within_bytes(text: &str, max_bytes: usize) -> &str {
+    let mut end = text.len().min(max_bytes);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 impl ValidationRequest {
     /// Reads a validation body leniently, field by field: deployed clients of every
     /// version call this, so unknown fields are ignored and optional ones of the
@@ -295,13 +312,13 @@ impl ValidationRequest {
     pub fn from_json(body: &[u8]) -> Result<Self, AppError> {
         let value: serde_json::Value = serde_json::from_slice(body)
             .map_err(|_| AppError::BadRequest("licenseKey is required".into()))?;
-        let text = |name: &str, max_chars: usize| {
+        let text = |name: &str, max_bytes: usize| {
             value
                 .get(name)
                 .and_then(serde_json::Value::as_str)
                 .map(str::trim)
                 .filter(|text| !text.is_empty() && !text.chars().any(is_disguising))
-                .map(|text| text.chars().take(max_chars).collect::<String>())
+                .map(|text| within_bytes(text, max_bytes).to_string())
         };
         Ok(ValidationRequest {
             // Checked for its exact shape by `validate`, as sent.
@@ -310,8 +327,8 @@ impl ValidationRequest {
                 .and_then(serde_json::Value::as_str)
                 .unwrap_or_default()
                 .to_string(),
-            instance_name: text("instanceName", InstanceName::MAX_CHARS),
-            instance_url: text("instanceUrl", 2048),
+            instance_name: text("instanceName", MAX_REPORTED_NAME_BYTES),
+            instance_url: text("instanceUrl", MAX_REPORTED_URL_BYTES),
             metrics: value.get("metrics").and_then(InstanceMetrics::from_json),
             // `null` is no nonce, as for the other optional fields.
             nonce: value
@@ -1066,6 +1083,7 @@ mod tests {
             free_features: features(1),
             usage_day: None,
             usage_today: None,
+            known_instance_urls: None,
         }
     }
 

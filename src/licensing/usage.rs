@@ -12,6 +12,13 @@ pub const METRICS: [&str; 4] = ["userCount", "companyCount", "invoicesThisMonth"
 /// however many servers a leaked key reaches.
 pub const MAX_DISTINCT_PER_DAY: usize = 20;
 
+/// Further distinct URLs a day counts beyond those it lists (by fingerprint).
+pub const MAX_FURTHER_URLS_COUNTED: usize = 200;
+
+/// Instance URLs a key remembers having reported: a `new_instance_url` event only
+/// for one not among them, so two instances taking turns add no event.
+pub const MAX_KNOWN_URLS: usize = 16;
+
 /// The longest history kept and served.
 pub const MAX_DAYS: i64 = 400;
 pub const DEFAULT_DAYS: i64 = 90;
@@ -33,6 +40,10 @@ pub struct DayUsage {
     /// Only the metrics reported that day, by wire name (`userCount`, ...).
     pub metrics: BTreeMap<String, MetricRollup>,
     pub violations: Vec<String>,
+    /// Fingerprints of the distinct URLs seen beyond `instance_urls` (stored only,
+    /// to count them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub further_urls: Vec<u32>,
 }
 
 impl DayUsage {
@@ -47,7 +58,7 @@ impl DayUsage {
     ) -> Vec<String> {
         self.validations += 1;
         if let Some(url) = instance_url {
-            add_distinct(&mut self.instance_urls, url);
+            self.add_instance_url(url);
         }
         for (name, value) in metrics {
             self.metrics
@@ -70,9 +81,63 @@ impl DayUsage {
         violations
     }
 
-    /// How many distinct instances validated the key that day.
+    fn add_instance_url(&mut self, url: &str) {
+        if self.instance_urls.iter().any(|known| known == url) {
+            return;
+        }
+        if self.instance_urls.len() < MAX_DISTINCT_PER_DAY {
+            self.instance_urls.push(url.to_string());
+            return;
+        }
+        let mark = fingerprint(url);
+        if self.further_urls.len() < MAX_FURTHER_URLS_COUNTED && !self.further_urls.contains(&mark)
+        {
+            self.further_urls.push(mark);
+        }
+    }
+
+    /// How many distinct instances validated the key that day (counted up to the
+    /// listed ones and `MAX_FURTHER_URLS_COUNTED` more).
     pub fn instances(&self) -> usize {
-        self.instance_urls.len()
+        self.instance_urls.len() + self.further_urls.len()
+    }
+}
+
+/// A URL's 32-bit FNV-1a hash: enough to count distinct URLs, in 4 bytes each.
+fn fingerprint(url: &str) -> u32 {
+    url.bytes().fold(0x811c_9dc5, |hash: u32, byte| {
+        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+    })
+}
+
+/// The instance URLs a key reported, the newest last (its row keeps them as JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct KnownUrls(Vec<String>);
+
+impl KnownUrls {
+    /// What the row keeps; for a key from before rows kept them, its last URL.
+    pub fn of(stored: Option<&str>, last_reported: Option<&str>) -> Self {
+        match stored.and_then(|text| serde_json::from_str(text).ok()) {
+            Some(urls) => KnownUrls(urls),
+            None => KnownUrls(last_reported.map(str::to_string).into_iter().collect()),
+        }
+    }
+
+    pub fn contains(&self, url: &str) -> bool {
+        self.0.iter().any(|known| known == url)
+    }
+
+    /// With `url` as the newest, the oldest forgotten past `MAX_KNOWN_URLS`.
+    pub fn with(mut self, url: &str) -> Self {
+        self.0.retain(|known| known != url);
+        self.0.push(url.to_string());
+        let excess = self.0.len().saturating_sub(MAX_KNOWN_URLS);
+        self.0.drain(..excess);
+        self
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&self.0).expect("strings serialize")
     }
 }
 
@@ -118,6 +183,9 @@ pub struct UsageDayDto {
     pub date: String,
     pub validations: i64,
     pub instance_urls: Vec<String>,
+    /// Further distinct instance URLs seen that day beyond the listed ones (counted
+    /// up to 200).
+    pub more_instance_urls: usize,
     pub metrics: BTreeMap<String, MetricRollup>,
     pub violations: Vec<String>,
 }
@@ -168,13 +236,49 @@ mod tests {
     }
 
     #[test]
-    fn distinct_urls_per_day_are_bounded() {
+    fn distinct_urls_per_day_are_bounded_and_the_further_ones_counted() {
         let mut day = DayUsage::default();
         for n in 0..100 {
             day.record(Some(&format!("https://{n}")), [], vec![]);
+            day.record(Some(&format!("https://{n}")), [], vec![]);
         }
-        assert_eq!(day.validations, 100);
-        assert_eq!(day.instances(), MAX_DISTINCT_PER_DAY);
+        assert_eq!(day.validations, 200);
+        assert_eq!(day.instance_urls.len(), MAX_DISTINCT_PER_DAY);
+        assert_eq!(
+            day.further_urls.len(),
+            100 - MAX_DISTINCT_PER_DAY,
+            "each counted once"
+        );
+        assert_eq!(day.instances(), 100);
+        for n in 0..1000 {
+            day.record(Some(&format!("https://more-{n}")), [], vec![]);
+        }
+        assert_eq!(day.further_urls.len(), MAX_FURTHER_URLS_COUNTED);
+        let stored = serde_json::to_string(&day).unwrap();
+        assert!(
+            stored.len() < 8_000,
+            "a day stays small: {} bytes",
+            stored.len()
+        );
+    }
+
+    #[test]
+    fn a_key_knows_its_recent_urls_and_forgets_the_oldest() {
+        let legacy = KnownUrls::of(None, Some("https://a"));
+        assert!(
+            legacy.contains("https://a"),
+            "a key from before knows its last URL"
+        );
+        let known = legacy.with("https://b").with("https://a");
+        assert_eq!(known.to_json(), r#"["https://b","https://a"]"#);
+        let read = KnownUrls::of(Some(&known.to_json()), Some("https://zzz"));
+        assert!(read.contains("https://b") && !read.contains("https://zzz"));
+        let many = (0..40).fold(KnownUrls::default(), |known, n| {
+            known.with(&format!("https://{n}"))
+        });
+        assert!(!many.contains("https://0") && many.contains("https://39"));
+        assert_eq!(KnownUrls::of(Some(&many.to_json()), None), many);
+        assert_eq!(many.0.len(), MAX_KNOWN_URLS);
     }
 
     #[test]

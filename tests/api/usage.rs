@@ -588,3 +588,72 @@ async fn the_server_erases_expired_events_when_it_starts() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+#[tokio::test]
+async fn instances_taking_turns_add_no_events_and_reports_are_bounded_in_bytes() {
+    let (app, owner, first_id, first_key) = app_with_key().await;
+    let mut keys = vec![(first_id, first_key)];
+    for n in 1..10 {
+        keys.push(app.new_key(&owner.token, &format!("Prod {n}")).await);
+    }
+    let pool = db(&app).await;
+    let events = || async {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_events")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        n
+    };
+    let before = events().await;
+    for round in 0..10 {
+        for (_, key) in &keys {
+            let url = if round % 2 == 0 {
+                "https://a.acme.test"
+            } else {
+                "https://b.acme.test"
+            };
+            let answer = app
+                .validate(json!({"licenseKey": key, "instanceUrl": url}))
+                .await;
+            assert_eq!(answer.status(), StatusCode::OK);
+        }
+    }
+    // Per key: its activation and its second URL, however often they alternate.
+    assert_eq!(events().await - before, 20);
+
+    let (id, key) = &keys[0];
+    let long_url = format!("https://{}.test", "é".repeat(5_000));
+    let long_name = "N".repeat(5_000);
+    let answer = app
+        .validate(json!({"licenseKey": key, "instanceUrl": long_url, "instanceName": long_name}))
+        .await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    let (url, name): (String, String) = sqlx::query_as(
+        "SELECT instance_url, reported_instance_name FROM license_keys WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(
+        url.len() <= 512 && long_url.starts_with(&url),
+        "{} bytes",
+        url.len()
+    );
+    assert!(name.len() <= 255, "{} bytes", name.len());
+
+    // A day lists a bounded number of URLs and counts the rest.
+    for n in 0..40 {
+        let url = format!("https://host{n}.acme.test");
+        app.validate(json!({"licenseKey": key, "instanceUrl": url}))
+            .await;
+    }
+    let history = usage(&app, &owner, id, "").await;
+    let today = &history["days"][0];
+    let listed = today["instanceUrls"].as_array().unwrap().len();
+    assert_eq!(
+        listed,
+        storno_licensing::licensing::usage::MAX_DISTINCT_PER_DAY
+    );
+    assert_eq!(today["moreInstanceUrls"], 3 + 40 - listed as i64, "{today}");
+}

@@ -16,7 +16,7 @@
 
 use super::*;
 use crate::db::Turn;
-use crate::licensing::usage::{DayUsage, UsageDayDto, MAX_DAYS};
+use crate::licensing::usage::{DayUsage, KnownUrls, UsageDayDto, MAX_DAYS};
 use sqlx::any::AnyArguments;
 use sqlx::{Any, AnyConnection};
 use std::collections::HashMap;
@@ -57,32 +57,51 @@ fn parse_usage(text: &str) -> Result<DayUsage, AppError> {
 /// validation, in the app's turn, guards its UPDATE with what the row holds rather
 /// than with what it read before its turn, when another validation may have written.
 #[derive(Clone, Default)]
-pub(super) struct WrittenDays(Arc<Mutex<HashMap<String, (i64, String)>>>);
+pub(super) struct WrittenDays(Arc<Mutex<Remembered>>);
+
+#[derive(Default)]
+struct Remembered {
+    days: HashMap<String, (i64, String)>,
+    /// The bytes of the keys and rollups held.
+    bytes: usize,
+}
 
 impl WrittenDays {
-    /// Keys remembered at most; past that the memory starts over (each key's next
-    /// validation reads its row, as without it).
+    /// Keys remembered at most, and their bytes at most; past either the memory
+    /// starts over (each key's next validation reads its row, as without it).
     const MAX_KEYS: usize = 10_000;
+    const MAX_BYTES: usize = 16 << 20;
 
     fn get(&self, key_id: &str, day: i64) -> Option<String> {
-        let days = self
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        days.get(key_id)
+        self.lock()
+            .days
+            .get(key_id)
             .filter(|(written, _)| *written == day)
             .map(|(_, usage)| usage.clone())
     }
 
     fn remember(&self, key_id: &str, day: i64, usage: String) {
-        let mut days = self
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if days.len() >= Self::MAX_KEYS && !days.contains_key(key_id) {
-            days.clear();
+        let mut remembered = self.lock();
+        let size = key_id.len() + usage.len();
+        let full = remembered.days.len() >= Self::MAX_KEYS && !remembered.days.contains_key(key_id);
+        if full || remembered.bytes + size > Self::MAX_BYTES {
+            *remembered = Remembered::default();
         }
-        days.insert(key_id.to_string(), (day, usage));
+        if let Some((_, old)) = remembered.days.insert(key_id.to_string(), (day, usage)) {
+            remembered.bytes -= key_id.len() + old.len();
+        }
+        remembered.bytes += size;
+    }
+
+    #[cfg(test)]
+    fn bytes(&self) -> usize {
+        self.lock().bytes
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Remembered> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -306,9 +325,17 @@ impl LicensingService {
         now: i64,
         meta: &RequestMeta,
     ) -> Result<Vec<String>, AppError> {
+        let known = KnownUrls::of(
+            row.known_instance_urls.as_deref(),
+            row.instance_url.as_deref(),
+        );
+        let unknown_url = request
+            .instance_url
+            .as_deref()
+            .filter(|url| !known.contains(url));
         let notable = if row.activated_at.is_none() {
             Some("license_key.activated")
-        } else if request.instance_url.is_some() && request.instance_url != row.instance_url {
+        } else if unknown_url.is_some() {
             Some("license_key.new_instance_url")
         } else {
             None
@@ -328,11 +355,18 @@ impl LicensingService {
         let (_turn, mut tx) = begin_write(&self.pool, &self.writes).await?;
         let today = locked_day(&mut tx, &row.id, day_of(now)).await?;
         let report = Report::of(request);
+        // Read again under the row's lock (before this report replaces its last
+        // URL): a validation from the same new URL may have recorded it meanwhile.
+        let learned = match unknown_url {
+            Some(url) => learn_url(&mut tx, &row.id, url).await?,
+            None => false,
+        };
         let update = KeyUpdate::new(&report, verdict.violations.clone(), now, today);
         update
             .query(update_key_sql!(), &row.id)
             .execute(&mut *tx)
             .await?;
+        let notable = notable.filter(|action| *action == "license_key.activated" || learned);
         if let Some(action) = notable {
             let event = AuditEvent {
                 organization: Some(stored_id(&row.organization_id)?),
@@ -480,6 +514,7 @@ impl LicensingService {
                 Ok(UsageDayDto {
                     date: date_of(day),
                     validations: usage.validations,
+                    more_instance_urls: usage.further_urls.len(),
                     instance_urls: usage.instance_urls,
                     metrics: usage.metrics,
                     violations: usage.violations,
@@ -504,6 +539,30 @@ pub struct KeyUsage {
 /// The key's day in progress, its row held until `tx` ends (so validations landing
 /// meanwhile are counted, not lost). A finished day moves to `key_usage_days`
 /// (once, whoever gets there first), and days past the history's length go.
+/// Adds `url` to the key's known instance URLs, in the transaction that holds its
+/// row; whether it was new to them.
+async fn learn_url(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    key_id: &str,
+    url: &str,
+) -> Result<bool, AppError> {
+    let (stored, last): (Option<String>, Option<String>) =
+        sqlx::query_as("SELECT known_instance_urls, instance_url FROM license_keys WHERE id = $1")
+            .bind(key_id)
+            .fetch_one(&mut **tx)
+            .await?;
+    let known = KnownUrls::of(stored.as_deref(), last.as_deref());
+    if known.contains(url) {
+        return Ok(false);
+    }
+    sqlx::query("UPDATE license_keys SET known_instance_urls = $1 WHERE id = $2")
+        .bind(known.with(url).to_json())
+        .bind(key_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(true)
+}
+
 async fn locked_day(
     tx: &mut sqlx::Transaction<'static, Any>,
     key_id: &str,
@@ -560,6 +619,22 @@ mod tests {
         for n in 0..WrittenDays::MAX_KEYS {
             days.remember(&format!("key-{n}"), 20_000, String::new());
         }
-        assert!(days.0.lock().unwrap().len() <= WrittenDays::MAX_KEYS);
+        assert!(days.lock().days.len() <= WrittenDays::MAX_KEYS);
+    }
+
+    #[test]
+    fn written_days_stay_bounded_in_bytes() {
+        let days = WrittenDays::default();
+        let big = "x".repeat(12_000);
+        for n in 0..5_000 {
+            days.remember(&format!("key-{n}"), 20_000, big.clone());
+            assert!(days.bytes() <= WrittenDays::MAX_BYTES, "after {n}");
+        }
+        // Rewriting a key's day replaces its bytes, not adds to them.
+        let days = WrittenDays::default();
+        for _ in 0..100 {
+            days.remember("key", 20_000, big.clone());
+        }
+        assert_eq!(days.bytes(), "key".len() + big.len());
     }
 }
