@@ -129,6 +129,7 @@ start_servers() { # engine
     LICENSING_KEY_PEPPER="$(printf '07%.0s' $(seq 1 32))" ANSWER_SIGNING_KEYS="$(printf '09%.0s' $(seq 1 32))" \
     RUST_LOG=warn DEFAULT_PLAN=business \
     RATE_LIMIT_VALIDATE_PER_KEY=1000000000 RATE_LIMIT_VALIDATE_PER_IP=1000000000 \
+    RATE_LIMIT_KEYS_PER_ORGANIZATION=1000000000 \
     "$BIN/storno-licensing" >/dev/null 2>&1 &
   PIDS+=($!)
   DATABASE_URL="$bare_db" BENCH_ADDR=127.0.0.1:4200 "$BIN/examples/bare_create" >/dev/null 2>&1 &

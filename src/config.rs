@@ -185,6 +185,13 @@ impl Settings {
                 sign_up_per_ip: parse_env("RATE_LIMIT_SIGN_UP_PER_IP", 10)? as u32,
                 password_reset_per_ip: parse_env("RATE_LIMIT_PASSWORD_RESET_PER_IP", 10)? as u32,
                 emails_per_address: parse_env("RATE_LIMIT_EMAILS_PER_ADDRESS", 5)? as u32,
+                organizations_per_account: parse_env("RATE_LIMIT_ORGANIZATIONS_PER_ACCOUNT", 10)?
+                    as u32,
+                invitations_per_organization: parse_env(
+                    "RATE_LIMIT_INVITATIONS_PER_ORGANIZATION",
+                    30,
+                )? as u32,
+                keys_per_organization: parse_env("RATE_LIMIT_KEYS_PER_ORGANIZATION", 120)? as u32,
             },
             licensing: LicensingSettings::from_env()?,
             mail: MailSettings::from_env(),

@@ -37,6 +37,12 @@ pub struct RateLimitSettings {
     /// Emails one address can be sent on request (verification links, reset links,
     /// email changes): nobody turns the server into a way to flood an inbox.
     pub emails_per_address: u32,
+    /// Organizations one account creates.
+    pub organizations_per_account: u32,
+    /// Invitations one organization sends.
+    pub invitations_per_organization: u32,
+    /// License keys one organization creates (a rate: their number has no limit).
+    pub keys_per_organization: u32,
 }
 
 impl Default for RateLimitSettings {
@@ -50,6 +56,9 @@ impl Default for RateLimitSettings {
             sign_up_per_ip: 10,
             password_reset_per_ip: 10,
             emails_per_address: 5,
+            organizations_per_account: 10,
+            invitations_per_organization: 30,
+            keys_per_organization: 120,
         }
     }
 }
@@ -64,6 +73,9 @@ pub struct RateLimits {
     sign_up_per_ip: Arc<DefaultKeyedRateLimiter<String>>,
     password_reset_per_ip: Arc<DefaultKeyedRateLimiter<String>>,
     emails_per_address: Arc<DefaultKeyedRateLimiter<String>>,
+    organizations_per_account: Arc<DefaultKeyedRateLimiter<String>>,
+    invitations_per_organization: Arc<DefaultKeyedRateLimiter<String>>,
+    keys_per_organization: Arc<DefaultKeyedRateLimiter<String>>,
     /// Until when each sign-in failure key (above) refuses attempts: its failures
     /// ran out. Counting only failures, a signed-in owner spends nothing.
     sign_in_locked: Arc<Mutex<HashMap<String, Instant>>>,
@@ -150,6 +162,9 @@ impl RateLimits {
             sign_up_per_ip: per_minute(settings.sign_up_per_ip),
             password_reset_per_ip: per_minute(settings.password_reset_per_ip),
             emails_per_address: per_minute(settings.emails_per_address),
+            organizations_per_account: per_minute(settings.organizations_per_account),
+            invitations_per_organization: per_minute(settings.invitations_per_organization),
+            keys_per_organization: per_minute(settings.keys_per_organization),
             sign_in_locked: Arc::default(),
         }
     }
@@ -227,6 +242,21 @@ impl RateLimits {
         check(&self.emails_per_address, &address.trim().to_lowercase())
     }
 
+    /// An organization about to be created by `user`.
+    pub fn organization_created(&self, user: &str) -> Result<(), AppError> {
+        check(&self.organizations_per_account, user)
+    }
+
+    /// An invitation about to be sent by `organization`.
+    pub fn invitation_sent(&self, organization: &str) -> Result<(), AppError> {
+        check(&self.invitations_per_organization, organization)
+    }
+
+    /// A license key about to be created in `organization`.
+    pub fn key_created(&self, organization: &str) -> Result<(), AppError> {
+        check(&self.keys_per_organization, organization)
+    }
+
     /// Forgets idle keys now and then, so memory stays bounded.
     pub fn spawn_cleanup(&self) {
         let limits = self.clone();
@@ -241,6 +271,9 @@ impl RateLimits {
                     &limits.sign_up_per_ip,
                     &limits.password_reset_per_ip,
                     &limits.emails_per_address,
+                    &limits.organizations_per_account,
+                    &limits.invitations_per_organization,
+                    &limits.keys_per_organization,
                 ] {
                     limiter.retain_recent();
                 }

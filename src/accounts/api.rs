@@ -176,7 +176,15 @@ pub struct CreateOrganizationRequest {
     tag = "accounts",
     summary = "Create another organization, owned by the caller",
     request_body = CreateOrganizationRequest,
-    responses((status = 201, description = "Created", body = OrganizationDto)),
+    responses(
+        (status = 201, description = "Created", body = OrganizationDto),
+        (
+            status = 429,
+            description = "The caller created organizations faster than `RATE_LIMIT_ORGANIZATIONS_PER_ACCOUNT` a minute",
+            body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))
+        )
+    ),
     security(("bearer" = []))
 )]
 pub async fn create_organization(
@@ -316,7 +324,13 @@ pub struct InviteRequest {
         (status = 201, description = "Invited (or the invitation renewed); expires after 7 days", body = InvitationDto),
         (status = 403, description = "The caller is not the owner", body = ErrorBody),
         (status = 404, description = "No such organization among the caller's", body = ErrorBody),
-        (status = 409, description = "That email already belongs to a member", body = ErrorBody)
+        (status = 409, description = "That email already belongs to a member", body = ErrorBody),
+        (
+            status = 429,
+            description = "The organization sent invitations faster than `RATE_LIMIT_INVITATIONS_PER_ORGANIZATION` a minute",
+            body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))
+        )
     ),
     security(("bearer" = []))
 )]

@@ -486,6 +486,7 @@ impl AccountsService {
         user: &User,
         name: OrganizationName,
     ) -> Result<Membership, AppError> {
+        self.limits.organization_created(&user.id.to_string())?;
         let (_turn, mut tx) = begin_write(&self.pool, &self.writes).await?;
         let membership =
             insert_owned_organization(&mut tx, user.id, &name, &self.default_plan, clock::now())

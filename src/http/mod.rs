@@ -63,18 +63,7 @@ impl Application {
         let outbox = Outbox::new(db.pool.clone(), db.writes.clone(), db.engine, &pepper);
         let mailer = Mailer::new(&settings.mail, default_mail_directory(&settings, &db))?;
         outbox.spawn_worker(crate::mail::TOPIC, Arc::new(mailer));
-        let accounts = AccountsService::new(
-            db.pool.clone(),
-            db.writes.clone(),
-            AccountsConfig {
-                pepper: pepper.clone(),
-                token_ttl: settings.token_ttl,
-                limits: limits.clone(),
-                default_plan: &licensing_settings.default_plan,
-                mail: Mail::new(outbox.clone(), settings.public_url.as_deref()),
-            },
-        );
-        accounts.spawn_sweeper();
+        let accounts = accounts_service(&settings, &db, &pepper, &limits, &outbox);
         spawn_outbox_sweeper(outbox);
         let state = AppState(Arc::new(AppStateInner {
             leptos_options: settings.leptos.clone(),
@@ -127,6 +116,29 @@ impl Application {
         )
         .await
     }
+}
+
+/// The accounts service, its sweeper started.
+fn accounts_service(
+    settings: &Settings,
+    db: &Db,
+    pepper: &Pepper,
+    limits: &RateLimits,
+    outbox: &Outbox,
+) -> AccountsService {
+    let accounts = AccountsService::new(
+        db.pool.clone(),
+        db.writes.clone(),
+        AccountsConfig {
+            pepper: pepper.clone(),
+            token_ttl: settings.token_ttl,
+            limits: limits.clone(),
+            default_plan: &settings.licensing.default_plan,
+            mail: Mail::new(outbox.clone(), settings.public_url.as_deref()),
+        },
+    );
+    accounts.spawn_sweeper();
+    accounts
 }
 
 /// Checks the plan settings and loads the offline licenses' signing key, if any:

@@ -63,12 +63,20 @@ fn created(key: CreatedLicenseKeyDto) -> Response {
     summary = "Create a license key (owner only); the only answer that shows it in full",
     params(OrganizationHeader, IdempotencyHeader),
     request_body(content = Option<CreateLicenseKeyRequest>, description = "Optional: may be absent or {}"),
-    responses((
-        status = 201,
-        description = "Created. `Cache-Control: no-store`: the key is never shown again",
-        body = CreatedLicenseKeyDto,
-        headers(("Location" = String, description = "The new key: /api/v1/licensing/keys/{id}"))
-    )),
+    responses(
+        (
+            status = 201,
+            description = "Created. `Cache-Control: no-store`: the key is never shown again",
+            body = CreatedLicenseKeyDto,
+            headers(("Location" = String, description = "The new key: /api/v1/licensing/keys/{id}"))
+        ),
+        (
+            status = 429,
+            description = "The organization created keys faster than `RATE_LIMIT_KEYS_PER_ORGANIZATION` a minute (a rate: the number of keys has no limit)",
+            body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))
+        )
+    ),
     security(("bearer" = []))
 )]
 pub async fn create(

@@ -43,6 +43,7 @@ pub struct LicensingService {
     writes: WriteQueue,
     written_days: usage::WrittenDays,
     pending_routines: usage::PendingRoutines,
+    token_organizations: token_organizations::TokenOrganizations,
 }
 
 /// What the operator configured for answers: how long they hold, when a silent key
@@ -240,6 +241,7 @@ macro_rules! validation_row_select {
 mod offline_licenses;
 pub use offline_licenses::OfflineLicenseRecord;
 use offline_licenses::STILL_WORKING_OFFLINE_LICENSES;
+mod token_organizations;
 mod usage;
 pub use usage::{date_of, day_of, KeyUsage};
 
@@ -415,6 +417,7 @@ impl LicensingService {
             writes,
             written_days: Default::default(),
             pending_routines: Default::default(),
+            token_organizations: Default::default(),
             pepper,
             limits,
             idempotency,
@@ -466,6 +469,15 @@ impl LicensingService {
         instance_name: Option<InstanceName>,
         meta: &RequestMeta,
     ) -> Result<Option<CreatedLicenseKeyDto>, AppError> {
+        // The organization's creation rate, checked before when the organization
+        // is known (named, or where this token created before), else counted after.
+        let known = credential
+            .requested
+            .map(|id| id.to_string())
+            .or_else(|| self.token_organizations.get(&credential.token_hash));
+        if let Some(organization) = &known {
+            self.limits.key_created(organization)?;
+        }
         let new = NewKey::generate();
         let instance_name = instance_name.map(|n| n.as_str().to_string());
         // `fetch_all`: the statement runs to its end (and commits) before its row is read.
@@ -489,6 +501,14 @@ impl LicensingService {
         let Some(created) = rows.into_iter().next() else {
             return Ok(None);
         };
+        if known.is_none() {
+            // Counted, though already made: the limit holds from the next one.
+            let _ = self.limits.key_created(&created.organization_id);
+        }
+        if credential.requested.is_none() {
+            self.token_organizations
+                .remember(&credential.token_hash, &created.organization_id);
+        }
         log_created(new.id, created.organization_id, created.created_by);
         Ok(Some(new.into_dto(instance_name)))
     }
@@ -511,8 +531,11 @@ impl LicensingService {
                 &json!({ "instanceName": instance_name.as_ref().map(InstanceName::as_str) }),
             )
         });
-        IdempotentRequest::once(idempotent.as_ref(), |request| {
-            self.create_once(actor, instance_name, meta, request)
+        // A replayed answer creates nothing, so only a creation counts.
+        IdempotentRequest::once(idempotent.as_ref(), |request| async move {
+            self.limits
+                .key_created(&actor.organization_id().to_string())?;
+            self.create_once(actor, instance_name, meta, request).await
         })
         .await
     }

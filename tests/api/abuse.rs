@@ -676,3 +676,73 @@ async fn an_idle_kept_alive_connection_is_dropped_after_its_request() {
     let closed = closed_within(&mut stream, std::time::Duration::from_secs(15)).await;
     assert!(closed.is_some(), "an idle connection is not held open");
 }
+
+#[tokio::test]
+async fn creating_keys_organizations_and_invitations_is_limited_per_minute_and_keys_stay_uncapped()
+{
+    let app = spawn_app_with(|settings| {
+        // One more key every half second, after a burst of 120.
+        settings.rate_limits.keys_per_organization = 120;
+        settings.rate_limits.organizations_per_account = 2;
+        settings.rate_limits.invitations_per_organization = 2;
+    })
+    .await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    let mut created = 0;
+    let refused = loop {
+        let answer = app.create_key(&owner.token, json!({})).await;
+        if answer.status() != StatusCode::CREATED {
+            break answer;
+        }
+        created += 1;
+        assert!(created <= 130, "no limit reached");
+    };
+    assert!((120..=130).contains(&created), "{created}");
+    let retry_after: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&retry_after), "{retry_after}");
+    assert_error(refused, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    // The page's door is the same service: refused as well.
+    let cookie = app.session_cookie(&owner).await;
+    let page = app
+        .rpc(&cookie, "create_license_key", &[("instance_name", "Page")])
+        .await;
+    assert_eq!(page.status(), StatusCode::TOO_MANY_REQUESTS);
+    // A rate, not a cap: once the wait is over, keys are created again.
+    tokio::time::sleep(std::time::Duration::from_secs(retry_after)).await;
+    let later = app.create_key(&owner.token, json!({})).await;
+    assert_eq!(later.status(), StatusCode::CREATED);
+
+    for n in 0..2 {
+        let organization = app
+            .api
+            .post(app.url("/api/v1/organizations"))
+            .bearer_auth(&owner.token)
+            .json(&json!({ "name": format!("Other {n}") }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(organization.status(), StatusCode::CREATED);
+    }
+    let third = app
+        .api
+        .post(app.url("/api/v1/organizations"))
+        .bearer_auth(&owner.token)
+        .json(&json!({ "name": "One too many" }))
+        .send()
+        .await
+        .unwrap();
+    assert_error(third, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+
+    for n in 0..2 {
+        let invited = app
+            .invite(&owner, &format!("guest{n}@acme.test"), "member")
+            .await;
+        assert_eq!(invited.status(), StatusCode::CREATED);
+    }
+    let third = app.invite(&owner, "guest2@acme.test", "member").await;
+    assert_error(third, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+}

@@ -517,7 +517,11 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
         session_absolute_timeout: Duration::from_secs(24 * 3600),
         connection_idle_timeout: Duration::from_secs(30),
         audit_retention_days: 400,
-        rate_limits: Default::default(),
+        // Suites create many keys at once; the creation rate has its own tests.
+        rate_limits: storno_licensing::rate_limit::RateLimitSettings {
+            keys_per_organization: 1_000_000,
+            ..Default::default()
+        },
         licensing: Default::default(),
         mail: MailSettings {
             directory: Some(directory.path().join("mail")),

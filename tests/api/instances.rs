@@ -30,6 +30,7 @@ pub async fn start_instance_with(database_url: &str, env: &[(&str, &str)]) -> In
         .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
         .env("LEPTOS_OUTPUT_NAME", "storno-licensing")
         .env("RUST_LOG", "warn")
+        .env("RATE_LIMIT_KEYS_PER_ORGANIZATION", "1000000")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true);

@@ -92,6 +92,7 @@ impl AccountsService {
     ) -> Result<InvitationDto, AppError> {
         actor.require_owner(OWNER_ONLY)?;
         let organization = actor.organization_id().to_string();
+        self.limits.invitation_sent(&organization)?;
         let now = clock::now();
         let invitation = InvitationDto {
             id: Uuid::now_v7().to_string(),
