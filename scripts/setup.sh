@@ -55,6 +55,12 @@ if [ "$(wasm-opt --version 2>/dev/null | awk '{print $3}')" != "$BINARYEN_VERSIO
 fi
 
 if [ "${1:-}" = "--test" ]; then
+  for component in rustfmt clippy; do
+    if ! rustup component list --installed 2>/dev/null | grep -q "^$component"; then
+      say "adding the $component component (the tests check formatting and lints)"
+      rustup component add "$component"
+    fi
+  done
   if [ ! -x /usr/bin/chromium ]; then
     say "installing Chromium for the end-to-end tests"
     SUDO=""

@@ -46,6 +46,10 @@ setsid bash -c 'cargo leptos build --release --split --frontend-only --precompre
   > "$RELEASE_LOG" 2>&1 &
 RELEASE_PID=$!
 SERVER="$ROOT/target/debug/storno-licensing"
+echo "==> formatting (cargo fmt --check) and lints (clippy, every target, warnings are errors)"
+cargo fmt --check
+cargo clippy --all-targets --features ssr --locked -- -D warnings
+phase "fmt and clippy"
 echo "==> Rust unit and integration tests (SQLite)"
 tally cargo test --features ssr --locked
 phase "cargo test (build and run, SQLite)"
