@@ -41,7 +41,7 @@ pub use server::keep_form_input;
 #[cfg(feature = "ssr")]
 mod server {
     use super::FormInput;
-    use crate::request_meta::{accepts_html, is_server_fn_path};
+    use crate::request_meta::{accepts_html, cookie, is_server_fn_path};
     use crate::state::AppState;
     use axum::body::Body;
     use axum::extract::{Request, State};
@@ -104,7 +104,7 @@ mod server {
     }
 
     async fn restore(state: &AppState, mut request: Request, next: Next) -> Response {
-        let Some(sealed) = cookie_value(&request) else {
+        let Some(sealed) = cookie(request.headers(), COOKIE).map(str::to_string) else {
             return next.run(request).await;
         };
         let input = state
@@ -138,18 +138,5 @@ mod server {
             "{COOKIE}={sealed}; Max-Age=60; Path=/; HttpOnly; SameSite=Lax{secure}"
         ))
         .ok()
-    }
-
-    fn cookie_value(request: &Request) -> Option<String> {
-        request
-            .headers()
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|line| line.split(';'))
-            .find_map(|pair| {
-                let (name, value) = pair.trim().split_once('=')?;
-                (name == COOKIE && !value.is_empty()).then(|| value.to_string())
-            })
     }
 }

@@ -126,20 +126,6 @@ fn failures_per_minute(failures: u32) -> Arc<FailureLimiter> {
     Arc::new(RateLimiter::keyed(quota(failures)).with_middleware::<StateInformationMiddleware>())
 }
 
-/// The keys a sign-in failure counts under, each with whether it is the account's
-/// total: a trusted browser's own; otherwise the client's for that account and the
-/// account's from everywhere.
-fn failure_keys(attempt: SignInAttempt<'_>) -> Vec<(bool, String)> {
-    let account = attempt.email.trim().to_lowercase();
-    match attempt.device {
-        Some(device) => vec![(false, format!("device {device} {account}"))],
-        None => {
-            let client = attempt.ip.map(client_network).unwrap_or_default();
-            vec![(false, format!("{client} {account}")), (true, account)]
-        }
-    }
-}
-
 fn check(limiter: &DefaultKeyedRateLimiter<String>, key: &str) -> Result<(), AppError> {
     limiter.check_key(&key.to_string()).map_err(|not_until| {
         // The limiter's own clock: a new one calibrates itself (CPUID, a VM exit
@@ -188,7 +174,8 @@ impl RateLimits {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let now = Instant::now();
-        match failure_keys(attempt)
+        match self
+            .failure_keys(attempt)
             .iter()
             .filter_map(|(_, key)| locked.get(key))
             .filter(|until| **until > now)
@@ -204,12 +191,7 @@ impl RateLimits {
     /// After a wrong password: the failure counts; a key whose last failure was
     /// spent refuses attempts until its next one is allowed.
     pub fn sign_in_failed(&self, attempt: SignInAttempt<'_>) {
-        for (total, key) in failure_keys(attempt) {
-            let limiter = if total {
-                &self.sign_in_per_account_total
-            } else {
-                &self.sign_in_per_account
-            };
+        for (limiter, key) in self.failure_keys(attempt) {
             let wait = match limiter.check_key(&key) {
                 Ok(left) if left.remaining_burst_capacity() > 0 => continue,
                 Ok(left) => left.quota().replenish_interval(),
@@ -219,6 +201,26 @@ impl RateLimits {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .insert(key, Instant::now() + wait);
+        }
+    }
+
+    /// The limiters a sign-in failure counts against, with its key in each: a
+    /// trusted browser's own; otherwise the client's for that account and the
+    /// account's from everywhere.
+    fn failure_keys(&self, attempt: SignInAttempt<'_>) -> Vec<(&FailureLimiter, String)> {
+        let account = attempt.email.trim().to_lowercase();
+        match attempt.device {
+            Some(device) => vec![(
+                &*self.sign_in_per_account,
+                format!("device {device} {account}"),
+            )],
+            None => {
+                let client = attempt.ip.map(client_network).unwrap_or_default();
+                vec![
+                    (&*self.sign_in_per_account, format!("{client} {account}")),
+                    (&*self.sign_in_per_account_total, account),
+                ]
+            }
         }
     }
 

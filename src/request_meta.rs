@@ -87,9 +87,33 @@ pub fn is_server_fn_request() -> bool {
         .unwrap_or(false)
 }
 
+/// The value of the cookie `name` among a request's `Cookie` headers, if not empty.
+pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|line| line.split(';'))
+        .find_map(|pair| {
+            let (key, value) = pair.trim().split_once('=')?;
+            (key == name && !value.is_empty()).then_some(value)
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cookie_is_found_among_the_others() {
+        let mut headers = HeaderMap::new();
+        headers.append("cookie", "a=1; storno_device=abc.def".parse().unwrap());
+        headers.append("cookie", "b=2; empty=".parse().unwrap());
+        assert_eq!(cookie(&headers, "storno_device"), Some("abc.def"));
+        assert_eq!(cookie(&headers, "b"), Some("2"));
+        assert_eq!(cookie(&headers, "empty"), None);
+        assert_eq!(cookie(&headers, "missing"), None);
+    }
 
     #[test]
     fn only_paths_under_the_prefix_are_server_functions() {

@@ -4,6 +4,7 @@
 //! with and without JavaScript.
 
 use super::context::AccountContext;
+use super::pages::NewPasswordField;
 use super::AccountDto;
 use crate::components::{FormError, LoadError};
 use crate::error::PageError;
@@ -186,11 +187,7 @@ fn ChangePasswordForm(action: ServerAction<ChangePassword>) -> impl IntoView {
                 <label for="current-password">"Current password"</label>
                 <input id="current-password" name="current_password" type="password" autocomplete="current-password" maxlength="1024" required/>
             </div>
-            <div class="field">
-                <label for="new-password">"New password"</label>
-                <input id="new-password" name="new_password" type="password" autocomplete="new-password" minlength="12" maxlength="1024" required aria-describedby="new-password-hint"/>
-                <p class="hint" id="new-password-hint">"At least 12 characters."</p>
-            </div>
+            <NewPasswordField id="new-password" name="new_password" label="New password"/>
             <FormError result=Signal::derive(move || action.value().get()) action=ChangePassword::PATH/>
             <button type="submit" class="secondary" disabled=move || action.pending().get()>"Change password"</button>
         </ActionForm>

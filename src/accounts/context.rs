@@ -56,18 +56,10 @@ pub async fn sign_in(email: String, password: String) -> Result<(), PageError> {
     let state = AppState::from_context()?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
     let headers: axum::http::HeaderMap = leptos_axum::extract().await.unwrap_or_default();
-    let cookies = headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok());
+    let device_cookie = crate::request_meta::cookie(&headers, device::COOKIE);
     let (user, device_cookie) = state
         .accounts
-        .sign_in(
-            &email,
-            &password,
-            device::from_cookie_header(cookies),
-            &meta,
-        )
+        .sign_in(&email, &password, device_cookie, &meta)
         .await?;
     session::sign_in(&session::current_session()?, &user).await?;
     device::set_cookie(&device_cookie, state.settings.served_over_https());

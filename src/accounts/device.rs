@@ -40,15 +40,6 @@ pub fn trusted_for<'a>(pepper: &Pepper, email: &str, value: &'a str) -> Option<&
     bool::from(expected.as_bytes().ct_eq(given.as_bytes())).then_some(nonce)
 }
 
-/// The device cookie among a request's `Cookie` headers.
-pub fn from_cookie_header<'a>(headers: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    headers
-        .flat_map(|header| header.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value)
-}
-
 /// Gives the browser this server function answers its device cookie.
 pub fn set_cookie(value: &str, secure: bool) {
     let secure = if secure { "; Secure" } else { "" };
@@ -96,12 +87,5 @@ mod tests {
             value,
             "each browser its own"
         );
-    }
-
-    #[test]
-    fn the_cookie_is_found_among_the_others() {
-        let headers = ["a=1; storno_device=abc.def", "b=2"];
-        assert_eq!(from_cookie_header(headers.into_iter()), Some("abc.def"));
-        assert_eq!(from_cookie_header(["a=1"].into_iter()), None);
     }
 }

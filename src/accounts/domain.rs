@@ -2,7 +2,7 @@
 //! been checked.
 
 pub use crate::parse::InvalidInput;
-use crate::parse::{is_invisible_formatting, parse_label};
+use crate::parse::{is_disguising, parse_label};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -21,10 +21,7 @@ impl Email {
         }
         // An address that displays as another (a zero-width or bidirectional
         // character inside it) would let an invitation look addressed to someone else.
-        if email
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || is_invisible_formatting(c))
-        {
+        if email.chars().any(|c| c.is_whitespace() || is_disguising(c)) {
             return Err(invalid());
         }
         let (local, domain) = email.split_once('@').ok_or_else(invalid)?;
@@ -147,6 +144,7 @@ impl fmt::Display for Role {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse::is_invisible_formatting;
 
     #[test]
     fn an_email_that_displays_as_another_is_refused() {

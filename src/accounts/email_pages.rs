@@ -5,6 +5,7 @@
 //! happened with and without JavaScript.
 
 use super::context::AccountContext;
+use super::pages::NewPasswordField;
 use crate::components::FormError;
 use crate::error::PageError;
 use crate::form_input::echoed;
@@ -129,11 +130,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
                     <p class="lede">"This link works once. Every session of your account, on every device, is signed out."</p>
                     <ActionForm action=action>
                         <input type="hidden" name="token" value=token()/>
-                        <div class="field">
-                            <label for="password">"New password"</label>
-                            <input id="password" name="password" type="password" autocomplete="new-password" minlength="12" maxlength="1024" required aria-describedby="password-hint"/>
-                            <p class="hint" id="password-hint">"At least 12 characters."</p>
-                        </div>
+                        <NewPasswordField id="password" name="password" label="New password"/>
                         <FormError result=Signal::derive(move || action.value().get()) action=ResetPassword::PATH/>
                         <button type="submit" class="primary" disabled=move || action.pending().get()>"Set new password"</button>
                     </ActionForm>

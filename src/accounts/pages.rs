@@ -26,11 +26,7 @@ pub fn SignUpPage() -> impl IntoView {
                     <input id="email" name="email" type="email" autocomplete="email" maxlength="254" required
                         value=echoed(SignUp::PATH, "email")/>
                 </div>
-                <div class="field">
-                    <label for="password">"Password"</label>
-                    <input id="password" name="password" type="password" autocomplete="new-password" minlength="12" maxlength="1024" required aria-describedby="password-hint"/>
-                    <p class="hint" id="password-hint">"At least 12 characters."</p>
-                </div>
+                <NewPasswordField id="password" name="password" label="Password"/>
                 <div class="field">
                     <label for="organization_name">"Organization name"</label>
                     <input id="organization_name" name="organization_name" type="text" maxlength="255" required
@@ -41,6 +37,23 @@ pub fn SignUpPage() -> impl IntoView {
             </ActionForm>
             <p class="switch-form">"Already have an account? " <a href="/sign-in">"Sign in"</a></p>
         </section>
+    }
+}
+
+/// A field for a new password, with the policy's hint (sign-up, reset, change).
+#[component]
+pub fn NewPasswordField(
+    id: &'static str,
+    name: &'static str,
+    label: &'static str,
+) -> impl IntoView {
+    let hint = format!("{id}-hint");
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <input id=id name=name type="password" autocomplete="new-password" minlength="12" maxlength="1024" required aria-describedby=hint.clone()/>
+            <p class="hint" id=hint>"At least 12 characters."</p>
+        </div>
     }
 }
 

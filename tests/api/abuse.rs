@@ -719,25 +719,18 @@ async fn creating_keys_organizations_and_invitations_is_limited_per_minute_and_k
     let later = app.create_key(&owner.token, json!({})).await;
     assert_eq!(later.status(), StatusCode::CREATED);
 
-    for n in 0..2 {
-        let organization = app
-            .api
+    let create_organization = |name: String| {
+        app.api
             .post(app.url("/api/v1/organizations"))
             .bearer_auth(&owner.token)
-            .json(&json!({ "name": format!("Other {n}") }))
+            .json(&json!({ "name": name }))
             .send()
-            .await
-            .unwrap();
+    };
+    for n in 0..2 {
+        let organization = create_organization(format!("Other {n}")).await.unwrap();
         assert_eq!(organization.status(), StatusCode::CREATED);
     }
-    let third = app
-        .api
-        .post(app.url("/api/v1/organizations"))
-        .bearer_auth(&owner.token)
-        .json(&json!({ "name": "One too many" }))
-        .send()
-        .await
-        .unwrap();
+    let third = create_organization("One too many".into()).await.unwrap();
     assert_error(third, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
 
     for n in 0..2 {

@@ -261,13 +261,7 @@ async fn an_email_change_happens_when_the_new_address_is_verified_and_the_old_on
             2,
         )
         .await;
-    let taken = app
-        .api
-        .post(app.url("/api/v1/auth/verify-email"))
-        .json(&json!({ "token": token }))
-        .send()
-        .await
-        .unwrap();
+    let taken = app.open_verification_link(&token).await;
     assert_error(taken, StatusCode::CONFLICT, "email_taken").await;
 }
 

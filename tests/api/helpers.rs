@@ -132,7 +132,7 @@ impl TestApp {
             found.sort();
             if found.len() >= count {
                 let (_, text) = found.pop().unwrap();
-                return text.replace("=\r\n", "").replace("=3D", "=");
+                return unquoted(&text);
             }
             assert!(
                 std::time::Instant::now() < deadline,
@@ -159,16 +159,7 @@ impl TestApp {
         path: &str,
         count: usize,
     ) -> String {
-        let text = self.nth_email_to(to, subject, count).await;
-        let marker = format!("{path}?token=");
-        let at = text
-            .find(&marker)
-            .unwrap_or_else(|| panic!("no link in {text}"))
-            + marker.len();
-        text[at..]
-            .chars()
-            .take_while(|c| c.is_ascii_hexdigit())
-            .collect()
+        link_token(&self.nth_email_to(to, subject, count).await, path)
     }
 
     /// Opens the verification link emailed to `email`.
@@ -176,14 +167,18 @@ impl TestApp {
         let token = self
             .emailed_token(email, "Verify your email address", "/verify-email")
             .await;
-        let response = self
-            .api
+        let response = self.open_verification_link(&token).await;
+        assert_eq!(response.status(), StatusCode::OK, "verify {email}");
+    }
+
+    /// `POST /auth/verify-email` with `token`, as the link's page does.
+    pub async fn open_verification_link(&self, token: &str) -> Response {
+        self.api
             .post(self.url("/api/v1/auth/verify-email"))
             .json(&json!({ "token": token }))
             .send()
             .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK, "verify {email}");
+            .unwrap()
     }
 
     /// `owner` invites `email` into their organization.
@@ -468,6 +463,25 @@ pub const TEST_ANSWER_SIGNING_KEY: &str =
 
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
+}
+
+/// An email's text with its quoted-printable soft breaks and `=3D` undone.
+pub fn unquoted(message: &str) -> String {
+    message.replace("=\r\n", "").replace("=3D", "=")
+}
+
+/// The token of the link to `path` (`/verify-email`, ...) in an email's text.
+pub fn link_token(message: &str, path: &str) -> String {
+    let text = unquoted(message);
+    let marker = format!("{path}?token=");
+    let at = text
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no link in {text}"))
+        + marker.len();
+    text[at..]
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect()
 }
 
 /// The engine the suite runs on: SQLite unless `TEST_DATABASE_URL` names a

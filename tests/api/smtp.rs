@@ -6,7 +6,6 @@
 use crate::helpers::*;
 use crate::instances::{client, register, start_instance_with};
 use reqwest::StatusCode;
-use serde_json::json;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -106,17 +105,6 @@ fn envelope_to(message: &str) -> &str {
         .unwrap()
 }
 
-/// The token of `path`'s link in a message (quoted-printable undone).
-fn link_token(message: &str, path: &str) -> String {
-    let text = message.replace("=\r\n", "").replace("=3D", "=");
-    let marker = format!("{path}?token=");
-    let at = text.find(&marker).expect("a link") + marker.len();
-    text[at..]
-        .chars()
-        .take_while(char::is_ascii_hexdigit)
-        .collect()
-}
-
 #[tokio::test]
 async fn sign_up_sends_its_verification_link_over_smtp_from_mail_from() {
     let sink = SmtpSink::start(0, 0).await;
@@ -144,13 +132,7 @@ async fn sign_up_sends_its_verification_link_over_smtp_from_mail_from() {
     );
 
     let token = link_token(message, "/verify-email");
-    let verified = app
-        .api
-        .post(app.url("/api/v1/auth/verify-email"))
-        .json(&json!({ "token": token }))
-        .send()
-        .await
-        .unwrap();
+    let verified = app.open_verification_link(&token).await;
     assert_eq!(verified.status(), StatusCode::OK);
 }
 

@@ -325,14 +325,15 @@ impl LicensingService {
         now: i64,
         meta: &RequestMeta,
     ) -> Result<Vec<String>, AppError> {
-        let known = KnownUrls::of(
-            row.known_instance_urls.as_deref(),
-            row.instance_url.as_deref(),
-        );
-        let unknown_url = request
-            .instance_url
-            .as_deref()
-            .filter(|url| !known.contains(url));
+        // The URL of the last report is known: only another one reads the set.
+        let unknown_url = request.instance_url.as_deref().filter(|url| {
+            row.instance_url.as_deref() != Some(*url)
+                && !KnownUrls::of(
+                    row.known_instance_urls.as_deref(),
+                    row.instance_url.as_deref(),
+                )
+                .contains(url)
+        });
         let notable = if row.activated_at.is_none() {
             Some("license_key.activated")
         } else if unknown_url.is_some() {
