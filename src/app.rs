@@ -16,7 +16,7 @@ use leptos_router::{lazy_route, path, Lazy, LazyRoute, SsrMode};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    crate::http::middleware::page_content_security_policy();
+    crate::web::page_policy::page_content_security_policy();
     let preloads = crate::split_preloads::shown_routes_preloads();
     view! {
         <!DOCTYPE html>

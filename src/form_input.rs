@@ -36,18 +36,26 @@ pub fn echoed(action: &str, field: &str) -> Option<String> {
 }
 
 #[cfg(feature = "ssr")]
-pub use server::keep_form_input;
+pub use server::{keep_form_input, FormInputs};
 
 #[cfg(feature = "ssr")]
 mod server {
     use super::FormInput;
     use crate::request_meta::{accepts_html, cookie, is_server_fn_path};
-    use crate::state::AppState;
+    use crate::secrets::Sealer;
     use axum::body::Body;
     use axum::extract::{Request, State};
     use axum::http::{header, HeaderValue, Method};
     use axum::middleware::Next;
     use axum::response::{IntoResponse, Response};
+
+    /// What the middleware needs: the sealer of its cookie, and whether cookies are
+    /// sent over HTTPS only.
+    #[derive(Clone)]
+    pub struct FormInputs {
+        pub sealer: Sealer,
+        pub secure_cookies: bool,
+    }
 
     const COOKIE: &str = "storno_form_input";
     /// Longer input is not kept (a cookie holds about 4 KB).
@@ -58,7 +66,7 @@ mod server {
     /// finds it) and clears it. Nothing is stored on the server, so anonymous
     /// failures cost no storage.
     pub async fn keep_form_input(
-        State(state): State<AppState>,
+        State(state): State<FormInputs>,
         request: Request,
         next: Next,
     ) -> Response {
@@ -103,12 +111,12 @@ mod server {
         response
     }
 
-    async fn restore(state: &AppState, mut request: Request, next: Next) -> Response {
+    async fn restore(state: &FormInputs, mut request: Request, next: Next) -> Response {
         let Some(sealed) = cookie(request.headers(), COOKIE).map(str::to_string) else {
             return next.run(request).await;
         };
         let input = state
-            .form_inputs
+            .sealer
             .open(&sealed, COOKIE.as_bytes())
             .and_then(|plaintext| serde_json::from_slice::<FormInput>(&plaintext).ok());
         if let Some(input) = input {
@@ -123,17 +131,13 @@ mod server {
         response
     }
 
-    fn sealed_cookie(state: &AppState, input: &FormInput) -> Option<HeaderValue> {
+    fn sealed_cookie(state: &FormInputs, input: &FormInput) -> Option<HeaderValue> {
         let plaintext = serde_json::to_vec(input).ok()?;
-        let sealed = state.form_inputs.seal(&plaintext, COOKIE.as_bytes());
+        let sealed = state.sealer.seal(&plaintext, COOKIE.as_bytes());
         if sealed.len() > MAX_SEALED {
             return None;
         }
-        let secure = if state.settings.served_over_https() {
-            "; Secure"
-        } else {
-            ""
-        };
+        let secure = if state.secure_cookies { "; Secure" } else { "" };
         HeaderValue::from_str(&format!(
             "{COOKIE}={sealed}; Max-Age=60; Path=/; HttpOnly; SameSite=Lax{secure}"
         ))

@@ -9,6 +9,8 @@
 pub mod accounts;
 pub mod app;
 pub mod audit;
+#[cfg(feature = "ssr")]
+pub mod audit_trail;
 pub mod browser;
 pub mod components;
 pub mod error;
@@ -19,8 +21,6 @@ pub mod rpc;
 pub mod settled;
 pub mod split_preloads;
 
-#[cfg(feature = "ssr")]
-pub mod authorization;
 #[cfg(feature = "ssr")]
 pub mod cli;
 #[cfg(feature = "ssr")]
@@ -48,7 +48,7 @@ pub mod request_meta;
 #[cfg(feature = "ssr")]
 pub mod secrets;
 #[cfg(feature = "ssr")]
-pub mod state;
+pub mod web;
 
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]

@@ -5,10 +5,16 @@
 use super::account_security::AccountSecurity;
 use super::context::{AcceptInvitation, AccountContext, DeclineInvitation};
 use super::{MyInvitationDto, SignedIn};
+#[cfg(feature = "ssr")]
+use crate::accounts::service::AccountsService;
 use crate::audit::pages::EventPages;
+#[cfg(feature = "ssr")]
+use crate::audit::service::AuditLog;
 use crate::audit::AuditPageDto;
 use crate::components::{FormError, LoadError, RequireSignIn};
 use crate::error::PageError;
+#[cfg(feature = "ssr")]
+use crate::web::context::service;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -16,15 +22,15 @@ use leptos_router::hooks::use_query_map;
 #[server(prefix = "/rpc", endpoint = "my_invitations", output = crate::rpc::JsonText)]
 pub async fn my_invitations() -> Result<Vec<MyInvitationDto>, PageError> {
     let page = super::session::page_user().await?;
-    Ok(page.state.accounts.my_invitations(&page.user).await?)
+    Ok(service::<AccountsService>()?
+        .my_invitations(&page.user)
+        .await?)
 }
 
 #[server(prefix = "/rpc", endpoint = "my_activity", output = crate::rpc::JsonText)]
 pub async fn my_activity(before: Option<String>) -> Result<AuditPageDto, PageError> {
     let page = super::session::page_user().await?;
-    Ok(page
-        .state
-        .audit
+    Ok(service::<AuditLog>()?
         .personal(page.user.id, &crate::db::Page::new(before, None))
         .await?)
 }

@@ -6,9 +6,13 @@
 use super::context::AccountContext;
 use super::pages::NewPasswordField;
 use super::AccountDto;
+#[cfg(feature = "ssr")]
+use crate::accounts::service::AccountsService;
 use crate::components::{FormError, LoadError};
 use crate::error::PageError;
 use crate::form_input::echoed;
+#[cfg(feature = "ssr")]
+use crate::web::context::service;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use server_fn::ServerFn;
@@ -16,15 +20,14 @@ use server_fn::ServerFn;
 #[server(prefix = "/rpc", endpoint = "my_account", output = crate::rpc::JsonText)]
 pub async fn my_account() -> Result<AccountDto, PageError> {
     let page = super::session::page_user().await?;
-    Ok(page.state.accounts.account(&page.user).await?)
+    Ok(service::<AccountsService>()?.account(&page.user).await?)
 }
 
 #[server(prefix = "/rpc", endpoint = "resend_verification", output = crate::rpc::JsonText)]
 pub async fn resend_verification() -> Result<(), PageError> {
     let page = super::session::page_user().await?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
-    page.state
-        .accounts
+    service::<AccountsService>()?
         .resend_verification(&page.user, &meta)
         .await?;
     leptos_axum::redirect("/account?notice=verification-sent");
@@ -38,8 +41,7 @@ pub async fn change_email(email: String, password: String) -> Result<(), PageErr
     let page = super::session::page_user().await?;
     let email = Email::parse(&email).map_err(AppError::from)?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
-    page.state
-        .accounts
+    service::<AccountsService>()?
         .request_email_change(&page.user, &email, &password, &meta)
         .await?;
     leptos_axum::redirect("/account?notice=email-change-sent");
@@ -58,8 +60,7 @@ pub async fn change_password(
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
     // This browser stays signed in; every other session ends.
     let this_session = page.session.id();
-    page.state
-        .accounts
+    service::<AccountsService>()?
         .change_password(
             &page.user,
             &current_password,
@@ -76,8 +77,7 @@ pub async fn change_password(
 pub async fn sign_out_everywhere() -> Result<(), PageError> {
     let page = super::session::page_user().await?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
-    page.state
-        .accounts
+    service::<AccountsService>()?
         .sign_out_everywhere(&page.user, &meta)
         .await?;
     super::session::sign_out(&page.session).await?;

@@ -1,15 +1,16 @@
 //! `/api/v1/auth/*` and `/api/v1/organizations/*`: parse, call the service, answer.
 
+use super::api_auth::ApiCaller;
 use super::domain::{Email, OrganizationName, Password, Role};
 use super::service::AccountsService;
 use super::{InvitationDto, MemberDto, MyInvitationDto, OrganizationDto, UserDto};
-use crate::authorization::{Membership, TokenHolder};
+use crate::accounts::authorization::{Membership, TokenHolder};
 use crate::clock;
 use crate::error::AppError;
-use crate::http::extract::{ApiCaller, ApiJson};
-use crate::http::openapi::ErrorBody;
 use crate::parse::path_id;
 use crate::request_meta::RequestMeta;
+use crate::web::api_doc::ErrorBody;
+use crate::web::json::ApiJson;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;

@@ -4,16 +4,19 @@
 //! accounts service.
 
 use super::SignedIn;
+#[cfg(feature = "ssr")]
+use crate::accounts::service::AccountsService;
 use crate::error::PageError;
+#[cfg(feature = "ssr")]
+use crate::web::context::service;
 use leptos::prelude::*;
 
 #[server(prefix = "/rpc", endpoint = "session", output = crate::rpc::JsonText)]
 pub async fn load_session() -> Result<Option<SignedIn>, PageError> {
     use super::session::{current_session, signed_in};
-    use crate::state::AppState;
-    let state = AppState::from_context()?;
+    let accounts = service::<AccountsService>()?;
     let session = current_session()?;
-    Ok(signed_in(&state, &session)
+    Ok(signed_in(&accounts, &session)
         .await?
         .map(|signed_in| SignedIn {
             email: signed_in.user.email,
@@ -32,14 +35,11 @@ pub async fn sign_up(
     use super::domain::{Email, OrganizationName, Password};
     use super::session;
     use crate::error::AppError;
-    use crate::state::AppState;
-    let state = AppState::from_context()?;
     let email = Email::parse(&email).map_err(AppError::from)?;
     let password = Password::parse(&password).map_err(AppError::from)?;
     let organization_name = OrganizationName::parse(&organization_name).map_err(AppError::from)?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
-    let (user, membership) = state
-        .accounts
+    let (user, membership) = service::<AccountsService>()?
         .register_and_sign_in(email, password, organization_name, &meta)
         .await?;
     let browser_session = session::current_session()?;
@@ -52,17 +52,15 @@ pub async fn sign_up(
 #[server(prefix = "/rpc", endpoint = "sign_in", output = crate::rpc::JsonText)]
 pub async fn sign_in(email: String, password: String) -> Result<(), PageError> {
     use super::{device, session};
-    use crate::state::AppState;
-    let state = AppState::from_context()?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
     let headers: axum::http::HeaderMap = leptos_axum::extract().await.unwrap_or_default();
     let device_cookie = crate::request_meta::cookie(&headers, device::COOKIE);
-    let (user, device_cookie) = state
-        .accounts
+    let accounts = service::<AccountsService>()?;
+    let (user, device_cookie) = accounts
         .sign_in(&email, &password, device_cookie, &meta)
         .await?;
     session::sign_in(&session::current_session()?, &user).await?;
-    device::set_cookie(&device_cookie, state.settings.served_over_https());
+    device::set_cookie(&device_cookie, accounts.session_policy().secure_cookies);
     leptos_axum::redirect("/keys");
     Ok(())
 }
@@ -81,9 +79,7 @@ pub async fn switch_organization(organization_id: String) -> Result<(), PageErro
     use crate::error::AppError;
     let actor = session::page_member().await?;
     let organization_id = crate::parse::path_id(&organization_id, AppError::OrganizationNotFound)?;
-    let membership = actor
-        .state
-        .accounts
+    let membership = service::<AccountsService>()?
         .membership(&actor.user, Some(organization_id))
         .await?;
     session::choose_organization(&actor.session, &membership).await?;
@@ -97,9 +93,7 @@ pub async fn create_organization(name: String) -> Result<(), PageError> {
     use crate::error::AppError;
     let page = session::page_user().await?;
     let name = OrganizationName::parse(&name).map_err(AppError::from)?;
-    let membership = page
-        .state
-        .accounts
+    let membership = service::<AccountsService>()?
         .create_organization(&page.user, name)
         .await?;
     session::choose_organization(&page.session, &membership).await?;
@@ -114,9 +108,7 @@ pub async fn accept_invitation(id: String) -> Result<(), PageError> {
     use crate::error::AppError;
     let page = session::page_user().await?;
     let id = crate::parse::path_id(&id, AppError::InvitationNotFound)?;
-    let membership = page
-        .state
-        .accounts
+    let membership = service::<AccountsService>()?
         .accept_invitation(&page.user, id)
         .await?;
     session::choose_organization(&page.session, &membership).await?;
@@ -128,9 +120,7 @@ pub async fn decline_invitation(id: String) -> Result<(), PageError> {
     use crate::error::AppError;
     let page = super::session::page_user().await?;
     let id = crate::parse::path_id(&id, AppError::InvitationNotFound)?;
-    Ok(page
-        .state
-        .accounts
+    Ok(service::<AccountsService>()?
         .decline_invitation(&page.user, id)
         .await?)
 }
@@ -143,9 +133,7 @@ pub async fn remove_member(user_id: String) -> Result<(), PageError> {
     let actor = super::session::page_member().await?;
     let member = crate::parse::path_id(&user_id, AppError::MemberNotFound)?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
-    Ok(actor
-        .state
-        .accounts
+    Ok(service::<AccountsService>()?
         .remove_member(&actor.membership, member, &meta)
         .await?)
 }

@@ -1,13 +1,14 @@
 //! `/api/v1/account*` and the email links' endpoints (`/api/v1/auth/verify-email`,
 //! `/api/v1/auth/password-reset*`): parse, call the service, answer.
 
+use super::api_auth::ApiCaller;
 use super::domain::{Email, Password};
 use super::service::AccountsService;
 use super::AccountDto;
 use crate::error::AppError;
-use crate::http::extract::{ApiCaller, ApiJson};
-use crate::http::openapi::ErrorBody;
 use crate::request_meta::RequestMeta;
+use crate::web::api_doc::ErrorBody;
+use crate::web::json::ApiJson;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;

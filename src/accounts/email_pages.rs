@@ -6,9 +6,13 @@
 
 use super::context::AccountContext;
 use super::pages::NewPasswordField;
+#[cfg(feature = "ssr")]
+use crate::accounts::service::AccountsService;
 use crate::components::FormError;
 use crate::error::PageError;
 use crate::form_input::echoed;
+#[cfg(feature = "ssr")]
+use crate::web::context::service;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -16,18 +20,18 @@ use server_fn::ServerFn;
 
 #[server(prefix = "/rpc", endpoint = "verify_email", output = crate::rpc::JsonText)]
 pub async fn verify_email(token: String) -> Result<(), PageError> {
-    let state = crate::state::AppState::from_context()?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
-    state.accounts.verify_email(&token, &meta).await?;
+    service::<AccountsService>()?
+        .verify_email(&token, &meta)
+        .await?;
     leptos_axum::redirect("/verify-email?verified=1");
     Ok(())
 }
 
 #[server(prefix = "/rpc", endpoint = "forgot_password", output = crate::rpc::JsonText)]
 pub async fn forgot_password(email: String) -> Result<(), PageError> {
-    let state = crate::state::AppState::from_context()?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
-    state.accounts.request_password_reset(&email, &meta)?;
+    service::<AccountsService>()?.request_password_reset(&email, &meta)?;
     leptos_axum::redirect("/forgot-password?sent=1");
     Ok(())
 }
@@ -36,11 +40,9 @@ pub async fn forgot_password(email: String) -> Result<(), PageError> {
 pub async fn reset_password(token: String, password: String) -> Result<(), PageError> {
     use super::domain::Password;
     use crate::error::AppError;
-    let state = crate::state::AppState::from_context()?;
     let password = Password::parse(&password).map_err(AppError::from)?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
-    state
-        .accounts
+    service::<AccountsService>()?
         .reset_password(&token, password, &meta)
         .await?;
     leptos_axum::redirect("/sign-in?reset=1");

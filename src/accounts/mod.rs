@@ -4,6 +4,10 @@ pub mod account_page;
 pub mod account_security;
 #[cfg(feature = "ssr")]
 pub mod api;
+#[cfg(feature = "ssr")]
+pub mod api_auth;
+#[cfg(feature = "ssr")]
+pub mod authorization;
 pub mod context;
 #[cfg(feature = "ssr")]
 pub mod device;

@@ -4,9 +4,13 @@
 use super::context::{AccountContext, RemoveMember};
 use super::domain::Role;
 use super::{InvitationDto, MemberDto, OrganizationDto, SignedIn};
+#[cfg(feature = "ssr")]
+use crate::accounts::service::AccountsService;
 use crate::components::{CreateOrganizationForm, FormError, LoadError, RequireOrganization};
 use crate::error::PageError;
 use crate::form_input::echoed;
+#[cfg(feature = "ssr")]
+use crate::web::context::service;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use server_fn::ServerFn;
@@ -14,7 +18,9 @@ use server_fn::ServerFn;
 #[server(prefix = "/rpc", endpoint = "list_members", output = crate::rpc::JsonText)]
 pub async fn list_members() -> Result<Vec<MemberDto>, PageError> {
     let actor = super::session::page_member().await?;
-    Ok(actor.state.accounts.members(&actor.membership).await?)
+    Ok(service::<AccountsService>()?
+        .members(&actor.membership)
+        .await?)
 }
 
 #[server(prefix = "/rpc", endpoint = "invite_member", output = crate::rpc::JsonText)]
@@ -25,9 +31,7 @@ pub async fn invite_member(email: String, role: String) -> Result<InvitationDto,
     let email = Email::parse(&email).map_err(AppError::from)?;
     let role = Role::parse_invitable(&role).map_err(AppError::from)?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
-    Ok(actor
-        .state
-        .accounts
+    Ok(service::<AccountsService>()?
         .invite(&actor.membership, &email, role, &meta)
         .await?)
 }
@@ -35,7 +39,9 @@ pub async fn invite_member(email: String, role: String) -> Result<InvitationDto,
 #[server(prefix = "/rpc", endpoint = "list_invitations", output = crate::rpc::JsonText)]
 pub async fn list_invitations() -> Result<Vec<InvitationDto>, PageError> {
     let actor = super::session::page_member().await?;
-    Ok(actor.state.accounts.invitations(&actor.membership).await?)
+    Ok(service::<AccountsService>()?
+        .invitations(&actor.membership)
+        .await?)
 }
 
 #[server(prefix = "/rpc", endpoint = "withdraw_invitation", output = crate::rpc::JsonText)]
@@ -44,9 +50,7 @@ pub async fn withdraw_invitation(id: String) -> Result<(), PageError> {
     let actor = super::session::page_member().await?;
     let id = crate::parse::path_id(&id, AppError::InvitationNotFound)?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
-    Ok(actor
-        .state
-        .accounts
+    Ok(service::<AccountsService>()?
         .withdraw_invitation(&actor.membership, id, &meta)
         .await?)
 }
@@ -58,9 +62,7 @@ pub async fn change_member_role(user_id: String, role: String) -> Result<MemberD
     let member = crate::parse::path_id(&user_id, AppError::MemberNotFound)?;
     let role = Role::parse(&role).map_err(AppError::from)?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
-    Ok(actor
-        .state
-        .accounts
+    Ok(service::<AccountsService>()?
         .change_role(&actor.membership, member, role, &meta)
         .await?)
 }

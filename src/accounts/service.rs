@@ -3,10 +3,10 @@
 
 use super::device;
 use super::domain::{Email, OrganizationName, Password, Role};
-use crate::audit::service::{record, AuditEvent};
-use crate::authorization::{
+use crate::accounts::authorization::{
     default_membership, Membership, MembershipRow, TokenCredential, TokenHolder, User,
 };
+use crate::audit_trail::{record, AuditEvent};
 use crate::clock;
 use crate::db::{begin_write, WriteQueue};
 use crate::error::AppError;
@@ -26,6 +26,7 @@ use uuid::Uuid;
 mod email_identity;
 mod members;
 pub mod sessions;
+use sessions::SessionPolicy;
 
 const TOKEN_PURPOSE: &str = "api-token";
 /// Bearer tokens carry a prefix so that a leaked one is easy to recognise in a scan.
@@ -97,6 +98,7 @@ pub struct AccountsService {
     /// The plan a new organization starts on (`DEFAULT_PLAN`).
     default_plan: Arc<str>,
     mail: Mail,
+    sessions: SessionPolicy,
 }
 
 /// What the accounts service is built from, beside the database.
@@ -106,6 +108,7 @@ pub struct AccountsConfig<'a> {
     pub limits: RateLimits,
     pub default_plan: &'a str,
     pub mail: Mail,
+    pub sessions: SessionPolicy,
 }
 
 /// Argon2 work, bounded: each hash holds 19 MiB and a core for tens of
@@ -164,7 +167,13 @@ impl AccountsService {
             hashing: PasswordHashing::new(),
             default_plan: config.default_plan.into(),
             mail: config.mail,
+            sessions: config.sessions,
         }
+    }
+
+    /// How long browser sessions last, and how their cookies are sent.
+    pub fn session_policy(&self) -> &SessionPolicy {
+        &self.sessions
     }
 
     /// Creates a user, a new organization and the owner membership, all or nothing,

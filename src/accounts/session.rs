@@ -2,10 +2,11 @@
 //! Server functions use these; the JSON API never reads the session.
 
 use super::service::sessions::{UserOverview, USER_ID};
-use crate::authorization::{default_membership, Membership, User};
+use super::service::AccountsService;
+use crate::accounts::authorization::{default_membership, Membership, User};
 use crate::clock;
 use crate::error::AppError;
-use crate::state::AppState;
+use crate::web::context::service;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -22,7 +23,6 @@ const SIGNED_IN_AT: &str = "signed_in_at";
 /// A page request's signed-in user acting in their current organization (the
 /// `Membership` the database confirmed), with what the server function needs.
 pub struct PageMember {
-    pub state: AppState,
     pub session: Session,
     pub user: User,
     pub membership: Membership,
@@ -75,13 +75,13 @@ struct ReadBeforeRender(ReadResult);
 /// in a script without the page's nonce.) On the pages' routes and the not-found
 /// page; server functions read the session themselves.
 pub async fn read_before_render(
-    State(state): State<AppState>,
+    State(accounts): State<AccountsService>,
     mut request: Request,
     next: Next,
 ) -> Response {
     if !crate::request_meta::is_server_fn_path(request.uri().path()) {
         if let Some(session) = request.extensions().get::<Session>().cloned() {
-            let read = read_signed_in(&state, &session)
+            let read = read_signed_in(&accounts, &session)
                 .await
                 .map_err(|error| error.to_string());
             request.extensions_mut().insert(ReadBeforeRender(read));
@@ -131,23 +131,23 @@ where
 
 /// Who is signed in to this session, if anyone (read once per page render).
 pub async fn signed_in(
-    state: &AppState,
+    accounts: &AccountsService,
     session: &Session,
 ) -> Result<Option<SignedInUser>, AppError> {
-    once_per_render(|| read_signed_in(state, session)).await
+    once_per_render(|| read_signed_in(accounts, session)).await
 }
 
 /// The session's stored row and its user, in one query. What this request changed
 /// in the session is not seen (it is stored as the answer leaves): every server
 /// function reads who is signed in before it changes the session.
 async fn read_signed_in(
-    state: &AppState,
+    accounts: &AccountsService,
     session: &Session,
 ) -> Result<Option<SignedInUser>, AppError> {
     let Some(id) = session.id() else {
         return Ok(None);
     };
-    let Some(found) = state.accounts.session_overview(&id).await? else {
+    let Some(found) = accounts.session_overview(&id).await? else {
         // Nobody signed in under this id (an ended session, one signed out elsewhere,
         // a forged cookie): read through the session layer, which then finds nothing
         // too and has the answer clear the cookie, so the browser stops sending it.
@@ -160,13 +160,14 @@ async fn read_signed_in(
         .get(SIGNED_IN_AT)
         .and_then(Value::as_i64)
         .unwrap_or_default();
-    let limit = state.settings.session_absolute_timeout.as_secs() as i64;
+    let policy = accounts.session_policy();
+    let limit = policy.absolute_timeout.as_secs() as i64;
     let now = clock::now();
     if now - signed_in_at > limit {
         session.flush().await?;
         return Ok(None);
     }
-    renew_when_due(state, session, found.expires_at - now);
+    renew_when_due(policy.idle_timeout, session, found.expires_at - now);
     let chosen = values
         .get(ORGANIZATION_ID)
         .and_then(Value::as_str)
@@ -199,8 +200,8 @@ async fn read_signed_in(
 /// stored row's and the cookie's) moves again once a tenth of that, at most a
 /// minute, has passed since it last moved, so a busy session costs one write a
 /// minute rather than one per request.
-fn renew_when_due(state: &AppState, session: &Session, seconds_left: i64) {
-    let idle = state.settings.session_idle_timeout.as_secs() as i64;
+fn renew_when_due(idle_timeout: std::time::Duration, session: &Session, seconds_left: i64) {
+    let idle = idle_timeout.as_secs() as i64;
     let step = (idle / 10).min(60);
     if seconds_left < idle - step {
         // Marks the session changed: the session layer stores it as the answer leaves.
@@ -210,16 +211,14 @@ fn renew_when_due(state: &AppState, session: &Session, seconds_left: i64) {
 
 /// A page request's signed-in user, in whatever organizations (maybe none).
 pub struct PageUser {
-    pub state: AppState,
     pub session: Session,
     pub user: User,
 }
 
 /// The signed-in user, or `SignedOut`.
 pub async fn page_user() -> Result<PageUser, AppError> {
-    let (state, session, signed_in) = page_signed_in().await?;
+    let (session, signed_in) = page_signed_in().await?;
     Ok(PageUser {
-        state,
         session,
         user: signed_in.user,
     })
@@ -227,23 +226,22 @@ pub async fn page_user() -> Result<PageUser, AppError> {
 
 /// The signed-in user in their current organization, or `SignedOut`.
 pub async fn page_member() -> Result<PageMember, AppError> {
-    let (state, session, signed_in) = page_signed_in().await?;
+    let (session, signed_in) = page_signed_in().await?;
     let membership = signed_in.current.ok_or(AppError::OrganizationNotFound)?;
     Ok(PageMember {
-        state,
         session,
         user: signed_in.user,
         membership,
     })
 }
 
-async fn page_signed_in() -> Result<(AppState, Session, SignedInUser), AppError> {
-    let state = AppState::from_context()?;
+async fn page_signed_in() -> Result<(Session, SignedInUser), AppError> {
+    let accounts = service::<AccountsService>()?;
     let session = current_session()?;
-    let signed_in = signed_in(&state, &session)
+    let signed_in = signed_in(&accounts, &session)
         .await?
         .ok_or(AppError::SignedOut)?;
-    Ok((state, session, signed_in))
+    Ok((session, signed_in))
 }
 
 /// Starts a signed-in session under a fresh id (no session fixation).

@@ -2,10 +2,11 @@
 
 use super::service::AuditLog;
 use super::AuditPageDto;
+use crate::accounts::api_auth::{ApiCaller, ApiMember};
 use crate::db::Page;
 use crate::error::AppError;
-use crate::http::extract::{ApiCaller, ApiMember, OrganizationHeader};
-use crate::http::openapi::ErrorBody;
+use crate::web::api_doc::ErrorBody;
+use crate::web::api_doc::OrganizationHeader;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Json;

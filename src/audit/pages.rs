@@ -4,8 +4,12 @@ use super::{AuditEventDto, AuditPageDto};
 use crate::accounts::context::AccountContext;
 use crate::accounts::domain::Role;
 use crate::accounts::{OrganizationDto, SignedIn};
+#[cfg(feature = "ssr")]
+use crate::audit::service::AuditLog;
 use crate::components::{LoadError, RequireOrganization};
 use crate::error::PageError;
+#[cfg(feature = "ssr")]
+use crate::web::context::service;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -13,9 +17,7 @@ use leptos_router::hooks::use_query_map;
 #[server(prefix = "/rpc", endpoint = "list_activity", output = crate::rpc::JsonText)]
 pub async fn list_activity(before: Option<String>) -> Result<AuditPageDto, PageError> {
     let actor = crate::accounts::session::page_member().await?;
-    Ok(actor
-        .state
-        .audit
+    Ok(service::<AuditLog>()?
         .list(&actor.membership, &crate::db::Page::new(before, None))
         .await?)
 }

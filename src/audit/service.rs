@@ -1,68 +1,13 @@
-//! Writing and reading audit events. Writes join the caller's transaction, so an
-//! action and its record land together or not at all.
+//! Reading audit events (an organization's log, a key's timeline, a person's own
+//! activity) and erasing expired ones; `audit_trail` writes them.
 
 use super::{AuditEventDto, AuditPageDto};
-use crate::authorization::Membership;
+use crate::accounts::authorization::Membership;
 use crate::clock;
 use crate::db::Page;
 use crate::error::AppError;
-use crate::request_meta::RequestMeta;
-use sqlx::{AnyConnection, AnyPool};
+use sqlx::AnyPool;
 use uuid::Uuid;
-
-/// An event to record. `organization` is `None` for events of a person (sign-in,
-/// tokens) rather than of an organization.
-pub struct AuditEvent {
-    pub organization: Option<Uuid>,
-    pub actor: Option<Uuid>,
-    pub action: &'static str,
-    pub target: Option<String>,
-    pub details: Option<serde_json::Value>,
-}
-
-impl AuditEvent {
-    /// A member's action on their organization.
-    pub fn by(actor: &Membership, action: &'static str, target: String) -> Self {
-        AuditEvent {
-            organization: Some(actor.organization_id()),
-            actor: Some(actor.user_id()),
-            action,
-            target: Some(target),
-            details: None,
-        }
-    }
-
-    pub fn with_details(self, details: serde_json::Value) -> Self {
-        AuditEvent {
-            details: Some(details),
-            ..self
-        }
-    }
-}
-
-pub async fn record(
-    connection: &mut AnyConnection,
-    event: AuditEvent,
-    meta: &RequestMeta,
-) -> Result<(), AppError> {
-    sqlx::query(
-        "INSERT INTO audit_events \
-         (id, organization_id, actor_user_id, action, target_id, details, ip, user_agent, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(Uuid::now_v7().to_string())
-    .bind(event.organization.map(|id| id.to_string()))
-    .bind(event.actor.map(|id| id.to_string()))
-    .bind(event.action)
-    .bind(event.target)
-    .bind(event.details.map(|details| details.to_string()))
-    .bind(meta.ip.clone())
-    .bind(meta.user_agent.clone())
-    .bind(clock::now())
-    .execute(connection)
-    .await?;
-    Ok(())
-}
 
 #[derive(Clone)]
 pub struct AuditLog {

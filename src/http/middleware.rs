@@ -1,10 +1,11 @@
 //! Cross-cutting protections applied to every response or every cookie-authenticated
 //! mutation.
 
-use super::extract::MAX_BODY_BYTES;
 use crate::error::AppError;
+use crate::http::state::AppState;
 use crate::request_meta::is_server_fn_path;
-use crate::state::AppState;
+use crate::web::json::MAX_BODY_BYTES;
+use crate::web::page_policy::page_policy;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::header::{self, HeaderValue};
@@ -59,45 +60,6 @@ fn is_same_origin(headers: &HeaderMap, public_url: Option<&str>) -> bool {
                 .or_else(|| origin.strip_prefix("https://"));
             origin_host.is_some() && origin_host == header("host")
         }
-    }
-}
-
-/// The policy of a page: its own scripts, styles and wasm, the inline scripts
-/// Leptos writes under this response's nonce, nothing else.
-fn page_policy(nonce: &str) -> Option<HeaderValue> {
-    HeaderValue::from_str(&format!(
-        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
-         style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
-         base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    ))
-    .ok()
-}
-
-/// Called while a page renders: the policy for the nonce Leptos is using, for
-/// pages that `security_headers` did not give a nonce (the 404 fallback).
-pub fn page_content_security_policy() {
-    use leptos::prelude::use_context;
-    let (Some(nonce), Some(response)) = (
-        leptos::nonce::use_nonce(),
-        use_context::<leptos_axum::ResponseOptions>(),
-    ) else {
-        return;
-    };
-    if let Some(policy) = page_policy(&nonce) {
-        response.insert_header(header::CONTENT_SECURITY_POLICY, policy);
-    }
-}
-
-/// While a page renders: the nonce `security_headers` chose for it, so the policy
-/// it sends and the script tags Leptos writes agree.
-pub fn provide_page_nonce() {
-    use leptos::prelude::{provide_context, with_context};
-    let nonce = with_context::<axum::http::request::Parts, _>(|parts| {
-        parts.extensions.get::<leptos::nonce::Nonce>().cloned()
-    })
-    .flatten();
-    if let Some(nonce) = nonce {
-        provide_context(nonce);
     }
 }
 
@@ -175,9 +137,6 @@ pub async fn limit_body(request: Request, next: Next) -> Response {
         Err(_) => AppError::PayloadTooLarge.into_response(),
     }
 }
-
-/// How long a public document (`PUBLIC_DOCUMENTS`) may be cached.
-pub const CACHE_PUBLIC_DOCUMENT: &str = "public, max-age=300";
 
 /// Headers every response carries. Pages and API answers hold per-user data (and
 /// sometimes a secret), so nothing but the static bundle and the public documents
@@ -259,6 +218,7 @@ const PUBLIC_DOCUMENTS: [&str; 3] = [
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::web::CACHE_PUBLIC_DOCUMENT;
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut map = HeaderMap::new();

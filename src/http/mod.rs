@@ -1,28 +1,31 @@
 //! axum wiring: application state, the router (pages, server functions, JSON API),
 //! sessions and start-up.
 
-pub mod extract;
 pub mod middleware;
 pub mod openapi;
 mod serve;
+pub mod state;
 
+use crate::accounts::service::sessions::SessionPolicy;
 use crate::accounts::service::{AccountsConfig, AccountsService};
 use crate::audit::service::AuditLog;
 use crate::config::{LicensingSettings, Settings};
 use crate::db::{sqlite_file, Db, Engine};
 use crate::error::AppError;
+use crate::form_input::FormInputs;
+use crate::http::state::{AppState, AppStateInner};
 use crate::idempotency::IdempotencyStore;
 use crate::licensing::answer_signing::AnswerSigner;
 use crate::licensing::offline::OfflineSigner;
 use crate::licensing::plan_table::PlanTable;
 use crate::licensing::plans::PLANS;
+use crate::licensing::reveal::RevealSealer;
 use crate::licensing::service::{AnswerPolicy, LicensingService};
 use crate::mail::{Mail, Mailer};
 use crate::outbox::Outbox;
 use crate::rate_limit::RateLimits;
 use crate::releases::service::ReleaseService;
 use crate::secrets::{Pepper, Sealer};
-use crate::state::{AppState, AppStateInner};
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
@@ -55,8 +58,11 @@ impl Application {
         let limits = RateLimits::new(settings.rate_limits);
         limits.spawn_cleanup();
         let idempotency = IdempotencyStore::new(db.pool.clone(), pepper.clone());
-        let reveals = Sealer::new(&pepper, "reveals");
-        let form_inputs = Sealer::new(&pepper, "form-inputs");
+        let reveals = RevealSealer(Sealer::new(&pepper, "reveals"));
+        let form_inputs = FormInputs {
+            sealer: Sealer::new(&pepper, "form-inputs"),
+            secure_cookies: settings.served_over_https(),
+        };
         idempotency.spawn_sweeper();
         let licensing_settings = &settings.licensing;
         let offline = offline_signer(licensing_settings)?;
@@ -135,6 +141,11 @@ fn accounts_service(
             limits: limits.clone(),
             default_plan: &settings.licensing.default_plan,
             mail: Mail::new(outbox.clone(), settings.public_url.as_deref()),
+            sessions: SessionPolicy {
+                idle_timeout: settings.session_idle_timeout,
+                absolute_timeout: settings.session_absolute_timeout,
+                secure_cookies: settings.served_over_https(),
+            },
         },
     );
     accounts.spawn_sweeper();
@@ -224,11 +235,23 @@ fn page_routes() -> Vec<AxumRouteListing> {
         .clone()
 }
 
-/// What every page render gets beside Leptos's own contexts: the nonce its policy
-/// names, and a cache of who is signed in.
-fn provide_page_context() {
-    middleware::provide_page_nonce();
-    crate::accounts::session::provide_render_cache();
+/// What every page render and server function gets beside Leptos's own contexts:
+/// each service and the settings by its own type (features take what they need,
+/// never the whole state), the nonce its policy names, and a cache of who is
+/// signed in.
+fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
+    let state = state.clone();
+    move || {
+        use leptos::prelude::provide_context;
+        provide_context(state.accounts.clone());
+        provide_context(state.licensing.clone());
+        provide_context(state.audit.clone());
+        provide_context(state.plans.clone());
+        provide_context(state.reveals.clone());
+        provide_context(state.settings.clone());
+        crate::web::page_policy::provide_page_nonce();
+        crate::accounts::session::provide_render_cache();
+    }
 }
 
 /// The whole app as one service. Each layer wraps the router once, not each of its
@@ -252,7 +275,7 @@ fn router(state: AppState) -> Router {
         .nest("/api/v1", api_router())
         .route(
             "/.well-known/jwks.json",
-            axum::routing::get(crate::licensing::api::jwks),
+            axum::routing::get(crate::licensing::api::offline::jwks),
         )
         .fallback_service(pages(state.clone()))
         .with_state(state);
@@ -285,7 +308,7 @@ fn pages(
         .not_found_service(axum::handler::Handler::with_state(not_found, state.clone()));
     let leptos_options = state.leptos_options.clone();
     let routes = Router::new()
-        .leptos_routes_with_context(&state, page_routes(), provide_page_context, {
+        .leptos_routes_with_context(&state, page_routes(), page_context(&state), {
             move || crate::app::shell(leptos_options.clone())
         })
         .route_layer(read_before_render)
@@ -298,7 +321,7 @@ fn pages(
             middleware::isolate_reactive_owner,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            state,
+            state.form_inputs.clone(),
             crate::form_input::keep_form_input,
         ))
         .service(routes)
@@ -332,13 +355,9 @@ async fn not_found_page(
     request: axum::extract::Request,
 ) -> axum::response::Response {
     let options = state.leptos_options.clone();
-    let render = leptos_axum::render_app_async_with_context(
-        move || {
-            leptos::prelude::provide_context(state.clone());
-            provide_page_context();
-        },
-        move || crate::app::shell(options.clone()),
-    );
+    let render = leptos_axum::render_app_async_with_context(page_context(&state), move || {
+        crate::app::shell(options.clone())
+    });
     render(request).await
 }
 
@@ -346,7 +365,7 @@ async fn not_found_page(
 pub fn api_routes() -> OpenApiRouter<AppState> {
     use crate::accounts::api as accounts;
     use crate::accounts::email_api as email;
-    use crate::licensing::api as licensing;
+    use crate::licensing::api::{keys, offline, usage, validate};
     OpenApiRouter::new()
         .routes(routes!(accounts::register))
         .routes(routes!(accounts::create_token, accounts::revoke_token))
@@ -367,16 +386,16 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(email::verify_email))
         .routes(routes!(email::request_password_reset))
         .routes(routes!(email::confirm_password_reset))
-        .routes(routes!(licensing::create, licensing::list))
-        .routes(routes!(licensing::get, licensing::revoke))
-        .routes(routes!(licensing::rotate))
-        .routes(routes!(licensing::validate))
-        .routes(routes!(licensing::usage))
+        .routes(routes!(keys::create, keys::list))
+        .routes(routes!(keys::get, keys::revoke))
+        .routes(routes!(keys::rotate))
+        .routes(routes!(validate::validate))
+        .routes(routes!(usage::usage))
         .routes(routes!(
-            licensing::issue_offline_license,
-            licensing::list_offline_licenses
+            offline::issue_offline_license,
+            offline::list_offline_licenses
         ))
-        .routes(routes!(licensing::public_key_pem))
+        .routes(routes!(offline::public_key_pem))
         .routes(routes!(crate::releases::api::latest))
         .routes(routes!(crate::audit::api::list))
         .routes(routes!(crate::audit::api::account_activity))
@@ -389,7 +408,7 @@ pub fn api_router() -> Router<AppState> {
     router
         .fallback(api_not_found)
         .method_not_allowed_fallback(api_method_not_allowed)
-        .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
+        .layer(DefaultBodyLimit::max(crate::web::json::MAX_BODY_BYTES))
 }
 
 async fn api_not_found() -> AppError {

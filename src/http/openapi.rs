@@ -6,60 +6,16 @@
 //! answers every operation shares are added here by rule, so that each handler
 //! declares only what is its own.
 
+use crate::licensing::api::validate::{InvalidLicenseBody, RefusedLicenseBody, ValidateErrorBody};
+use crate::web::api_doc::{ErrorBody, BEARER, ORGANIZATION_HEADER};
 use axum::Json;
-use serde::Serialize;
 use std::sync::OnceLock;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, RefOr, Response, ResponseBuilder};
-use utoipa::{Modify, OpenApi, ToSchema};
-
-pub const BEARER: &str = "bearer";
-pub const ORGANIZATION_HEADER: &str = "X-Organization";
-
-/// Every error answer of the API.
-#[derive(Serialize, ToSchema)]
-pub struct ErrorBody {
-    /// A message safe to show to a person.
-    pub error: String,
-    /// A stable, machine-readable snake_case identifier.
-    pub code: String,
-}
-
-/// The error answers of `POST /licensing/validate`, which instances read as "not valid".
-#[derive(Serialize, ToSchema)]
-pub struct InvalidLicenseBody {
-    pub valid: bool,
-    pub error: String,
-    pub code: String,
-    /// The request's `nonce`, when it sent one.
-    pub nonce: Option<String>,
-}
-
-/// Any other error of validate: `{"error", "code"}` and the request's `nonce`, when
-/// it was read.
-#[derive(Serialize, ToSchema)]
-pub struct ValidateErrorBody {
-    pub error: String,
-    pub code: String,
-    pub nonce: Option<String>,
-}
-
-/// A validation refused with `403`: an inactive organization, or a plan without
-/// self-hosting (then `plan` and `billingUrl` say which plan and where to upgrade).
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct RefusedLicenseBody {
-    pub valid: bool,
-    pub error: String,
-    pub code: String,
-    pub plan: Option<String>,
-    pub billing_url: Option<String>,
-    /// The request's `nonce`, when it sent one.
-    pub nonce: Option<String>,
-}
+use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
 #[openapi(

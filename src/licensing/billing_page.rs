@@ -7,6 +7,10 @@ use crate::accounts::domain::Role;
 use crate::accounts::{OrganizationDto, SignedIn};
 use crate::components::{LoadError, NotOwnerNotice, RequireOrganization};
 use crate::error::PageError;
+#[cfg(feature = "ssr")]
+use crate::licensing::plan_table::PlanTable;
+#[cfg(feature = "ssr")]
+use crate::web::context::service;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
@@ -33,8 +37,9 @@ pub async fn billing_overview() -> Result<BillingSummary, PageError> {
     actor
         .membership
         .require_owner("Only the organization owner can see its billing")?;
-    let plans = actor.state.plans.all().await?;
-    let settings = &actor.state.settings.licensing;
+    let plans = service::<PlanTable>()?.all().await?;
+    let settings = service::<std::sync::Arc<crate::config::Settings>>()?;
+    let settings = &settings.licensing;
     Ok(BillingSummary {
         current_plan: actor.membership.to_dto().plan,
         plans: plans

@@ -9,9 +9,15 @@ use super::KeyActivity;
 use crate::accounts::context::AccountContext;
 use crate::accounts::domain::Role;
 use crate::accounts::{OrganizationDto, SignedIn};
+#[cfg(feature = "ssr")]
+use crate::audit::service::AuditLog;
 use crate::audit::AuditEventDto;
 use crate::components::{LoadError, NotOwnerNotice, RequireOrganization};
 use crate::error::PageError;
+#[cfg(feature = "ssr")]
+use crate::licensing::service::LicensingService;
+#[cfg(feature = "ssr")]
+use crate::web::context::service;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -35,10 +41,9 @@ pub async fn key_overview(id: String) -> Result<KeyUsageOverview, PageError> {
     use crate::error::AppError;
     let actor = crate::accounts::session::page_member().await?;
     let key_id = crate::parse::path_id(&id, AppError::LicenseKeyNotFound)?;
-    let (state, membership) = (&actor.state, &actor.membership);
+    let membership = &actor.membership;
     let now = crate::clock::now();
-    let usage = state
-        .licensing
+    let usage = service::<LicensingService>()?
         .key_usage(membership, key_id, PAGE_DAYS)
         .await?;
     let today = super::service::day_of(now);
@@ -50,7 +55,9 @@ pub async fn key_overview(id: String) -> Result<KeyUsageOverview, PageError> {
         plan: membership.to_dto().plan,
         days: usage.days,
         charts,
-        events: state.audit.key_timeline(membership, key_id).await?,
+        events: service::<AuditLog>()?
+            .key_timeline(membership, key_id)
+            .await?,
     })
 }
 

@@ -2,6 +2,8 @@
 //! explanation for anyone who is not the owner. Server functions only parse input
 //! and call the licensing service.
 
+#[cfg(feature = "ssr")]
+use super::reveal::RevealSealer;
 use super::{
     CreatedLicenseKeyDto, IssuedOfflineLicenseDto, KeyListPage, KeyRow, KeyState, OfflineLicenseDto,
 };
@@ -12,7 +14,11 @@ use crate::browser;
 use crate::components::{FormError, LoadError, NotOwnerNotice, RequireOrganization};
 use crate::error::PageError;
 use crate::form_input::echoed;
+#[cfg(feature = "ssr")]
+use crate::licensing::service::LicensingService;
 use crate::settled::settled;
+#[cfg(feature = "ssr")]
+use crate::web::context::service;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -26,16 +32,14 @@ pub async fn create_license_key(instance_name: String) -> Result<CreatedLicenseK
     let actor = crate::accounts::session::page_member().await?;
     let instance_name = InstanceName::parse(&instance_name).map_err(AppError::from)?;
     let meta = RequestMeta::of_server_fn().await;
-    let created = actor
-        .state
-        .licensing
+    let created = service::<LicensingService>()?
         .create(&actor.membership, instance_name, &meta, None)
         .await?;
     if crate::request_meta::is_plain_form_post() {
         // Without JavaScript the answer is a redirect to the view of the page that
         // shows the key from the session, once.
-        let state = &actor.state;
-        super::reveal::stash(&state.reveals, &actor.session, &actor.user, &created).await?;
+        let reveals = service::<RevealSealer>()?;
+        reveals.stash(&actor.session, &actor.user, &created).await?;
         leptos_axum::redirect(&format!("/keys?{REVEAL_QUERY}=1"));
     }
     Ok(created)
@@ -52,7 +56,9 @@ const REVEAL_QUERY: &str = "reveal";
 pub async fn take_revealed_key() -> Result<Option<CreatedLicenseKeyDto>, PageError> {
     // Whatever organization they are in now: the stash belongs to the person.
     let page = crate::accounts::session::page_user().await?;
-    Ok(super::reveal::take(&page.state.reveals, &page.session, &page.user).await?)
+    Ok(service::<RevealSealer>()?
+        .take(&page.session, &page.user)
+        .await?)
 }
 
 #[server(prefix = "/rpc", endpoint = "list_license_keys", output = crate::rpc::JsonText)]
@@ -61,7 +67,7 @@ pub async fn list_license_keys(before: Option<String>) -> Result<KeyListPage, Pa
     // A `before` that is not a key id pages from the newest, as without one.
     let before = before.filter(|id| uuid::Uuid::parse_str(id).is_ok());
     let now = crate::clock::now();
-    let licensing = &actor.state.licensing;
+    let licensing = &service::<LicensingService>()?;
     let (page, offline) = licensing
         .list_with_offline_licenses(&actor.membership, &crate::db::Page::new(before, None))
         .await?;
@@ -78,7 +84,7 @@ pub async fn list_license_keys(before: Option<String>) -> Result<KeyListPage, Pa
 pub async fn revoke_license_key(id: String) -> Result<Vec<OfflineLicenseDto>, PageError> {
     let actor = crate::accounts::session::page_member().await?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
-    let (licensing, key_id) = (&actor.state.licensing, key_id(&id)?);
+    let (licensing, key_id) = (&service::<LicensingService>()?, key_id(&id)?);
     licensing.revoke(&actor.membership, key_id, &meta).await?;
     let unexpired = licensing
         .unexpired_offline_licenses(&actor.membership, Some(key_id))
@@ -93,9 +99,7 @@ pub async fn issue_offline_license(
 ) -> Result<IssuedOfflineLicenseDto, PageError> {
     let actor = crate::accounts::session::page_member().await?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
-    Ok(actor
-        .state
-        .licensing
+    Ok(service::<LicensingService>()?
         .issue_offline_license(&actor.membership, key_id(&id)?, Some(days), &meta)
         .await?)
 }
@@ -107,9 +111,7 @@ pub async fn rotate_license_key(
 ) -> Result<CreatedLicenseKeyDto, PageError> {
     let actor = crate::accounts::session::page_member().await?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
-    Ok(actor
-        .state
-        .licensing
+    Ok(service::<LicensingService>()?
         .rotate(
             &actor.membership,
             key_id(&id)?,

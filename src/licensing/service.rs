@@ -7,9 +7,9 @@ use super::offline::OfflineSigner;
 use super::plans::{InstanceMetrics, PlanFeatures};
 use super::usage::DayUsage;
 use super::{CreatedLicenseKeyDto, KeyActivity, KeyRow, KeyState, LicenseKeyDto, ValidationDto};
+use crate::accounts::authorization::{Membership, TokenCredential};
 use crate::accounts::service::AccountsService;
-use crate::audit::service::{record, AuditEvent};
-use crate::authorization::{Membership, TokenCredential};
+use crate::audit_trail::{record, AuditEvent};
 use crate::clock;
 use crate::config::{BillingLink, Settings};
 use crate::db::{begin_write, Page, WriteQueue};
@@ -731,7 +731,7 @@ impl LicensingService {
             .await?;
         record(
             &mut tx,
-            AuditEvent::by(actor, "license_key.revoked", key_id.to_string()),
+            actor.audit_event("license_key.revoked", key_id.to_string()),
             meta,
         )
         .await?;
@@ -799,7 +799,8 @@ impl LicensingService {
         retire(&mut tx, key_id, &created.id, grace_hours).await?;
         record(
             &mut tx,
-            AuditEvent::by(actor, "license_key.rotated", key_id.to_string())
+            actor
+                .audit_event("license_key.rotated", key_id.to_string())
                 .with_details(json!({"replacedBy": created.id, "gracePeriodHours": grace_hours})),
             meta,
         )

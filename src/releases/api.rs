@@ -2,8 +2,8 @@
 
 use super::service::{ReleaseDto, ReleaseService};
 use crate::error::AppError;
-use crate::http::middleware::CACHE_PUBLIC_DOCUMENT;
-use crate::http::openapi::ErrorBody;
+use crate::web::api_doc::ErrorBody;
+use crate::web::CACHE_PUBLIC_DOCUMENT;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};

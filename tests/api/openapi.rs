@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 use storno_licensing::http::api_router;
-use storno_licensing::state::AppState;
+use storno_licensing::http::state::AppState;
 
 type Operations = BTreeSet<(String, String)>;
 

@@ -5,11 +5,11 @@
 
 use super::sessions::row_id;
 use super::{hash_password, user_event, verify_password, AccountsService};
+use crate::accounts::authorization::User;
 use crate::accounts::domain::{Email, Password};
 use crate::accounts::emails;
 use crate::accounts::AccountDto;
-use crate::audit::service::record;
-use crate::authorization::User;
+use crate::audit_trail::record;
 use crate::clock;
 use crate::db::begin_write;
 use crate::error::AppError;

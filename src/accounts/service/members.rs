@@ -4,11 +4,11 @@
 //! with its audit event.
 
 use super::AccountsService;
+use crate::accounts::authorization::{stored_role, Membership, User};
 use crate::accounts::domain::{Email, Role};
 use crate::accounts::emails;
 use crate::accounts::{InvitationDto, InvitingOrganizationDto, MemberDto, MyInvitationDto};
-use crate::audit::service::{record, AuditEvent};
-use crate::authorization::{stored_role, Membership, User};
+use crate::audit_trail::{record, AuditEvent};
 use crate::clock;
 use crate::db::{begin_write, sweep_every_few_minutes};
 use crate::error::AppError;
@@ -132,7 +132,8 @@ impl AccountsService {
         .await?;
         self.send_invitation(&mut tx, actor, &invitation, meta)
             .await?;
-        let event = AuditEvent::by(actor, "invitation.created", invitation.id.clone())
+        let event = actor
+            .audit_event("invitation.created", invitation.id.clone())
             .with_details(json!({"email": invitation.email, "role": role}));
         record(&mut tx, event, meta).await?;
         tx.commit().await?;
@@ -204,7 +205,7 @@ impl AccountsService {
         if deleted.rows_affected() == 0 {
             return Err(AppError::InvitationNotFound);
         }
-        let event = AuditEvent::by(actor, "invitation.withdrawn", invitation.to_string());
+        let event = actor.audit_event("invitation.withdrawn", invitation.to_string());
         record(&mut tx, event, meta).await?;
         tx.commit().await?;
         Ok(())
@@ -343,7 +344,8 @@ impl AccountsService {
         } else {
             "member.role_changed"
         };
-        let event = AuditEvent::by(actor, action, member.to_string())
+        let event = actor
+            .audit_event(action, member.to_string())
             .with_details(json!({"from": current, "to": role}));
         record(&mut tx, event, meta).await?;
         tx.commit().await?;
@@ -389,12 +391,7 @@ impl AccountsService {
         } else {
             "member.removed"
         };
-        record(
-            &mut tx,
-            AuditEvent::by(actor, action, member.to_string()),
-            meta,
-        )
-        .await?;
+        record(&mut tx, actor.audit_event(action, member.to_string()), meta).await?;
         tx.commit().await?;
         tracing::info!(organization_id = %organization, member_id = %member, action, "membership ended");
         Ok(())

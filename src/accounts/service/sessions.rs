@@ -4,7 +4,7 @@
 //! of the table opens no session.
 
 use super::{joined_memberships, AccountsService, JoinedMembershipRow};
-use crate::authorization::{Membership, User};
+use crate::accounts::authorization::{Membership, User};
 use crate::clock;
 use crate::error::AppError;
 use crate::parse::stored_id;
@@ -15,6 +15,15 @@ use std::collections::HashMap;
 use tower_sessions::cookie::time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
+
+/// How long browser sessions last: `idle_timeout` after their last use, at most
+/// `absolute_timeout` after sign-in; and whether their cookies need HTTPS.
+#[derive(Clone, Debug)]
+pub struct SessionPolicy {
+    pub idle_timeout: std::time::Duration,
+    pub absolute_timeout: std::time::Duration,
+    pub secure_cookies: bool,
+}
 
 /// The session value that names the signed-in user; the table keeps a copy in a
 /// column of its own, for the join.

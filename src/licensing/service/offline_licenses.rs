@@ -158,16 +158,16 @@ impl LicensingService {
         .bind(issued.expires_at) // $7
         .execute(&mut *tx)
         .await?;
-        let event = AuditEvent::by(
-            actor,
-            "license_key.offline_license_issued",
-            issued.key_id.to_string(),
-        )
-        .with_details(json!({
-            "offlineLicenseId": issued.id,
-            "plan": issued.plan,
-            "expiresAt": clock::rfc3339(issued.expires_at),
-        }));
+        let event = actor
+            .audit_event(
+                "license_key.offline_license_issued",
+                issued.key_id.to_string(),
+            )
+            .with_details(json!({
+                "offlineLicenseId": issued.id,
+                "plan": issued.plan,
+                "expiresAt": clock::rfc3339(issued.expires_at),
+            }));
         record(&mut tx, event, meta).await?;
         tx.commit().await?;
         Ok(())

@@ -16,6 +16,7 @@
 
 use crate::accounts::domain::Role;
 use crate::accounts::OrganizationDto;
+use crate::audit_trail::AuditEvent;
 use crate::error::AppError;
 use crate::parse::stored_id;
 use uuid::Uuid;
@@ -56,6 +57,11 @@ pub(crate) struct MembershipRow {
 }
 
 impl Membership {
+    /// This member's action on their organization, for the audit log.
+    pub fn audit_event(&self, action: &'static str, target: String) -> AuditEvent {
+        AuditEvent::in_organization(self.organization_id, self.user_id, action, target)
+    }
+
     /// Only for rows just read from `memberships` (or just written there).
     pub(crate) fn from_row(user_id: Uuid, row: MembershipRow) -> Result<Membership, AppError> {
         Ok(Membership {

@@ -1,111 +1,14 @@
-//! Extractors for the JSON API: who is calling (Bearer token only, never the
-//! session cookie), which organization they act on, and a JSON body whose every
-//! failure is a JSON error.
+//! The JSON API's body: a JSON value whose every failure is a JSON error.
 
-use crate::authorization::{Membership, TokenCredential, TokenHolder};
 use crate::error::AppError;
-use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
-use axum::http::request::Parts;
+use axum::extract::{FromRequest, Request};
+use axum::http::header::CONTENT_TYPE;
 use serde::de::DeserializeOwned;
-use uuid::Uuid;
 
 /// Requests larger than this are refused with `413`.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
-
-/// The caller of an API endpoint, proven by a live Bearer token.
-pub struct ApiCaller(pub TokenHolder);
-
-impl FromRequestParts<AppState> for ApiCaller {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let token = bearer_token(parts).ok_or(AppError::Unauthorized)?;
-        Ok(ApiCaller(state.accounts.token_holder(token).await?))
-    }
-}
-
-fn bearer_token(parts: &Parts) -> Option<&str> {
-    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
-}
-
-/// The organization named by `X-Organization`, if any. A value that is not a UUID
-/// names no organization: `404`, like any organization the caller cannot see.
-pub fn requested_organization(parts: &Parts) -> Result<Option<Uuid>, AppError> {
-    match parts.headers.get("x-organization") {
-        None => Ok(None),
-        Some(value) => value
-            .to_str()
-            .ok()
-            .and_then(|text| Uuid::parse_str(text.trim()).ok())
-            .map(Some)
-            .ok_or(AppError::OrganizationNotFound),
-    }
-}
-
-/// `X-Organization`, as the OpenAPI document describes it.
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Header)]
-pub struct OrganizationHeader {
-    /// The organization to act on; without it, the caller's default organization
-    /// (the one they own if they own exactly one, else the first they joined).
-    #[param(rename = "X-Organization")]
-    #[allow(dead_code)]
-    organization: Option<Uuid>,
-}
-
-/// `Idempotency-Key`, as the OpenAPI document describes it.
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Header)]
-pub struct IdempotencyHeader {
-    /// Makes a retry safe: the same key, caller and body within 24 hours get the
-    /// first `201` again (the same key); the same key with another body is `422`.
-    /// 1 to 255 visible ASCII characters.
-    #[param(
-        rename = "Idempotency-Key",
-        max_length = 255,
-        pattern = "^[\\x21-\\x7E]+$"
-    )]
-    #[allow(dead_code)]
-    idempotency_key: Option<String>,
-}
-
-/// What a request claims, before any lookup: its Bearer token (as stored) and the
-/// organization named by `X-Organization`. Most endpoints want `ApiMember`; create
-/// resolves it inside its own write (`LicensingService::create_for_token`).
-impl FromRequestParts<AppState> for TokenCredential {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let token = bearer_token(parts).ok_or(AppError::Unauthorized)?;
-        let requested = requested_organization(parts)?;
-        Ok(state.accounts.token_credential(token, requested))
-    }
-}
-
-/// A token holder acting in their current organization (`X-Organization` or the
-/// default one), with the credential that proved it (what an `Idempotency-Key`
-/// is bound to).
-pub struct ApiMember {
-    pub actor: Membership,
-    pub credential: TokenCredential,
-}
-
-impl FromRequestParts<AppState> for ApiMember {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let credential = TokenCredential::from_request_parts(parts, state).await?;
-        let actor = state.accounts.token_member(&credential).await?;
-        Ok(ApiMember { actor, credential })
-    }
-}
 
 /// A JSON body. An empty body (or `null`) reads as `{}`, so endpoints whose fields are all
 /// optional accept no body at all. Syntax errors are `400`, well-formed JSON of

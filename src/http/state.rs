@@ -1,16 +1,17 @@
 //! What every request may need: the services, settings and Leptos options, shared
-//! as one pointer. Features read it (handlers via `FromRef`, server functions via
-//! `AppState::from_context`); only `http` builds it.
+//! as one pointer. Only the router holds it: handlers extract the one service they
+//! need (`FromRef`), and server functions read theirs from the context the router
+//! provides (`web::context::service`).
 
 use crate::accounts::service::AccountsService;
 use crate::audit::service::AuditLog;
 use crate::config::Settings;
-use crate::error::AppError;
+use crate::form_input::FormInputs;
 use crate::licensing::answer_signing::AnswerSigner;
 use crate::licensing::plan_table::PlanTable;
+use crate::licensing::reveal::RevealSealer;
 use crate::licensing::service::LicensingService;
 use crate::releases::service::ReleaseService;
-use crate::secrets::Sealer;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use std::sync::Arc;
@@ -28,9 +29,9 @@ pub struct AppStateInner {
     pub plans: PlanTable,
     pub releases: ReleaseService,
     /// Seals a new key kept in the session for a browser without JavaScript.
-    pub reveals: Sealer,
+    pub reveals: RevealSealer,
     /// Seals what a failed form posted without JavaScript carried, for its page.
-    pub form_inputs: Sealer,
+    pub form_inputs: FormInputs,
     /// Signs validate's answers (`Storno-Signature`).
     pub answer_signer: Arc<AnswerSigner>,
     pub settings: Arc<Settings>,
@@ -61,13 +62,6 @@ app_state_parts!(
     licensing: LicensingService,
     audit: AuditLog,
     plans: PlanTable,
-    releases: ReleaseService
+    releases: ReleaseService,
+    answer_signer: Arc<AnswerSigner>
 );
-
-impl AppState {
-    /// The state as a server function sees it (Leptos provides it as context).
-    pub fn from_context() -> Result<AppState, AppError> {
-        leptos::prelude::use_context::<AppState>()
-            .ok_or_else(|| AppError::Internal("application state is not in the context".into()))
-    }
-}
