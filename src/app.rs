@@ -5,6 +5,7 @@ use crate::accounts::context::AccountContext;
 use crate::accounts::email_pages::{ForgotPasswordPage, ResetPasswordPage, VerifyEmailPage};
 use crate::accounts::organization_page::OrganizationPage;
 use crate::accounts::pages::{AccountBar, HomePage, SignInPage, SignUpPage};
+use crate::audit::my_activity::my_activity_section;
 use crate::audit::pages::ActivityPage;
 use crate::licensing::billing_page::BillingPage;
 use crate::licensing::key_page::KeyPage;
@@ -106,8 +107,20 @@ lazy_pages! {
     Key => KeyPage,
     Organization => OrganizationPage,
     Activity => ActivityPage,
-    Account => AccountPage,
     Billing => BillingPage,
+}
+
+/// The Account page, with the person's own activity (the audit feature's) below.
+struct Account;
+
+#[lazy_route]
+impl LazyRoute for Account {
+    fn data() -> Self {
+        Self
+    }
+    fn view(_this: Self) -> AnyView {
+        view! { <AccountPage activity=my_activity_section()/> }.into_any()
+    }
 }
 
 #[component]

@@ -244,7 +244,13 @@ async fn organization(command: OrgCommand) -> Result<(), Failure> {
             }
             return Ok(());
         }
-        OrgCommand::SetPlan { org_id, plan } => (admin.set_plan(org_id, &plan).await, org_id),
+        OrgCommand::SetPlan { org_id, plan } => {
+            let set = match crate::licensing::plans::known_plan(&plan) {
+                Ok(plan) => admin.set_plan(org_id, plan).await,
+                Err(error) => Err(error),
+            };
+            (set, org_id)
+        }
         OrgCommand::Deactivate { org_id } => (admin.set_active(org_id, false).await, org_id),
         OrgCommand::Activate { org_id } => (admin.set_active(org_id, true).await, org_id),
         OrgCommand::SetPeriodEnd { org_id, time } => (

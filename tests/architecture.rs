@@ -1,9 +1,29 @@
-//! The code's shape, checked on the source tree: dependencies between modules only
-//! point one way (no two modules import each other, directly or around a loop),
-//! features never reach for the router, and no function in `src/` runs to 60 lines.
+//! The code's shape, checked on the source tree as Rust (parsed with `syn`):
+//! - layers only point down: start-up (`main`, `cli`) > router (`http`) > shell
+//!   (`app`) > features (`accounts`, `audit`, `licensing`, `releases`) >
+//!   foundations (every other module); a module may use its own layer and lower;
+//! - no two modules import each other, directly or around a loop, counted by file
+//!   and by top-level module (so features form a line: licensing > audit > accounts);
+//! - no file of the crate (`src/`, `tests/`, `bench/`) runs over 400 lines and no
+//!   function in `src/` over 60.
 
+use proc_macro2::{TokenStream, TokenTree};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use syn::visit::Visit;
+
+const FEATURES: [&str; 4] = ["accounts", "audit", "licensing", "releases"];
+
+/// A top-level module's layer: the higher, the further from the foundations.
+fn layer(top: &str) -> (u8, &'static str) {
+    match top {
+        "" | "cli" => (5, "start-up"),
+        "http" => (4, "router"),
+        "app" => (3, "shell"),
+        _ if FEATURES.contains(&top) => (2, "features"),
+        _ => (1, "foundations"),
+    }
+}
 
 /// Every `.rs` file under `dir`.
 fn rust_files(dir: &Path) -> Vec<PathBuf> {
@@ -19,9 +39,9 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// `src/accounts/service/members.rs` -> `accounts::service::members`;
-/// `src/http/mod.rs` -> `http`; `src/lib.rs` -> `` (the crate root).
-fn module_of(file: &Path) -> String {
+/// `src/accounts/service/members.rs` -> `["accounts", "service", "members"]`;
+/// `src/http/mod.rs` -> `["http"]`; `src/lib.rs` and `src/main.rs` -> `[]`.
+fn module_of(file: &Path) -> Vec<String> {
     let relative = file.strip_prefix("src").unwrap().with_extension("");
     let mut parts: Vec<String> = relative
         .components()
@@ -33,164 +53,370 @@ fn module_of(file: &Path) -> String {
     ) {
         parts.pop();
     }
-    parts.join("::")
+    parts
 }
 
-/// The source without its `#[cfg(test)] mod tests` block (tests may look anywhere).
-fn without_tests(source: &str) -> &str {
-    source
-        .find("#[cfg(test)]\nmod tests")
-        .map_or(source, |at| &source[..at])
+fn is_cfg_test(attributes: &[syn::Attribute]) -> bool {
+    attributes.iter().any(|attribute| {
+        attribute.path().is_ident("cfg")
+            && attribute
+                .meta
+                .require_list()
+                .is_ok_and(|list| list.tokens.to_string() == "test")
+    })
 }
 
-/// The longest known module that `path` (a `crate::...` path) names.
-fn resolve<'m>(modules: &'m BTreeSet<String>, path: &str) -> Option<&'m String> {
-    let parts: Vec<&str> = path.split("::").collect();
-    (1..=parts.len())
-        .rev()
-        .find_map(|n| modules.get(&parts[..n].join("::")))
+/// The `crate::`, `super::` and `self::` paths one file names, outside its tests:
+/// in `use` items, in code, and in macros' and attributes' tokens (`view!`,
+/// `#[server(output = crate::rpc::JsonText)]`), each made absolute.
+struct PathsOfFile {
+    /// The module the visitor is in (the file's, then any inline `mod` inside it).
+    module: Vec<String>,
+    found: Vec<Vec<String>>,
 }
 
-/// Which modules each module uses, from its `crate::` and `super::` paths.
-fn module_graph() -> BTreeMap<String, BTreeSet<String>> {
-    let files = rust_files(Path::new("src"));
-    let modules: BTreeSet<String> = files.iter().map(|f| module_of(f)).collect();
-    let path_chars = |c: char| c.is_alphanumeric() || c == '_' || c == ':';
+impl PathsOfFile {
+    fn absolute(&self, segments: &[String]) -> Option<Vec<String>> {
+        let mut base = self.module.clone();
+        let mut rest = segments;
+        match rest.first().map(String::as_str) {
+            Some("crate") => {
+                base.clear();
+                rest = &rest[1..];
+            }
+            Some("super") | Some("self") => {
+                while let Some(first) = rest.first() {
+                    match first.as_str() {
+                        "super" => drop(base.pop()),
+                        "self" => {}
+                        _ => break,
+                    }
+                    rest = &rest[1..];
+                }
+            }
+            _ => return None,
+        }
+        base.extend(rest.iter().cloned());
+        Some(base)
+    }
+
+    fn add(&mut self, segments: Vec<String>) {
+        if let Some(path) = self.absolute(&segments) {
+            self.found.push(path);
+        }
+    }
+
+    /// `crate :: a :: b` (or `super ::`) sequences in a token stream.
+    fn scan(&mut self, tokens: TokenStream) {
+        let trees: Vec<TokenTree> = tokens.into_iter().collect();
+        let mut at = 0;
+        while at < trees.len() {
+            match &trees[at] {
+                TokenTree::Group(group) => self.scan(group.stream()),
+                TokenTree::Ident(ident) if ["crate", "super"].contains(&&*ident.to_string()) => {
+                    let mut segments = vec![ident.to_string()];
+                    while let (
+                        Some(TokenTree::Punct(a)),
+                        Some(TokenTree::Punct(b)),
+                        Some(TokenTree::Ident(next)),
+                    ) = (trees.get(at + 1), trees.get(at + 2), trees.get(at + 3))
+                    {
+                        if a.as_char() != ':' || b.as_char() != ':' {
+                            break;
+                        }
+                        segments.push(next.to_string());
+                        at += 3;
+                    }
+                    if segments.len() > 1 {
+                        self.add(segments);
+                    }
+                }
+                _ => {}
+            }
+            at += 1;
+        }
+    }
+}
+
+fn use_paths(tree: &syn::UseTree, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    match tree {
+        syn::UseTree::Path(path) => {
+            prefix.push(path.ident.to_string());
+            use_paths(&path.tree, prefix, out);
+            prefix.pop();
+        }
+        syn::UseTree::Name(name) => {
+            let mut path = prefix.clone();
+            if name.ident != "self" {
+                path.push(name.ident.to_string());
+            }
+            out.push(path);
+        }
+        syn::UseTree::Rename(rename) => {
+            let mut path = prefix.clone();
+            path.push(rename.ident.to_string());
+            out.push(path);
+        }
+        syn::UseTree::Glob(_) => out.push(prefix.clone()),
+        syn::UseTree::Group(group) => {
+            for tree in &group.items {
+                use_paths(tree, prefix, out);
+            }
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for PathsOfFile {
+    fn visit_item_mod(&mut self, item: &'ast syn::ItemMod) {
+        if is_cfg_test(&item.attrs) {
+            return;
+        }
+        if item.content.is_some() {
+            self.module.push(item.ident.to_string());
+            syn::visit::visit_item_mod(self, item);
+            self.module.pop();
+        }
+    }
+
+    fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
+        if !is_cfg_test(&item.attrs) {
+            syn::visit::visit_item_fn(self, item);
+        }
+    }
+
+    fn visit_item_use(&mut self, item: &'ast syn::ItemUse) {
+        let mut paths = Vec::new();
+        use_paths(&item.tree, &mut Vec::new(), &mut paths);
+        for path in paths {
+            self.add(path);
+        }
+    }
+
+    fn visit_path(&mut self, path: &'ast syn::Path) {
+        self.add(path.segments.iter().map(|s| s.ident.to_string()).collect());
+        syn::visit::visit_path(self, path);
+    }
+
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        self.scan(mac.tokens.clone());
+    }
+
+    fn visit_attribute(&mut self, attribute: &'ast syn::Attribute) {
+        if let syn::Meta::List(list) = &attribute.meta {
+            self.scan(list.tokens.clone());
+        }
+    }
+}
+
+struct Source {
+    file: PathBuf,
+    module: Vec<String>,
+    syntax: syn::File,
+}
+
+fn sources() -> Vec<Source> {
+    rust_files(Path::new("src"))
+        .into_iter()
+        .map(|file| {
+            let text = std::fs::read_to_string(&file).unwrap();
+            let syntax = syn::parse_file(&text)
+                .unwrap_or_else(|e| panic!("{} does not parse: {e}", file.display()));
+            Source {
+                module: module_of(&file),
+                file,
+                syntax,
+            }
+        })
+        .collect()
+}
+
+/// The longest known module that `path` names.
+fn resolve<'m>(modules: &'m BTreeSet<Vec<String>>, path: &[String]) -> Option<&'m Vec<String>> {
+    (1..=path.len()).rev().find_map(|n| modules.get(&path[..n]))
+}
+
+/// Which modules (by file) each module uses. A module's own parents and itself
+/// are not dependencies.
+fn module_graph() -> BTreeMap<Vec<String>, BTreeSet<Vec<String>>> {
+    let sources = sources();
+    let modules: BTreeSet<Vec<String>> = sources.iter().map(|s| s.module.clone()).collect();
     let mut graph = BTreeMap::new();
-    for file in &files {
-        let module = module_of(file);
-        let source = std::fs::read_to_string(file).unwrap();
-        let source = without_tests(&source);
-        let mut uses = BTreeSet::new();
-        for (at, _) in source.match_indices("crate::") {
-            let rest = &source[at + "crate::".len()..];
-            let path: String = rest.chars().take_while(|c| path_chars(*c)).collect();
-            uses.extend(resolve(&modules, path.trim_end_matches(':')).cloned());
-        }
-        for (at, _) in source.match_indices("super::") {
-            if source[..at].ends_with("super::") {
-                continue; // part of a `super::super::` chain counted at its start
-            }
-            let mut rest = &source[at..];
-            let mut supers = 0;
-            while let Some(after) = rest.strip_prefix("super::") {
-                supers += 1;
-                rest = after;
-            }
-            // Each `super` is one step up from the module the file defines.
-            let mut base: Vec<&str> = module.split("::").filter(|p| !p.is_empty()).collect();
-            base.truncate(base.len().saturating_sub(supers));
-            let tail: String = rest.chars().take_while(|c| path_chars(*c)).collect();
-            let full = base
-                .into_iter()
-                .chain(tail.trim_end_matches(':').split("::"))
-                .filter(|p| !p.is_empty())
-                .collect::<Vec<_>>()
-                .join("::");
-            uses.extend(resolve(&modules, &full).cloned());
-        }
-        // A module's own parents and itself are not dependencies.
-        uses.retain(|used: &String| {
-            used != &module && !module.starts_with(&format!("{used}::")) && !used.is_empty()
-        });
-        graph.insert(module, uses);
+    for source in &sources {
+        let mut visitor = PathsOfFile {
+            module: source.module.clone(),
+            found: Vec::new(),
+        };
+        visitor.visit_file(&source.syntax);
+        let uses: BTreeSet<Vec<String>> = visitor
+            .found
+            .iter()
+            .filter_map(|path| resolve(&modules, path).cloned())
+            .filter(|used| !used.is_empty() && !source.module.starts_with(used))
+            .collect();
+        graph
+            .entry(source.module.clone())
+            .or_insert_with(BTreeSet::new)
+            .extend(uses);
     }
     graph
 }
 
-/// Every module reachable from `start`.
-fn reachable(graph: &BTreeMap<String, BTreeSet<String>>, start: &str) -> BTreeSet<String> {
-    let mut seen = BTreeSet::new();
-    let mut todo = vec![start.to_string()];
-    while let Some(module) = todo.pop() {
-        for next in graph.get(&module).into_iter().flatten() {
-            if seen.insert(next.clone()) {
-                todo.push(next.clone());
+fn top(module: &[String]) -> String {
+    module.first().cloned().unwrap_or_default()
+}
+
+/// The same graph counted by top-level module.
+fn top_level_graph() -> BTreeMap<String, BTreeSet<String>> {
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (module, uses) in module_graph() {
+        let from = top(&module);
+        let entry = graph.entry(from.clone()).or_default();
+        entry.extend(
+            uses.iter()
+                .map(|used| top(used))
+                .filter(|used| *used != from),
+        );
+    }
+    graph
+}
+
+fn modules_on_a_loop<N: Ord + Clone + std::fmt::Debug>(graph: &BTreeMap<N, BTreeSet<N>>) -> Vec<N> {
+    let reaches_itself = |start: &N| {
+        let mut seen = BTreeSet::new();
+        let mut todo = vec![start.clone()];
+        while let Some(node) = todo.pop() {
+            for next in graph.get(&node).into_iter().flatten() {
+                if next == start {
+                    return true;
+                }
+                if seen.insert(next.clone()) {
+                    todo.push(next.clone());
+                }
             }
         }
+        false
+    };
+    graph
+        .keys()
+        .filter(|n| reaches_itself(n))
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn layers_only_point_down() {
+    let graph = top_level_graph();
+    for expected in ["http", "app", "accounts", "licensing", "web", "error"] {
+        assert!(
+            graph.contains_key(expected),
+            "{expected} was read: {graph:?}"
+        );
     }
-    seen
+    let upward: Vec<String> = graph
+        .iter()
+        .flat_map(|(from, uses)| {
+            uses.iter()
+                .filter(|used| layer(used).0 > layer(from).0)
+                .map(move |used| {
+                    format!("{from} ({}) uses {used} ({})", layer(from).1, layer(used).1)
+                })
+        })
+        .collect();
+    assert!(upward.is_empty(), "imports that point up: {upward:#?}");
 }
 
 #[test]
 fn no_two_modules_import_each_other_directly_or_around_a_loop() {
     let graph = module_graph();
     assert!(graph.len() > 30, "the graph was read: {graph:?}");
-    let loops: Vec<&String> = graph
-        .keys()
-        .filter(|module| reachable(&graph, module).contains(*module))
-        .collect();
-    assert!(loops.is_empty(), "modules on an import loop: {loops:?}");
-}
-
-#[test]
-fn features_and_foundations_never_use_the_router() {
-    let graph = module_graph();
-    let allowed = ["", "app", "cli", "http"];
-    let users: Vec<&String> = graph
-        .iter()
-        .filter(|(module, uses)| {
-            !allowed.contains(&module.as_str())
-                && !module.starts_with("http::")
-                && uses.contains("http")
-        })
-        .map(|(module, _)| module)
-        .collect();
+    let by_file = modules_on_a_loop(&graph);
+    assert!(by_file.is_empty(), "modules on an import loop: {by_file:?}");
+    let by_top_level = modules_on_a_loop(&top_level_graph());
     assert!(
-        users.is_empty(),
-        "modules using the router (http/mod.rs): {users:?}"
+        by_top_level.is_empty(),
+        "top-level modules on an import loop: {by_top_level:?}"
     );
 }
 
 #[test]
-fn no_function_in_src_runs_to_60_lines() {
+fn the_layer_check_sees_every_kind_of_path() {
+    let syntax: syn::File = syn::parse_str(
+        "use crate::a::{b, c::d};\n\
+         fn f() { crate::e::g(); super::h::i(); }\n\
+         #[server(output = crate::j::K)] fn s() { view! { <crate::m::N/> } }\n\
+         #[cfg(test)] mod tests { use crate::hidden::X; }",
+    )
+    .unwrap();
+    let mut visitor = PathsOfFile {
+        module: vec!["feature".into(), "file".into()],
+        found: Vec::new(),
+    };
+    visitor.visit_file(&syntax);
+    let tops: BTreeSet<String> = visitor.found.iter().map(|p| top(p)).collect();
+    let expected: BTreeSet<String> = ["a", "e", "feature", "j", "m"]
+        .map(String::from)
+        .into_iter()
+        .collect();
+    assert_eq!(tops, expected);
+}
+
+#[test]
+fn no_file_runs_over_400_lines() {
     let mut long = Vec::new();
-    for file in rust_files(Path::new("src")) {
-        let source = std::fs::read_to_string(&file).unwrap();
-        let lines: Vec<&str> = source.lines().collect();
-        for (start, line) in lines.iter().enumerate() {
-            let code = line.trim_start();
-            let is_fn = [
-                "fn ",
-                "pub fn ",
-                "async fn ",
-                "pub async fn ",
-                "pub(crate) fn ",
-                "pub(crate) async fn ",
-            ]
-            .iter()
-            .any(|prefix| code.starts_with(prefix));
-            if !is_fn {
-                continue;
-            }
-            let (mut depth, mut opened) = (0i32, false);
-            for (offset, body) in lines[start..].iter().enumerate() {
-                if !opened && body.trim_end().ends_with(';') {
-                    break;
-                }
-                for c in body.chars() {
-                    match c {
-                        '{' => {
-                            depth += 1;
-                            opened = true;
-                        }
-                        '}' => depth -= 1,
-                        _ => {}
-                    }
-                }
-                if opened && depth <= 0 {
-                    if offset + 1 >= 60 {
-                        long.push(format!(
-                            "{}:{} ({} lines)",
-                            file.display(),
-                            start + 1,
-                            offset + 1
-                        ));
-                    }
-                    break;
-                }
+    for dir in ["src", "tests", "bench"] {
+        for file in rust_files(Path::new(dir)) {
+            let lines = std::fs::read_to_string(&file).unwrap().lines().count();
+            if lines > 400 {
+                long.push(format!("{} ({lines} lines)", file.display()));
             }
         }
     }
-    assert!(long.is_empty(), "functions of 60 lines or more: {long:?}");
+    assert!(long.is_empty(), "files over 400 lines: {long:#?}");
+}
+
+/// Every function and method, with its first line and length in lines.
+struct Functions(Vec<(String, usize, usize)>);
+
+impl Functions {
+    fn add(&mut self, name: &syn::Ident, block: &syn::Block) {
+        let (start, end) = (name.span().start().line, block_end(block));
+        self.0.push((name.to_string(), start, end + 1 - start));
+    }
+}
+
+fn block_end(block: &syn::Block) -> usize {
+    block.brace_token.span.close().end().line
+}
+
+impl<'ast> Visit<'ast> for Functions {
+    fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
+        self.add(&item.sig.ident, &item.block);
+        syn::visit::visit_item_fn(self, item);
+    }
+
+    fn visit_impl_item_fn(&mut self, item: &'ast syn::ImplItemFn) {
+        self.add(&item.sig.ident, &item.block);
+        syn::visit::visit_impl_item_fn(self, item);
+    }
+}
+
+#[test]
+fn no_function_in_src_runs_over_60_lines() {
+    let mut long = Vec::new();
+    let mut counted = 0;
+    for source in sources() {
+        let mut functions = Functions(Vec::new());
+        functions.visit_file(&source.syntax);
+        counted += functions.0.len();
+        for (name, line, length) in functions.0 {
+            if length > 60 {
+                long.push(format!(
+                    "{}:{line} {name} ({length} lines)",
+                    source.file.display()
+                ));
+            }
+        }
+    }
+    assert!(counted > 300, "the functions were read: {counted}");
+    assert!(long.is_empty(), "functions over 60 lines: {long:#?}");
 }

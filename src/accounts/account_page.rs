@@ -1,23 +1,18 @@
-//! The Account page: the signed-in person's email and password, the invitations
-//! waiting for them, and their own activity (sign-ins, API tokens), which no
-//! organization sees.
+//! The Account page: the signed-in person's email and password and the invitations
+//! waiting for them; the shell adds their own activity below.
 
 use super::account_security::AccountSecurity;
 use super::context::{AcceptInvitation, AccountContext, DeclineInvitation};
 use super::{MyInvitationDto, SignedIn};
+use crate::accounts::gates::RequireSignIn;
 #[cfg(feature = "ssr")]
 use crate::accounts::service::AccountsService;
-use crate::audit::pages::EventPages;
-#[cfg(feature = "ssr")]
-use crate::audit::service::AuditLog;
-use crate::audit::AuditPageDto;
-use crate::components::{FormError, LoadError, RequireSignIn};
+use crate::components::{FormError, LoadError};
 use crate::error::PageError;
 #[cfg(feature = "ssr")]
 use crate::web::context::service;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 
 #[server(prefix = "/rpc", endpoint = "my_invitations", output = crate::rpc::JsonText)]
 pub async fn my_invitations() -> Result<Vec<MyInvitationDto>, PageError> {
@@ -27,16 +22,10 @@ pub async fn my_invitations() -> Result<Vec<MyInvitationDto>, PageError> {
         .await?)
 }
 
-#[server(prefix = "/rpc", endpoint = "my_activity", output = crate::rpc::JsonText)]
-pub async fn my_activity(before: Option<String>) -> Result<AuditPageDto, PageError> {
-    let page = super::session::page_user().await?;
-    Ok(service::<AuditLog>()?
-        .personal(page.user.id, &crate::db::Page::new(before, None))
-        .await?)
-}
-
 #[component]
-pub fn AccountPage() -> impl IntoView {
+/// `activity` is the person's own activity, drawn below the rest (the audit
+/// feature's, handed in by the app shell).
+pub fn AccountPage(#[prop(into)] activity: ViewFn) -> impl IntoView {
     // Made here, once: the view below waits for the session and may be built twice.
     let (accept, decline) = (
         ServerAction::<AcceptInvitation>::new(),
@@ -49,8 +38,6 @@ pub fn AccountPage() -> impl IntoView {
         move || (accept.version().get(), decline.version().get()),
         |_| my_invitations(),
     );
-    let query = use_query_map();
-    let activity = Resource::new(move || query.read().get("before"), my_activity);
     view! {
         <Title text="Account · Storno Licensing"/>
         <RequireSignIn signed_in_view=move |signed_in: SignedIn| view! {
@@ -58,7 +45,7 @@ pub fn AccountPage() -> impl IntoView {
             <p class="lede">"Signed in as " <strong>{signed_in.email}</strong></p>
             <AccountSecurity/>
             <MyInvitations invitations accept decline/>
-            <MyActivity page=activity/>
+            {activity.run()}
         }/>
     }
 }
@@ -110,17 +97,6 @@ fn MyInvitations(
                     Err(error) => view! { <LoadError error/> }.into_any(),
                 }
             })}
-        </section>
-    }
-}
-
-#[component]
-fn MyActivity(page: Resource<Result<AuditPageDto, PageError>>) -> impl IntoView {
-    view! {
-        <section class="card">
-            <h2>"Your activity"</h2>
-            <p class="hint">"Your sign-ins and API tokens. Only you see these."</p>
-            <EventPages page path="/account"/>
         </section>
     }
 }

@@ -17,6 +17,7 @@ pub mod email_api;
 pub mod email_pages;
 #[cfg(feature = "ssr")]
 pub mod emails;
+pub mod gates;
 #[cfg(feature = "ssr")]
 pub mod operator;
 pub mod organization_page;

@@ -4,7 +4,6 @@
 
 use crate::clock;
 use crate::error::AppError;
-use crate::licensing::plans::PLANS;
 use sqlx::AnyPool;
 use uuid::Uuid;
 
@@ -127,13 +126,8 @@ impl OrganizationAdmin {
         .await?)
     }
 
-    pub async fn set_plan(&self, organization: Uuid, plan: &str) -> Result<(), AppError> {
-        if !PLANS.contains(&plan) {
-            return Err(AppError::Validation(format!(
-                "plan must be one of {}",
-                PLANS.join(", ")
-            )));
-        }
+    /// Puts the organization on `plan`, a known plan's name (`licensing::plans::known_plan`).
+    pub async fn set_plan(&self, organization: Uuid, plan: &'static str) -> Result<(), AppError> {
         self.update_organization("plan = $1", plan.to_string(), organization)
             .await
     }

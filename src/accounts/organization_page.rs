@@ -4,9 +4,10 @@
 use super::context::{AccountContext, RemoveMember};
 use super::domain::Role;
 use super::{InvitationDto, MemberDto, OrganizationDto, SignedIn};
+use crate::accounts::gates::{CreateOrganizationForm, RequireOrganization};
 #[cfg(feature = "ssr")]
 use crate::accounts::service::AccountsService;
-use crate::components::{CreateOrganizationForm, FormError, LoadError, RequireOrganization};
+use crate::components::{FormError, LoadError};
 use crate::error::PageError;
 use crate::form_input::echoed;
 #[cfg(feature = "ssr")]

@@ -2,6 +2,7 @@
 
 #[cfg(feature = "ssr")]
 pub mod api;
+pub mod my_activity;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod service;

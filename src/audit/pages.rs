@@ -3,10 +3,11 @@
 use super::{AuditEventDto, AuditPageDto};
 use crate::accounts::context::AccountContext;
 use crate::accounts::domain::Role;
+use crate::accounts::gates::RequireOrganization;
 use crate::accounts::{OrganizationDto, SignedIn};
 #[cfg(feature = "ssr")]
 use crate::audit::service::AuditLog;
-use crate::components::{LoadError, RequireOrganization};
+use crate::components::LoadError;
 use crate::error::PageError;
 #[cfg(feature = "ssr")]
 use crate::web::context::service;

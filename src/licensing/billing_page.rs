@@ -4,8 +4,9 @@
 
 use crate::accounts::context::AccountContext;
 use crate::accounts::domain::Role;
+use crate::accounts::gates::{NotOwnerNotice, RequireOrganization};
 use crate::accounts::{OrganizationDto, SignedIn};
-use crate::components::{LoadError, NotOwnerNotice, RequireOrganization};
+use crate::components::LoadError;
 use crate::error::PageError;
 #[cfg(feature = "ssr")]
 use crate::licensing::plan_table::PlanTable;

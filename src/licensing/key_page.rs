@@ -8,11 +8,12 @@ use super::usage::{metric_title, UsageChart, UsageDayDto, METRICS};
 use super::KeyActivity;
 use crate::accounts::context::AccountContext;
 use crate::accounts::domain::Role;
+use crate::accounts::gates::{NotOwnerNotice, RequireOrganization};
 use crate::accounts::{OrganizationDto, SignedIn};
 #[cfg(feature = "ssr")]
 use crate::audit::service::AuditLog;
 use crate::audit::AuditEventDto;
-use crate::components::{LoadError, NotOwnerNotice, RequireOrganization};
+use crate::components::LoadError;
 use crate::error::PageError;
 #[cfg(feature = "ssr")]
 use crate::licensing::service::LicensingService;

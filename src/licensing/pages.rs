@@ -9,9 +9,10 @@ use super::{
 };
 use crate::accounts::context::AccountContext;
 use crate::accounts::domain::Role;
+use crate::accounts::gates::{NotOwnerNotice, RequireOrganization};
 use crate::accounts::{OrganizationDto, SignedIn};
 use crate::browser;
-use crate::components::{FormError, LoadError, NotOwnerNotice, RequireOrganization};
+use crate::components::{FormError, LoadError};
 use crate::error::PageError;
 use crate::form_input::echoed;
 #[cfg(feature = "ssr")]

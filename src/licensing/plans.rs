@@ -13,6 +13,17 @@ pub const PLANS: [&str; 6] = [
     "free",
 ];
 
+/// `name` as one of `PLANS`, or a `422` that lists them.
+pub fn known_plan(name: &str) -> Result<&'static str, crate::error::AppError> {
+    PLANS
+        .iter()
+        .find(|plan| **plan == name)
+        .copied()
+        .ok_or_else(|| {
+            crate::error::AppError::Validation(format!("plan must be one of {}", PLANS.join(", ")))
+        })
+}
+
 /// A plan's limits (0 = unlimited) and flags, exactly as `validate` returns them.
 #[derive(utoipa::ToSchema, Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -313,6 +313,24 @@ async fn land(
     Ok(None)
 }
 
+/// What an instance's validation did of note (its key's activation, a new URL).
+fn instance_event(
+    row: &ValidationRow,
+    request: &ValidationRequest,
+    action: &'static str,
+) -> Result<AuditEvent, AppError> {
+    Ok(AuditEvent {
+        organization: Some(stored_id(&row.organization_id)?),
+        actor: None,
+        action,
+        target: Some(row.id.clone()),
+        details: request
+            .instance_url
+            .as_ref()
+            .map(|url| json!({"instanceUrl": url})),
+    })
+}
+
 impl LicensingService {
     /// Keeps what the instance reported and adds the validation to its day's
     /// usage. Returns the violations to answer with: `verdict`'s, plus the
@@ -369,17 +387,7 @@ impl LicensingService {
             .await?;
         let notable = notable.filter(|action| *action == "license_key.activated" || learned);
         if let Some(action) = notable {
-            let event = AuditEvent {
-                organization: Some(stored_id(&row.organization_id)?),
-                actor: None,
-                action,
-                target: Some(row.id.clone()),
-                details: request
-                    .instance_url
-                    .as_ref()
-                    .map(|url| json!({"instanceUrl": url})),
-            };
-            record(&mut tx, event, meta).await?;
+            record(&mut tx, instance_event(row, request, action)?, meta).await?;
         }
         tx.commit().await?;
         self.written_days
