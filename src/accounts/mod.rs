@@ -19,6 +19,8 @@ pub mod email_pages;
 pub mod emails;
 pub mod gates;
 #[cfg(feature = "ssr")]
+pub mod members_api;
+#[cfg(feature = "ssr")]
 pub mod operator;
 pub mod organization_page;
 pub mod pages;

@@ -365,6 +365,7 @@ async fn not_found_page(
 pub fn api_routes() -> OpenApiRouter<AppState> {
     use crate::accounts::api as accounts;
     use crate::accounts::email_api as email;
+    use crate::accounts::members_api as members;
     use crate::licensing::api::{keys, offline, usage, validate};
     OpenApiRouter::new()
         .routes(routes!(accounts::register))
@@ -373,13 +374,13 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
             accounts::create_organization,
             accounts::list_organizations
         ))
-        .routes(routes!(accounts::list_members))
-        .routes(routes!(accounts::change_role, accounts::remove_member))
-        .routes(routes!(accounts::invite, accounts::list_invitations))
-        .routes(routes!(accounts::withdraw_invitation))
-        .routes(routes!(accounts::my_invitations))
-        .routes(routes!(accounts::accept_invitation))
-        .routes(routes!(accounts::decline_invitation))
+        .routes(routes!(members::list_members))
+        .routes(routes!(members::change_role, members::remove_member))
+        .routes(routes!(members::invite, members::list_invitations))
+        .routes(routes!(members::withdraw_invitation))
+        .routes(routes!(members::my_invitations))
+        .routes(routes!(members::accept_invitation))
+        .routes(routes!(members::decline_invitation))
         .routes(routes!(email::account))
         .routes(routes!(email::resend_verification))
         .routes(routes!(email::change_email))
