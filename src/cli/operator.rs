@@ -7,7 +7,6 @@ use crate::error::AppError;
 use crate::licensing::plan_table::PlanTable;
 use crate::releases::domain::NewRelease;
 use crate::releases::service::ReleaseService;
-use clap::Parser;
 
 pub(super) async fn organization(command: OrgCommand) -> Result<(), Failure> {
     let admin = OrganizationAdmin::new(database().await?.pool);
