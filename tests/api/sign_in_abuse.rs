@@ -2,7 +2,6 @@
 //! and a browser that signed in before keeps its way in.
 
 use crate::helpers::*;
-use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::json;
 use storno_licensing::client_ip::TrustedProxies;
