@@ -3,6 +3,7 @@
 
 mod abuse;
 mod accounts;
+mod audit_retention;
 mod authorization;
 mod cli;
 mod compat;
@@ -27,3 +28,4 @@ mod sessions;
 mod sign_in_abuse;
 mod smtp;
 mod usage;
+mod validate_answers;

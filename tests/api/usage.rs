@@ -2,14 +2,12 @@
 //! carries (a code, refresh and grace times, the nonce, a signature).
 
 use crate::helpers::*;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 /// An organization on a self-hosting plan with one key; limits out of the way.
-async fn app_with_key() -> (TestApp, Owner, String, String) {
+pub(crate) async fn app_with_key() -> (TestApp, Owner, String, String) {
     let app = spawn_app_with(|settings| {
         settings.rate_limits.validate_per_key = 1_000_000;
         settings.rate_limits.validate_per_ip = 1_000_000;
@@ -21,7 +19,7 @@ async fn app_with_key() -> (TestApp, Owner, String, String) {
     (app, owner, id, key)
 }
 
-async fn usage(app: &TestApp, owner: &Owner, id: &str, query: &str) -> Value {
+pub(crate) async fn usage(app: &TestApp, owner: &Owner, id: &str, query: &str) -> Value {
     app.get_json(
         &format!("/api/v1/licensing/keys/{id}/usage{query}"),
         &owner.token,
@@ -30,14 +28,14 @@ async fn usage(app: &TestApp, owner: &Owner, id: &str, query: &str) -> Value {
     .await
 }
 
-async fn db(app: &TestApp) -> sqlx::AnyPool {
+pub(crate) async fn db(app: &TestApp) -> sqlx::AnyPool {
     storno_licensing::db::Db::connect(&app.database_url, None)
         .await
         .unwrap()
         .pool
 }
 
-async fn count(pool: &sqlx::AnyPool, sql: &str, id: &str) -> i64 {
+pub(crate) async fn count(pool: &sqlx::AnyPool, sql: &str, id: &str) -> i64 {
     let (n,): (i64,) = sqlx::query_as(sql).bind(id).fetch_one(pool).await.unwrap();
     n
 }
@@ -350,310 +348,4 @@ async fn usage_is_the_owners_alone_and_days_are_checked() {
         .unwrap();
     assert_eq!(empty.status(), StatusCode::OK);
     assert_eq!(empty.json::<Value>().await.unwrap(), json!({"days": []}));
-}
-
-#[tokio::test]
-async fn every_validate_answer_has_a_code_and_echoes_the_nonce() {
-    let (app, owner, _, key) = app_with_key().await;
-    let valid: Value = app
-        .validate(json!({"licenseKey": key, "nonce": "n-1"}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        (valid["code"].as_str(), valid["nonce"].as_str()),
-        (Some("valid"), Some("n-1"))
-    );
-    assert_eq!(valid["refreshAfter"], 3600, "business syncs hourly");
-    let grace_until =
-        storno_licensing::clock::parse_rfc3339(valid["graceUntil"].as_str().unwrap()).unwrap();
-    let in_seven_days = storno_licensing::clock::now() + 7 * 86_400;
-    assert!((grace_until - in_seven_days).abs() <= 5, "{valid}");
-    let without: Value = app
-        .validate(json!({"licenseKey": key, "nonce": null}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert!(without.get("nonce").is_none());
-
-    let unknown = app
-        .validate(json!({"licenseKey": "0".repeat(64), "nonce": "n-2"}))
-        .await;
-    let body = assert_error(unknown, StatusCode::UNAUTHORIZED, "invalid_license_key").await;
-    assert_eq!(
-        (body["valid"].as_bool(), body["nonce"].as_str()),
-        (Some(false), Some("n-2"))
-    );
-    app.set_plan(&owner.organization_id, "community");
-    let refused = app
-        .validate(json!({"licenseKey": key, "nonce": "n-3"}))
-        .await;
-    let body = assert_error(refused, StatusCode::FORBIDDEN, "plan_excludes_self_hosting").await;
-    assert_eq!(body["nonce"], "n-3");
-    let malformed = app
-        .validate(json!({"licenseKey": "short", "nonce": "n-4"}))
-        .await;
-    assert_eq!(
-        assert_error(malformed, StatusCode::BAD_REQUEST, "invalid_request").await["nonce"],
-        "n-4"
-    );
-    let bad_nonce = app
-        .validate(json!({"licenseKey": key, "nonce": "has space"}))
-        .await;
-    assert_error(bad_nonce, StatusCode::BAD_REQUEST, "invalid_request").await;
-}
-
-#[tokio::test]
-async fn every_validate_answer_is_signed_by_a_published_key() {
-    let (app, owner, _, key) = app_with_key().await;
-    let jwks = app.jwks().await;
-    let okp: Vec<&Value> = jwks.iter().filter(|k| k["kty"] == "OKP").collect();
-    assert_eq!(okp.len(), 1, "{jwks:?}");
-    assert_eq!(okp[0]["crv"], "Ed25519");
-    let public_key = ed25519_compact::PublicKey::from_slice(
-        &URL_SAFE_NO_PAD
-            .decode(okp[0]["x"].as_str().unwrap())
-            .unwrap(),
-    )
-    .unwrap();
-
-    app.set_plan(&owner.organization_id, "community");
-    let answers = [
-        app.validate(json!({"licenseKey": key})).await, // 403
-        app.validate(json!({"licenseKey": "f".repeat(64)})).await, // 401
-        app.validate(json!({"nonce": 1})).await,        // 400
-    ];
-    app.set_plan(&owner.organization_id, "business");
-    let valid = app.validate(json!({"licenseKey": key})).await;
-    for answer in answers.into_iter().chain([valid]) {
-        let status = answer.status();
-        let header = answer.headers()["storno-signature"]
-            .to_str()
-            .unwrap()
-            .to_string();
-        let body = answer.bytes().await.unwrap();
-        let field = |name: &str| {
-            header
-                .split(',')
-                .find_map(|part| part.strip_prefix(name))
-                .unwrap_or_else(|| panic!("{name} in {header}"))
-                .to_string()
-        };
-        assert_eq!(field("keyid="), okp[0]["kid"].as_str().unwrap());
-        let ts: i64 = field("ts=").parse().unwrap();
-        assert!((ts - storno_licensing::clock::now()).abs() <= 5);
-        let signature =
-            ed25519_compact::Signature::from_slice(&URL_SAFE_NO_PAD.decode(field("sig=")).unwrap())
-                .unwrap();
-        let signed = [format!("{ts}.").as_bytes(), &body].concat();
-        public_key
-            .verify(&signed, &signature)
-            .unwrap_or_else(|e| panic!("{status}: {e}"));
-        // A changed body, or the same body under another time, does not verify.
-        let mut forged = signed.clone();
-        *forged.last_mut().unwrap() ^= 1;
-        assert!(public_key.verify(&forged, &signature).is_err());
-        let replayed = [format!("{}.", ts + 1).as_bytes(), &body].concat();
-        assert!(public_key.verify(&replayed, &signature).is_err());
-    }
-}
-
-#[tokio::test]
-async fn a_rotated_answer_key_is_published_beside_the_old_one_and_signs() {
-    let old = "11".repeat(32);
-    let new = "22".repeat(32);
-    let app = spawn_app_with(|settings| {
-        settings.licensing.answer_signing_keys = Some(format!("{old},{new}").into());
-    })
-    .await;
-    let jwks = app.jwks().await;
-    let ids: Vec<&str> = jwks.iter().map(|k| k["kid"].as_str().unwrap()).collect();
-    assert_eq!(ids.len(), 2);
-    let answer = app.validate(json!({"licenseKey": "0".repeat(64)})).await;
-    let header = answer.headers()["storno-signature"]
-        .to_str()
-        .unwrap()
-        .to_string();
-    assert!(
-        header.starts_with(&format!("keyid={},", ids[1])),
-        "{header} {ids:?}"
-    );
-}
-
-#[tokio::test]
-async fn absurd_metrics_are_clamped_and_the_key_page_still_draws() {
-    let (app, owner, id, key) = app_with_key().await;
-    for (users, invoices) in [(i64::MAX, i64::MIN), (-5, i64::MAX)] {
-        let answer = app
-            .validate(json!({
-                "licenseKey": key,
-                "metrics": {
-                    "userCount": users,
-                    "companyCount": i64::MAX,
-                    "invoicesThisMonth": invoices,
-                    "orgCount": -1
-                }
-            }))
-            .await;
-        assert_eq!(answer.status(), StatusCode::OK);
-    }
-    let history = usage(&app, &owner, &id, "").await;
-    let metrics = &history["days"][0]["metrics"];
-    let max = storno_licensing::licensing::plans::InstanceMetrics::MAX_VALUE;
-    assert_eq!(metrics["userCount"]["max"], max, "{history}");
-    assert_eq!(
-        metrics["userCount"]["last"], 0,
-        "a negative count is none: {history}"
-    );
-    assert_eq!(metrics["invoicesThisMonth"]["max"], max);
-    assert_eq!(metrics["companyCount"]["max"], max);
-
-    let cookie = app.session_cookie(&owner).await;
-    let page = app.page(&cookie, &format!("/keys/{id}")).await;
-    assert_eq!(page.status(), StatusCode::OK);
-    let html = page.text().await.unwrap();
-    assert!(html.contains("<svg"), "the charts draw");
-}
-
-#[tokio::test]
-async fn events_past_the_retention_are_erased_and_a_key_shows_its_newest_events() {
-    let (app, owner, id, _key) = app_with_key().await;
-    let pool = db(&app).await;
-    let now = storno_licensing::clock::now();
-    for n in 0..600 {
-        // The first hundred are older than the 400 days kept.
-        let at = if n < 100 { now - 401 * 86_400 } else { now };
-        sqlx::query(
-            "INSERT INTO audit_events (id, organization_id, action, target_id, details, created_at) \
-             VALUES ($1, $2, 'license_key.new_instance_url', $3, $4, $5)",
-        )
-        .bind(uuid::Uuid::now_v7().to_string())
-        .bind(&owner.organization_id)
-        .bind(&id)
-        .bind(json!({ "instanceUrl": format!("https://host{n}.test") }).to_string())
-        .bind(at)
-        .execute(&pool)
-        .await
-        .unwrap();
-    }
-    let log = storno_licensing::audit::service::AuditLog::new(pool.clone(), 400);
-    assert_eq!(log.erase_expired().await.unwrap(), 100);
-    assert_eq!(log.erase_expired().await.unwrap(), 0);
-    let kept = "SELECT COUNT(*) FROM audit_events WHERE target_id = $1";
-    assert_eq!(count(&pool, kept, &id).await, 500);
-
-    let cookie = app.session_cookie(&owner).await;
-    let page = app.page_html(&cookie, &format!("/keys/{id}")).await;
-    assert!(
-        page.contains("https://host599.test"),
-        "the newest event is shown"
-    );
-    assert!(page.contains("https://host100.test"));
-    assert!(
-        !page.contains("https://host99.test"),
-        "an erased one is not"
-    );
-}
-
-#[tokio::test]
-async fn the_server_erases_expired_events_when_it_starts() {
-    let (app, owner, id, _key) = app_with_key().await;
-    let pool = db(&app).await;
-    sqlx::query(
-        "INSERT INTO audit_events (id, organization_id, action, target_id, created_at) \
-         VALUES ($1, $2, 'license_key.activated', $3, $4)",
-    )
-    .bind(uuid::Uuid::now_v7().to_string())
-    .bind(&owner.organization_id)
-    .bind(&id)
-    .bind(storno_licensing::clock::now() - 2 * 86_400)
-    .execute(&pool)
-    .await
-    .unwrap();
-    let mut command = app.operator_command(&["serve"]);
-    command
-        .env("AUDIT_RETENTION_DAYS", "1")
-        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    let mut server = command.spawn().unwrap();
-    let query = "SELECT COUNT(*) FROM audit_events WHERE target_id = $1";
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while count(&pool, query, &id).await > 0 {
-        assert!(std::time::Instant::now() < deadline, "not erased");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    server.kill().unwrap();
-    server.wait().unwrap();
-}
-
-#[tokio::test]
-async fn instances_taking_turns_add_no_events_and_reports_are_bounded_in_bytes() {
-    let (app, owner, first_id, first_key) = app_with_key().await;
-    let mut keys = vec![(first_id, first_key)];
-    for n in 1..10 {
-        keys.push(app.new_key(&owner.token, &format!("Prod {n}")).await);
-    }
-    let pool = db(&app).await;
-    let events = || async {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_events")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        n
-    };
-    let before = events().await;
-    for round in 0..10 {
-        for (_, key) in &keys {
-            let url = if round % 2 == 0 {
-                "https://a.acme.test"
-            } else {
-                "https://b.acme.test"
-            };
-            let answer = app
-                .validate(json!({"licenseKey": key, "instanceUrl": url}))
-                .await;
-            assert_eq!(answer.status(), StatusCode::OK);
-        }
-    }
-    // Per key: its activation and its second URL, however often they alternate.
-    assert_eq!(events().await - before, 20);
-
-    let (id, key) = &keys[0];
-    let long_url = format!("https://{}.test", "é".repeat(5_000));
-    let long_name = "N".repeat(5_000);
-    let answer = app
-        .validate(json!({"licenseKey": key, "instanceUrl": long_url, "instanceName": long_name}))
-        .await;
-    assert_eq!(answer.status(), StatusCode::OK);
-    let (url, name): (String, String) = sqlx::query_as(
-        "SELECT instance_url, reported_instance_name FROM license_keys WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_one(&pool)
-    .await
-    .unwrap();
-    assert!(
-        url.len() <= 512 && long_url.starts_with(&url),
-        "{} bytes",
-        url.len()
-    );
-    assert!(name.len() <= 255, "{} bytes", name.len());
-
-    // A day lists a bounded number of URLs and counts the rest.
-    for n in 0..40 {
-        let url = format!("https://host{n}.acme.test");
-        app.validate(json!({"licenseKey": key, "instanceUrl": url}))
-            .await;
-    }
-    let history = usage(&app, &owner, id, "").await;
-    let today = &history["days"][0];
-    let listed = today["instanceUrls"].as_array().unwrap().len();
-    assert_eq!(
-        listed,
-        storno_licensing::licensing::usage::MAX_DISTINCT_PER_DAY
-    );
-    assert_eq!(today["moreInstanceUrls"], 3 + 40 - listed as i64, "{today}");
 }
