@@ -8,6 +8,12 @@ use std::time::Duration;
 use storno_licensing::config::{MailSettings, Settings};
 use storno_licensing::http::Application;
 
+mod browser;
+mod mail;
+mod operator;
+use browser::browser_headers;
+pub use mail::link_token;
+
 /// Everything the application logs during the tests, at the most verbose level,
 /// so tests can prove that no secret is ever written to a log.
 static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
@@ -107,80 +113,6 @@ impl TestApp {
         member
     }
 
-    /// The text of the newest email to `to` whose subject is `subject` (waits up to
-    /// 20 s for the outbox's worker to write it).
-    pub async fn email_to(&self, to: &str, subject: &str) -> String {
-        self.nth_email_to(to, subject, 1).await
-    }
-
-    /// The newest email to `to` with `subject`, once at least `count` were written.
-    pub async fn nth_email_to(&self, to: &str, subject: &str, count: usize) -> String {
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            let mut found: Vec<(std::path::PathBuf, String)> = std::fs::read_dir(self.mail_dir())
-                .into_iter()
-                .flatten()
-                .flatten()
-                .map(|entry| entry.path())
-                .filter(|path| path.extension().is_some_and(|e| e == "eml"))
-                .filter_map(|path| Some((path.clone(), std::fs::read_to_string(&path).ok()?)))
-                .filter(|(_, text)| {
-                    text.contains(&format!("To: {to}\r\n"))
-                        && text.contains(&format!("Subject: {subject}\r\n"))
-                })
-                .collect();
-            found.sort();
-            if found.len() >= count {
-                let (_, text) = found.pop().unwrap();
-                return unquoted(&text);
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "no email {subject:?} to {to}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    pub fn mail_dir(&self) -> std::path::PathBuf {
-        self._directory.path().join("mail")
-    }
-
-    /// The token of the newest emailed link to `path` (`/verify-email`, ...) sent to `to`.
-    pub async fn emailed_token(&self, to: &str, subject: &str, path: &str) -> String {
-        self.nth_emailed_token(to, subject, path, 1).await
-    }
-
-    /// The token of the newest such link, once at least `count` were sent.
-    pub async fn nth_emailed_token(
-        &self,
-        to: &str,
-        subject: &str,
-        path: &str,
-        count: usize,
-    ) -> String {
-        link_token(&self.nth_email_to(to, subject, count).await, path)
-    }
-
-    /// Opens the verification link emailed to `email`.
-    pub async fn verify_email(&self, email: &str) {
-        let token = self
-            .emailed_token(email, "Verify your email address", "/verify-email")
-            .await;
-        let response = self.open_verification_link(&token).await;
-        assert_eq!(response.status(), StatusCode::OK, "verify {email}");
-    }
-
-    /// `POST /auth/verify-email` with `token`, as the link's page does.
-    pub async fn open_verification_link(&self, token: &str) -> Response {
-        self.api
-            .post(self.url("/api/v1/auth/verify-email"))
-            .json(&json!({ "token": token }))
-            .send()
-            .await
-            .unwrap()
-    }
-
     /// `owner` invites `email` into their organization.
     pub async fn invite(&self, owner: &Owner, email: &str, role: &str) -> Response {
         self.api
@@ -249,20 +181,6 @@ impl TestApp {
         jwks["keys"].as_array().unwrap().clone()
     }
 
-    /// A session of `email`, made a member of `owner`'s organization with `role`
-    /// and switched to it: the cookie.
-    pub async fn member_session(&self, owner: &Owner, email: &str, role: &str) -> String {
-        let member = self.member_of(owner, email, role).await;
-        let cookie = self.session_cookie(&member).await;
-        self.rpc(
-            &cookie,
-            "switch_organization",
-            &[("organization_id", owner.organization_id.as_str())],
-        )
-        .await;
-        cookie
-    }
-
     pub async fn list_keys(&self, token: &str) -> Response {
         self.api
             .get(self.url("/api/v1/licensing/keys"))
@@ -270,33 +188,6 @@ impl TestApp {
             .send()
             .await
             .unwrap()
-    }
-
-    /// Calls a server function the way the hydrated page does, from this site.
-    pub async fn server_fn(&self, name: &str, form: &[(&str, &str)]) -> Response {
-        self.browser
-            .post(self.url(&format!("/rpc/{name}")))
-            .header("Origin", &self.address)
-            .header("Accept", "application/json")
-            .form(form)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// A page as the browser holding `cookie` gets it.
-    pub async fn page(&self, cookie: &str, path: &str) -> Response {
-        self.api
-            .get(self.url(path))
-            .header("Cookie", cookie)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// A page as the browser holding `cookie` gets it, as HTML.
-    pub async fn page_html(&self, cookie: &str, path: &str) -> String {
-        self.page(cookie, path).await.text().await.unwrap()
     }
 
     /// Another organization owned by `token`'s holder; its id.
@@ -329,18 +220,6 @@ impl TestApp {
         body["token"].as_str().unwrap().to_string()
     }
 
-    /// Calls a server function with a given session cookie, from this site.
-    pub async fn rpc(&self, cookie: &str, name: &str, form: &[(&str, &str)]) -> Response {
-        self.api
-            .post(self.url(&format!("/rpc/{name}")))
-            .header("Origin", &self.address)
-            .header("Cookie", cookie)
-            .form(form)
-            .send()
-            .await
-            .unwrap()
-    }
-
     /// GETs an API path with a token, optionally naming the organization, as JSON.
     pub async fn get_json(&self, path: &str, token: &str, organization: Option<&str>) -> Value {
         let mut request = self.api.get(self.url(path)).bearer_auth(token);
@@ -349,108 +228,6 @@ impl TestApp {
         }
         request.send().await.unwrap().json().await.unwrap()
     }
-
-    /// Signs in through the page's server function; returns the session cookie
-    /// (`name=value`), after checking its flags.
-    pub async fn session_cookie(&self, owner: &Owner) -> String {
-        let response = self
-            .api
-            .post(self.url("/rpc/sign_in"))
-            .header("Origin", &self.address)
-            .form(&[
-                ("email", owner.email.as_str()),
-                ("password", owner.password.as_str()),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert!(response.status().is_redirection() || response.status().is_success());
-        // The session's cookie, not the sign-in device cookie beside it.
-        let set_cookie = response
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .map(|value| value.to_str().unwrap().to_string())
-            .find(|value| !value.starts_with("storno_device="))
-            .expect("a session cookie");
-        assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
-        assert!(set_cookie.contains("SameSite=Lax"), "{set_cookie}");
-        set_cookie.split(';').next().unwrap().to_string()
-    }
-
-    /// Runs the operator's command line against this app's database; asserts it succeeded.
-    pub fn operator(&self, args: &[&str]) -> std::process::Output {
-        let output = self.operator_command(args).output().unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        output
-    }
-
-    /// The operator's command line against this app's database, not yet run.
-    pub fn operator_command(&self, args: &[&str]) -> std::process::Command {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_storno-licensing"));
-        command.args(args).env("DATABASE_URL", &self.database_url);
-        if postgres_server().is_some() {
-            command
-                .env("LICENSING_KEY_PEPPER", "07".repeat(32))
-                .env("ANSWER_SIGNING_KEYS", TEST_ANSWER_SIGNING_KEY);
-        }
-        command
-    }
-
-    /// Starts `storno-licensing serve` on this app's database with `env` added, and
-    /// expects it to refuse to start: returns its exit code and standard error.
-    /// (Killed, and the test failed, if it is still running after a minute.)
-    pub async fn serve_refusing_to_start(&self, env: &[(&str, &str)]) -> (Option<i32>, String) {
-        let mut command = self.operator_command(&["serve"]);
-        command
-            .envs(env.iter().copied())
-            .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped());
-        let mut server = command.spawn().unwrap();
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        let status = loop {
-            if let Some(status) = server.try_wait().unwrap() {
-                break status;
-            }
-            if std::time::Instant::now() > deadline {
-                server.kill().unwrap();
-                panic!("the server started with {env:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        };
-        let mut stderr = String::new();
-        std::io::Read::read_to_string(&mut server.stderr.take().unwrap(), &mut stderr).unwrap();
-        (status.code(), stderr)
-    }
-
-    /// Moves an organization to `plan`, as an operator does (`org set-plan`). New
-    /// organizations start on `community`, which does not include self-hosting.
-    pub fn set_plan(&self, organization_id: &str, plan: &str) {
-        self.operator(&["org", "set-plan", organization_id, plan]);
-    }
-
-    pub async fn sign_in_browser(&self, owner: &Owner) {
-        let response = self
-            .server_fn(
-                "sign_in",
-                &[("email", &owner.email), ("password", &owner.password)],
-            )
-            .await;
-        assert!(response.status().is_success() || response.status().is_redirection());
-    }
-}
-
-/// What a browser sends with a page request: it is how the server tells a page load
-/// (which gets a real redirect) from a server-function call.
-fn browser_headers() -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    headers.insert("accept", "text/html,application/xhtml+xml".parse().unwrap());
-    headers
 }
 
 /// A request the app has not answered by then fails its test, naming it, instead
@@ -463,25 +240,6 @@ pub const TEST_ANSWER_SIGNING_KEY: &str =
 
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
-}
-
-/// An email's text with its quoted-printable soft breaks and `=3D` undone.
-pub fn unquoted(message: &str) -> String {
-    message.replace("=\r\n", "").replace("=3D", "=")
-}
-
-/// The token of the link to `path` (`/verify-email`, ...) in an email's text.
-pub fn link_token(message: &str, path: &str) -> String {
-    let text = unquoted(message);
-    let marker = format!("{path}?token=");
-    let at = text
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no link in {text}"))
-        + marker.len();
-    text[at..]
-        .chars()
-        .take_while(char::is_ascii_hexdigit)
-        .collect()
 }
 
 /// The engine the suite runs on: SQLite unless `TEST_DATABASE_URL` names a
