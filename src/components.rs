@@ -3,7 +3,7 @@
 //! Pages wait for their data (`Suspend`) with no `Suspense` or `Transition` around
 //! it. A boundary walks its children once to find what they wait for, again when it
 //! arrives and once more to render them: most of a server-rendered page's cost
-//! (BENCHMARKS.md). Without one, the server renders each part once: the session is
+//! (bench/records/). Without one, the server renders each part once: the session is
 //! read before the page (`session::read_before_render`), so the header and these
 //! gates are drawn at once; the pages that load more render asynchronously (their
 //! routes' `SsrMode::Async`), so the page is sent when its data is in. The browser

@@ -225,7 +225,7 @@ async fn open_pool(
             AnyPoolOptions::new()
                 .max_connections(max_connections)
                 // A file needs no "is the connection still alive?" round trip
-                // to SQLite's worker thread before every query (BENCHMARKS.md).
+                // to SQLite's worker thread before every query (bench/records/).
                 .test_before_acquire(false)
                 .after_connect(|conn, _meta| {
                     Box::pin(async move {
@@ -308,7 +308,7 @@ mod tests {
     }
 
     /// `.cargo/config.toml` builds the bundled SQLite without its memory-usage
-    /// counters, whose lock every allocation took (BENCHMARKS.md).
+    /// counters, whose lock every allocation took (bench/records/).
     #[tokio::test]
     async fn the_bundled_sqlite_keeps_no_memory_usage_counters() {
         let db = Db::connect("sqlite::memory:", Some(1)).await.unwrap();

@@ -6,7 +6,7 @@ use tracing_subscriber::EnvFilter;
 
 /// Requests allocate many small, short-lived values, often freed on another worker
 /// thread than the one that made them: mimalloc handles that far better than glibc's
-/// malloc (see BENCHMARKS.md).
+/// malloc (see bench/records/).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

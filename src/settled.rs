@@ -3,7 +3,7 @@
 //! A page rendered asynchronously (every page with data) renders each element on
 //! its asynchronous path, which gives every opening and closing tag a string of its
 //! own before copying it into the page: a tenth of a 50-row list's cost
-//! (BENCHMARKS.md). A view that waits for nothing (no `Suspend` inside) renders
+//! (bench/records/). A view that waits for nothing (no `Suspend` inside) renders
 //! the same HTML on the synchronous path straight into the page's buffer. In the
 //! browser `Settled` is its view, unchanged.
 

@@ -95,7 +95,7 @@ pub fn AccountBar() -> impl IntoView {
     // The link to the page shown is marked from one reading of the location. (The
     // app's links are plain `<a>`: the router navigates on any same-origin link, and
     // leptos_router's `<A>` cost a component, a memo and a route lookup each per
-    // render; BENCHMARKS.md.)
+    // render; bench/records/.)
     let pathname = use_location().pathname;
     let current = move |href: &'static str| move || shows(&pathname.read(), href).then_some("page");
     // No boundary: drawn in the render's first pass, as the pages' gates are

@@ -70,7 +70,7 @@ struct ReadBeforeRender(ReadResult);
 /// Reads who is signed in before a page renders, so that the header and the pages'
 /// gates, which wait for the session with no boundary around them, find it ready
 /// and are drawn in the render's first pass. (A boundary walks its children again
-/// when its data arrives: the dearest part of a signed-in page, BENCHMARKS.md. And
+/// when its data arrives: the dearest part of a signed-in page, bench/records/. And
 /// on a streamed page, such as sign-in, a wait with no boundary would be streamed
 /// in a script without the page's nonce.) On the pages' routes and the not-found
 /// page; server functions read the session themselves.

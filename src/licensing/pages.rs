@@ -53,7 +53,7 @@ pub async fn create_license_key(instance_name: String) -> Result<CreatedLicenseK
 
 /// The query of the keys page's view that a key created without JavaScript
 /// redirects to: only that view reads the session for a key to reveal, so the
-/// page's every other view loads one resource fewer (BENCHMARKS.md).
+/// page's every other view loads one resource fewer (bench/records/).
 const REVEAL_QUERY: &str = "reveal";
 
 /// The key a form posted without JavaScript created, for the view its redirect
