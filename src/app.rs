@@ -15,7 +15,7 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{lazy_route, path, Lazy, LazyRoute, SsrMode};
 
-pub fn shell(options: LeptosOptions) -> impl IntoView {
+pub(crate) fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     crate::web::page_policy::page_content_security_policy();
     let preloads = crate::split_preloads::shown_routes_preloads();
@@ -39,7 +39,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 }
 
 #[component]
-pub fn App() -> impl IntoView {
+pub(crate) fn App() -> impl IntoView {
     provide_meta_context();
     AccountContext::provide();
     // End-to-end tests wait for this marker before they click anything.

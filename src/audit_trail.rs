@@ -10,17 +10,17 @@ use uuid::Uuid;
 
 /// An event to record. `organization` is `None` for events of a person (sign-in,
 /// tokens) rather than of an organization.
-pub struct AuditEvent {
-    pub organization: Option<Uuid>,
-    pub actor: Option<Uuid>,
-    pub action: &'static str,
-    pub target: Option<String>,
-    pub details: Option<serde_json::Value>,
+pub(crate) struct AuditEvent {
+    pub(crate) organization: Option<Uuid>,
+    pub(crate) actor: Option<Uuid>,
+    pub(crate) action: &'static str,
+    pub(crate) target: Option<String>,
+    pub(crate) details: Option<serde_json::Value>,
 }
 
 impl AuditEvent {
     /// A member's action on their organization.
-    pub fn in_organization(
+    pub(crate) fn in_organization(
         organization: Uuid,
         actor: Uuid,
         action: &'static str,
@@ -35,7 +35,7 @@ impl AuditEvent {
         }
     }
 
-    pub fn with_details(self, details: serde_json::Value) -> Self {
+    pub(crate) fn with_details(self, details: serde_json::Value) -> Self {
         AuditEvent {
             details: Some(details),
             ..self
@@ -43,7 +43,7 @@ impl AuditEvent {
     }
 }
 
-pub async fn record(
+pub(crate) async fn record(
     connection: &mut AnyConnection,
     event: AuditEvent,
     meta: &RequestMeta,

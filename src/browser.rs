@@ -11,14 +11,14 @@ mod js {
         fn write_text(text: &str) -> Result<js_sys::Promise, JsValue>;
     }
 
-    pub async fn copy_to_clipboard(text: &str) -> bool {
+    pub(crate) async fn copy_to_clipboard(text: &str) -> bool {
         match write_text(text) {
             Ok(promise) => wasm_bindgen_futures::JsFuture::from(promise).await.is_ok(),
             Err(_) => false,
         }
     }
 
-    pub fn confirm(message: &str) -> bool {
+    pub(crate) fn confirm(message: &str) -> bool {
         web_sys::window()
             .and_then(|window| window.confirm_with_message(message).ok())
             .unwrap_or(false)
@@ -33,7 +33,7 @@ mod js {
     /// While any secret is unsaved, leaving the page asks first: a reload or a
     /// closed tab through `beforeunload`, a link through a click handler that runs
     /// before the router's.
-    pub fn guard_leaving(secret: &'static str, unsaved: bool) {
+    pub(crate) fn guard_leaving(secret: &'static str, unsaved: bool) {
         install_guards();
         UNSAVED.with(|set| {
             let mut set = set.borrow_mut();
@@ -96,17 +96,17 @@ mod js {
 }
 
 #[cfg(feature = "hydrate")]
-pub use js::{confirm, copy_to_clipboard, guard_leaving};
+pub(crate) use js::{confirm, copy_to_clipboard, guard_leaving};
 
 #[cfg(not(feature = "hydrate"))]
-pub async fn copy_to_clipboard(_text: &str) -> bool {
+pub(crate) async fn copy_to_clipboard(_text: &str) -> bool {
     false
 }
 
 #[cfg(not(feature = "hydrate"))]
-pub fn confirm(_message: &str) -> bool {
+pub(crate) fn confirm(_message: &str) -> bool {
     false
 }
 
 #[cfg(not(feature = "hydrate"))]
-pub fn guard_leaving(_secret: &'static str, _unsaved: bool) {}
+pub(crate) fn guard_leaving(_secret: &'static str, _unsaved: bool) {}

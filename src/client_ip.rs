@@ -40,7 +40,7 @@ impl TrustedProxies {
     /// the nearest address in `X-Forwarded-For` (read from the right, the order
     /// proxies append in) that is not a trusted proxy. An entry that is not an
     /// address ends the walk at the last trusted hop.
-    pub fn client_ip(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+    pub(crate) fn client_ip(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         let peer = peer.to_canonical();
         if !self.trusts(peer) {
             return peer;

@@ -12,7 +12,7 @@ pub fn rfc3339(unix_seconds: i64) -> String {
 }
 
 /// "just now", "5 minutes ago", "3 hours ago", "2 days ago".
-pub fn relative(seconds_ago: i64) -> String {
+pub(crate) fn relative(seconds_ago: i64) -> String {
     let plural = |n: i64, unit: &str| format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" });
     match seconds_ago.max(0) {
         s if s < 60 => "just now".to_string(),

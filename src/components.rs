@@ -18,7 +18,7 @@ use leptos::prelude::*;
 /// account context's: without JavaScript their error comes back in the URL, which
 /// only the router reads.
 #[component]
-pub fn FormError<T: Clone + Send + Sync + 'static>(
+pub(crate) fn FormError<T: Clone + Send + Sync + 'static>(
     result: Signal<Option<Result<T, PageError>>>,
     #[prop(optional)] action: Option<&'static str>,
 ) -> impl IntoView {
@@ -35,7 +35,7 @@ pub fn FormError<T: Clone + Send + Sync + 'static>(
 
 /// Why something could not be loaded or done, where it would have been.
 #[component]
-pub fn LoadError(error: PageError) -> impl IntoView {
+pub(crate) fn LoadError(error: PageError) -> impl IntoView {
     view! { <p class="form-error" role="alert">{error.message}</p> }
 }
 

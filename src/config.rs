@@ -7,7 +7,7 @@ use secrecy::{SecretSlice, SecretString};
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/storno-licensing.db";
+pub(crate) const DEFAULT_DATABASE_URL: &str = "sqlite://data/storno-licensing.db";
 
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -42,10 +42,10 @@ pub struct Settings {
 }
 
 /// How long activity events are kept, unless `AUDIT_RETENTION_DAYS` says otherwise.
-pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 400;
+pub(crate) const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 400;
 
 /// How long a connection may take to send a request's headers, or stay idle.
-pub const DEFAULT_CONNECTION_IDLE_SECONDS: u64 = 30;
+pub(crate) const DEFAULT_CONNECTION_IDLE_SECONDS: u64 = 30;
 
 /// How emails leave: `SMTP_URL`, or `.eml` files when it is unset.
 #[derive(Clone, Debug)]
@@ -141,7 +141,7 @@ impl LicensingSettings {
 }
 
 impl Settings {
-    pub fn from_env() -> Result<Self, String> {
+    pub(crate) fn from_env() -> Result<Self, String> {
         let mut leptos = leptos::config::get_configuration(None)
             .map_err(|e| format!("leptos configuration: {e}"))?
             .leptos_options;
@@ -200,14 +200,14 @@ impl Settings {
     }
 
     /// Where owners upgrade, as these settings say.
-    pub fn billing_link(&self) -> BillingLink {
+    pub(crate) fn billing_link(&self) -> BillingLink {
         BillingLink {
             configured: self.licensing.billing_url.clone(),
             public_url: self.public_url.clone(),
         }
     }
 
-    pub fn served_over_https(&self) -> bool {
+    pub(crate) fn served_over_https(&self) -> bool {
         self.public_url
             .as_deref()
             .is_some_and(|url| url.starts_with("https://"))
@@ -218,13 +218,13 @@ impl Settings {
 /// server's own billing page at the public origin, or at the `Host` the request
 /// was sent to.
 #[derive(Clone, Debug, Default)]
-pub struct BillingLink {
+pub(crate) struct BillingLink {
     configured: Option<String>,
     public_url: Option<String>,
 }
 
 impl BillingLink {
-    pub fn for_host(&self, request_host: Option<&str>) -> String {
+    pub(crate) fn for_host(&self, request_host: Option<&str>) -> String {
         if let Some(url) = &self.configured {
             return url.clone();
         }

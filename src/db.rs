@@ -37,7 +37,7 @@ impl Engine {
 }
 
 /// Where a SQLite URL keeps its file, when it names one.
-pub fn sqlite_file(url: &str) -> Option<PathBuf> {
+pub(crate) fn sqlite_file(url: &str) -> Option<PathBuf> {
     let path = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;
@@ -63,7 +63,7 @@ pub struct Db {
     pub pool: AnyPool,
     pub engine: Engine,
     /// Where this app's writers wait for SQLite's write lock.
-    pub writes: WriteQueue,
+    pub(crate) writes: WriteQueue,
 }
 
 impl Db {
@@ -115,7 +115,7 @@ impl Db {
 /// then writes would otherwise fail at once with "database is locked" whenever
 /// another connection wrote in between, and no busy timeout helps it. The
 /// transaction's turn in `writes` lasts until the returned `Turn` is dropped.
-pub async fn begin_write(
+pub(crate) async fn begin_write(
     pool: &AnyPool,
     writes: &WriteQueue,
 ) -> Result<(Turn, Transaction<'static, Any>), sqlx::Error> {
@@ -143,19 +143,19 @@ pub async fn begin_write(
 /// and fail with "database is locked". This app's writers queue here instead and
 /// take their turns in order. PostgreSQL locks rows, so it has no queue.
 #[derive(Clone, Debug)]
-pub struct WriteQueue(Option<Arc<tokio::sync::Mutex<()>>>);
+pub(crate) struct WriteQueue(Option<Arc<tokio::sync::Mutex<()>>>);
 
 /// A writer's turn in the queue; the next writer's starts when it is dropped.
-pub type Turn = Option<tokio::sync::OwnedMutexGuard<()>>;
+pub(crate) type Turn = Option<tokio::sync::OwnedMutexGuard<()>>;
 
 impl WriteQueue {
-    pub fn for_engine(engine: Engine) -> Self {
+    pub(crate) fn for_engine(engine: Engine) -> Self {
         WriteQueue((engine == Engine::Sqlite).then(Default::default))
     }
 
     /// This writer's turn at once, if nobody holds it or waits for it (on
     /// PostgreSQL, always).
-    pub fn try_turn(&self) -> Option<Turn> {
+    pub(crate) fn try_turn(&self) -> Option<Turn> {
         match &self.0 {
             Some(queue) => Arc::clone(queue).try_lock_owned().ok().map(Some),
             None => Some(None),
@@ -164,7 +164,7 @@ impl WriteQueue {
 
     /// Waits for this writer's turn (taken before a connection, so a writer never
     /// holds one while it waits).
-    pub async fn turn(&self) -> Turn {
+    pub(crate) async fn turn(&self) -> Turn {
         match &self.0 {
             Some(queue) => Some(Arc::clone(queue).lock_owned().await),
             None => None,
@@ -175,18 +175,18 @@ impl WriteQueue {
 /// A page of a list read newest first by id (UUIDv7 ids sort by creation): the
 /// rows older than `before` (from the newest without it), at most `limit` of them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Page {
+pub(crate) struct Page {
     before: Option<String>,
     limit: i64,
 }
 
 impl Page {
     /// Rows per page when the caller does not say, and the most a page holds.
-    pub const DEFAULT: i64 = 50;
-    pub const MAX: i64 = 200;
+    pub(crate) const DEFAULT: i64 = 50;
+    pub(crate) const MAX: i64 = 200;
 
     /// `limit` defaults to `DEFAULT` and is clamped to 1..=`MAX`.
-    pub fn new(before: Option<String>, limit: Option<i64>) -> Self {
+    pub(crate) fn new(before: Option<String>, limit: Option<i64>) -> Self {
         Page {
             before,
             limit: limit.unwrap_or(Self::DEFAULT).clamp(1, Self::MAX),
@@ -194,17 +194,21 @@ impl Page {
     }
 
     /// The cursor to bind: ids below it are on this page ("~" sorts after every id).
-    pub fn before(&self) -> &str {
+    pub(crate) fn before(&self) -> &str {
         self.before.as_deref().unwrap_or("~")
     }
 
     /// How many rows to fetch: one beyond the page, to tell whether more follow.
-    pub fn fetch(&self) -> i64 {
+    pub(crate) fn fetch(&self) -> i64 {
         self.limit + 1
     }
 
     /// The page's rows, and the cursor of the next page when more follow.
-    pub fn split<T>(&self, mut rows: Vec<T>, id: impl Fn(&T) -> &str) -> (Vec<T>, Option<String>) {
+    pub(crate) fn split<T>(
+        &self,
+        mut rows: Vec<T>,
+        id: impl Fn(&T) -> &str,
+    ) -> (Vec<T>, Option<String>) {
         if rows.len() as i64 <= self.limit {
             return (rows, None);
         }
@@ -253,7 +257,7 @@ async fn open_pool(
 
 /// Runs `sweep` now and every five minutes after, for stored data that must not
 /// outlive its promised lifetime by much; a failed round is logged and retried.
-pub fn sweep_every_few_minutes<Sweep, Round, E>(what: &'static str, sweep: Sweep)
+pub(crate) fn sweep_every_few_minutes<Sweep, Round, E>(what: &'static str, sweep: Sweep)
 where
     Sweep: Fn() -> Round + Send + 'static,
     Round: std::future::Future<Output = Result<(), E>> + Send,

@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 /// message that is safe to show to the person using the page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{message}")]
-pub struct PageError {
-    pub code: String,
-    pub message: String,
+pub(crate) struct PageError {
+    pub(crate) code: String,
+    pub(crate) message: String,
 }
 
 impl server_fn::error::FromServerFnError for PageError {
@@ -135,7 +135,7 @@ mod server {
     }
 
     impl AppError {
-        pub fn status(&self) -> StatusCode {
+        pub(crate) fn status(&self) -> StatusCode {
             match self {
                 AppError::Unauthorized
                 | AppError::InvalidCredentials
@@ -174,7 +174,7 @@ mod server {
             }
         }
 
-        pub fn code(&self) -> &'static str {
+        pub(crate) fn code(&self) -> &'static str {
             match self {
                 AppError::Unauthorized => "unauthorized",
                 AppError::InvalidCredentials => "invalid_credentials",
@@ -214,7 +214,7 @@ mod server {
         }
 
         /// The message a client may see: internal details stay in the log.
-        pub fn public_message(&self) -> String {
+        pub(crate) fn public_message(&self) -> String {
             match self {
                 AppError::Database(source) => {
                     tracing::error!(error = %source, "database error");
@@ -232,7 +232,7 @@ mod server {
     impl AppError {
         /// The JSON body of this error: `error` and `code`, and for validate's
         /// refusals what a self-hosted instance reads (`valid`, `plan`, `billingUrl`).
-        pub fn body(&self) -> serde_json::Value {
+        pub(crate) fn body(&self) -> serde_json::Value {
             let mut body = json!({ "error": self.public_message(), "code": self.code() });
             match self {
                 AppError::InvalidLicenseKey | AppError::OrganizationInactive => {
@@ -250,7 +250,7 @@ mod server {
 
         /// The response for this error carrying `body` (its own, or one with more
         /// fields), with the status and headers the error calls for.
-        pub fn respond_with(self, body: serde_json::Value) -> Response {
+        pub(crate) fn respond_with(self, body: serde_json::Value) -> Response {
             let status = self.status();
             let mut response = (status, Json(body)).into_response();
             if let AppError::RateLimited {

@@ -7,16 +7,16 @@ use serde::{Deserialize, Serialize};
 
 /// What a form posted without JavaScript carried, minus passwords.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FormInput {
+pub(crate) struct FormInput {
     /// The server function's path, e.g. `/rpc/sign_in`.
-    pub action: String,
-    pub fields: Vec<(String, String)>,
+    pub(crate) action: String,
+    pub(crate) fields: Vec<(String, String)>,
 }
 
 /// The value `field` had when the form posting to `action` failed, on the page
 /// that failed form returns to; `None` everywhere else (and always in the browser:
 /// with JavaScript the form never leaves the page).
-pub fn echoed(action: &str, field: &str) -> Option<String> {
+pub(crate) fn echoed(action: &str, field: &str) -> Option<String> {
     #[cfg(feature = "ssr")]
     {
         leptos::prelude::with_context::<axum::http::request::Parts, _>(|parts| {
@@ -36,7 +36,7 @@ pub fn echoed(action: &str, field: &str) -> Option<String> {
 }
 
 #[cfg(feature = "ssr")]
-pub use server::{keep_form_input, FormInputs};
+pub(crate) use server::{keep_form_input, FormInputs};
 
 #[cfg(feature = "ssr")]
 mod server {
@@ -52,9 +52,9 @@ mod server {
     /// What the middleware needs: the sealer of its cookie, and whether cookies are
     /// sent over HTTPS only.
     #[derive(Clone)]
-    pub struct FormInputs {
-        pub sealer: Sealer,
-        pub secure_cookies: bool,
+    pub(crate) struct FormInputs {
+        pub(crate) sealer: Sealer,
+        pub(crate) secure_cookies: bool,
     }
 
     const COOKIE: &str = "storno_form_input";
@@ -65,7 +65,7 @@ mod server {
     /// a minute; the next page view takes it (into the request, where `echoed`
     /// finds it) and clears it. Nothing is stored on the server, so anonymous
     /// failures cost no storage.
-    pub async fn keep_form_input(
+    pub(crate) async fn keep_form_input(
         State(state): State<FormInputs>,
         request: Request,
         next: Next,

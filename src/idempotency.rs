@@ -14,8 +14,8 @@ use serde::Serialize;
 use sqlx::{AnyConnection, AnyPool};
 use uuid::Uuid;
 
-pub const HEADER: &str = "idempotency-key";
-pub const REPLAY_WINDOW_SECONDS: i64 = 24 * 3600;
+pub(crate) const HEADER: &str = "idempotency-key";
+pub(crate) const REPLAY_WINDOW_SECONDS: i64 = 24 * 3600;
 const MAX_KEY_CHARS: usize = 255;
 
 #[derive(Clone)]
@@ -29,7 +29,7 @@ pub struct IdempotencyStore {
 /// the token that sent it: the same key from another token of the same user names
 /// another request, so no other token can fetch the answer (it holds a license key).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdempotencyKey {
+pub(crate) struct IdempotencyKey {
     key: String,
     token_hash: String,
 }
@@ -37,7 +37,10 @@ pub struct IdempotencyKey {
 impl IdempotencyKey {
     /// The key the request's headers carry, if any, for the token (its stored
     /// form) that authenticated the request; a malformed key is `400`.
-    pub fn from_headers(headers: &HeaderMap, token_hash: &str) -> Result<Option<Self>, AppError> {
+    pub(crate) fn from_headers(
+        headers: &HeaderMap,
+        token_hash: &str,
+    ) -> Result<Option<Self>, AppError> {
         let Some(value) = headers.get(HEADER) else {
             return Ok(None);
         };
@@ -71,7 +74,7 @@ struct StoredAnswer {
 
 /// A request made under an `Idempotency-Key`: whose, under which key, and what it
 /// asked for.
-pub struct IdempotentRequest {
+pub(crate) struct IdempotentRequest {
     store: IdempotencyStore,
     user_id: String,
     key_hash: String,
@@ -90,7 +93,7 @@ impl IdempotencyStore {
     /// A request made under `key`: `operation` names what is asked ("create a key
     /// in <organization>"), `body` the parsed input; the same key for another
     /// request is refused.
-    pub fn request(
+    pub(crate) fn request(
         &self,
         key: &IdempotencyKey,
         user_id: Uuid,
@@ -120,7 +123,7 @@ impl IdempotencyStore {
     }
 
     /// Erases expired answers every few minutes, so none outlives the window by much.
-    pub fn spawn_sweeper(&self) {
+    pub(crate) fn spawn_sweeper(&self) {
         let store = self.clone();
         sweep_every_few_minutes("erase expired idempotent answers", move || {
             let store = store.clone();
@@ -133,7 +136,10 @@ impl IdempotentRequest {
     /// Runs `act`, handing it the request so that it can keep its answer. Without
     /// a request, simply runs it; with one, runs it once per request: the stored
     /// answer when it already ran, the answer of a concurrent retry that finished first.
-    pub async fn once<'r, T, Act, Run>(request: Option<&'r Self>, act: Act) -> Result<T, AppError>
+    pub(crate) async fn once<'r, T, Act, Run>(
+        request: Option<&'r Self>,
+        act: Act,
+    ) -> Result<T, AppError>
     where
         T: DeserializeOwned,
         Act: FnOnce(Option<&'r Self>) -> Run,
@@ -156,7 +162,7 @@ impl IdempotentRequest {
 
     /// The answer already given to this request, if any. `422` when the key was
     /// used for a different request.
-    pub async fn replay<T: DeserializeOwned>(&self) -> Result<Option<T>, AppError> {
+    pub(crate) async fn replay<T: DeserializeOwned>(&self) -> Result<Option<T>, AppError> {
         let row: Option<StoredAnswer> = sqlx::query_as(
             "SELECT fingerprint, sealed_answer FROM idempotent_requests \
              WHERE user_id = $1 AND key_hash = $2 AND created_at > $3",
@@ -189,7 +195,7 @@ impl IdempotentRequest {
     /// Keeps `answer`, sealed, in the transaction that produced it, so the two
     /// land together. A concurrent retry that stored first makes this fail with
     /// `IdempotentRequestInFlight`, rolling back the duplicate; the caller replays.
-    pub async fn save<T: Serialize>(
+    pub(crate) async fn save<T: Serialize>(
         &self,
         connection: &mut AnyConnection,
         answer: &T,

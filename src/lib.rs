@@ -5,21 +5,25 @@
 
 // Leptos view types nest deeply (a page is one type); the hydrate build needs room.
 #![recursion_limit = "256"]
+// The browser's build compiles the shared modules without their server side, which
+// alone uses many of their items; dead code is found in the server's build (clippy,
+// `-D warnings`), which sees every use.
+#![cfg_attr(not(feature = "ssr"), allow(dead_code))]
 
-pub mod accounts;
-pub mod app;
+pub(crate) mod accounts;
+pub(crate) mod app;
 pub mod audit;
 #[cfg(feature = "ssr")]
-pub mod audit_trail;
-pub mod browser;
-pub mod components;
+pub(crate) mod audit_trail;
+pub(crate) mod browser;
+pub(crate) mod components;
 pub mod error;
-pub mod form_input;
+pub(crate) mod form_input;
 pub mod licensing;
-pub mod parse;
-pub mod rpc;
-pub mod settled;
-pub mod split_preloads;
+pub(crate) mod parse;
+pub(crate) mod rpc;
+pub(crate) mod settled;
+pub(crate) mod split_preloads;
 
 #[cfg(feature = "ssr")]
 pub mod cli;
@@ -36,19 +40,19 @@ pub mod http;
 #[cfg(feature = "ssr")]
 pub mod idempotency;
 #[cfg(feature = "ssr")]
-pub mod mail;
+pub(crate) mod mail;
 #[cfg(feature = "ssr")]
-pub mod outbox;
+pub(crate) mod outbox;
 #[cfg(feature = "ssr")]
 pub mod rate_limit;
 #[cfg(feature = "ssr")]
-pub mod releases;
+pub(crate) mod releases;
 #[cfg(feature = "ssr")]
-pub mod request_meta;
+pub(crate) mod request_meta;
 #[cfg(feature = "ssr")]
 pub mod secrets;
 #[cfg(feature = "ssr")]
-pub mod web;
+pub(crate) mod web;
 
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]

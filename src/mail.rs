@@ -20,26 +20,26 @@ use std::time::Duration;
 use uuid::Uuid;
 
 /// The outbox topic of emails.
-pub const TOPIC: &str = "email";
+pub(crate) const TOPIC: &str = "email";
 
 /// One email, as the outbox keeps it (sealed) until it is sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Email {
-    pub to: String,
-    pub subject: String,
+pub(crate) struct Email {
+    pub(crate) to: String,
+    pub(crate) subject: String,
     /// Plain text; every link in it is on this server.
-    pub text: String,
+    pub(crate) text: String,
 }
 
 /// What features send email through.
 #[derive(Clone)]
-pub struct Mail {
+pub(crate) struct Mail {
     outbox: Outbox,
     public_url: Option<Arc<str>>,
 }
 
 impl Mail {
-    pub fn new(outbox: Outbox, public_url: Option<&str>) -> Self {
+    pub(crate) fn new(outbox: Outbox, public_url: Option<&str>) -> Self {
         Mail {
             outbox,
             public_url: public_url.map(Into::into),
@@ -48,7 +48,7 @@ impl Mail {
 
     /// Writes `email` on `connection` (the transaction of the change that causes
     /// it). Call `wake` once that transaction has committed.
-    pub async fn send(
+    pub(crate) async fn send(
         &self,
         connection: &mut AnyConnection,
         email: &Email,
@@ -62,13 +62,13 @@ impl Mail {
     }
 
     /// Has the worker send what was just committed, now rather than at its next look.
-    pub fn wake(&self) {
+    pub(crate) fn wake(&self) {
         self.outbox.wake();
     }
 
     /// The origin links in emails start with: `STORNO_PUBLIC_URL`, else the origin
     /// the request was sent to.
-    pub fn origin(&self, meta: &RequestMeta) -> String {
+    pub(crate) fn origin(&self, meta: &RequestMeta) -> String {
         match &self.public_url {
             Some(url) => url.to_string(),
             None => format!("http://{}", meta.host.as_deref().unwrap_or("localhost")),
@@ -84,7 +84,7 @@ enum Transport {
 }
 
 /// Sends the outbox's emails.
-pub struct Mailer {
+pub(crate) struct Mailer {
     transport: Transport,
     from: Mailbox,
 }
@@ -92,7 +92,7 @@ pub struct Mailer {
 impl Mailer {
     /// The mailer `settings` describe; without `SMTP_URL`, files in
     /// `settings.directory` or else `default_directory`.
-    pub fn new(settings: &MailSettings, default_directory: PathBuf) -> Result<Self, String> {
+    pub(crate) fn new(settings: &MailSettings, default_directory: PathBuf) -> Result<Self, String> {
         let from: Mailbox = settings
             .from
             .parse()

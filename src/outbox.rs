@@ -22,7 +22,7 @@ use uuid::Uuid;
 /// How long a claim lasts before the message falls due again for any worker.
 const LEASE_SECONDS: i64 = 60;
 /// How long a message is retried before it is given up on.
-pub const RETRY_FOR_SECONDS: i64 = 24 * 3600;
+pub(crate) const RETRY_FOR_SECONDS: i64 = 24 * 3600;
 /// The longest wait between two attempts.
 const MAX_BACKOFF_SECONDS: i64 = 300;
 /// Delivered and given-up messages are kept this long (their metadata), then erased.
@@ -33,13 +33,13 @@ const POLL: Duration = Duration::from_secs(1);
 
 /// Delivers the messages of one topic (SMTP for `email`).
 #[async_trait::async_trait]
-pub trait Deliver: Send + Sync + 'static {
+pub(crate) trait Deliver: Send + Sync + 'static {
     /// Delivers `payload`, the message `id`; an error is retried later.
     async fn deliver(&self, id: Uuid, payload: Value) -> Result<(), String>;
 }
 
 #[derive(Clone)]
-pub struct Outbox {
+pub(crate) struct Outbox {
     pool: AnyPool,
     writes: WriteQueue,
     engine: Engine,
@@ -58,13 +58,13 @@ struct Claimed {
 }
 
 /// The wait after `attempts` failed attempts: 1 s, then doubling, at most 5 minutes.
-pub fn backoff_seconds(attempts: i64) -> i64 {
+pub(crate) fn backoff_seconds(attempts: i64) -> i64 {
     let exponent = attempts.clamp(1, 20) - 1;
     (1i64 << exponent).min(MAX_BACKOFF_SECONDS)
 }
 
 impl Outbox {
-    pub fn new(pool: AnyPool, writes: WriteQueue, engine: Engine, pepper: &Pepper) -> Self {
+    pub(crate) fn new(pool: AnyPool, writes: WriteQueue, engine: Engine, pepper: &Pepper) -> Self {
         Outbox {
             pool,
             writes,
@@ -76,7 +76,7 @@ impl Outbox {
 
     /// Writes a message for `topic` on `connection` (the caller's transaction);
     /// it is delivered once that transaction commits. Call `wake` after the commit.
-    pub async fn enqueue(
+    pub(crate) async fn enqueue(
         &self,
         connection: &mut AnyConnection,
         topic: &'static str,
@@ -103,7 +103,7 @@ impl Outbox {
     }
 
     /// Tells this instance's workers that a message was committed.
-    pub fn wake(&self) {
+    pub(crate) fn wake(&self) {
         self.written.notify_waiters();
     }
 
@@ -205,7 +205,7 @@ impl Outbox {
     }
 
     /// Delivers the due messages of `topic` until none is left; how many it tried.
-    pub async fn deliver_due(&self, topic: &str, deliverer: &dyn Deliver) -> usize {
+    pub(crate) async fn deliver_due(&self, topic: &str, deliverer: &dyn Deliver) -> usize {
         let mut tried = 0;
         loop {
             let batch = match self.claim(topic, 16).await {
@@ -227,7 +227,7 @@ impl Outbox {
 
     /// Runs a worker for `topic`: due messages are delivered as soon as this
     /// instance writes one, and at least every second.
-    pub fn spawn_worker(&self, topic: &'static str, deliverer: Arc<dyn Deliver>) {
+    pub(crate) fn spawn_worker(&self, topic: &'static str, deliverer: Arc<dyn Deliver>) {
         let outbox = self.clone();
         tokio::spawn(async move {
             loop {
@@ -242,7 +242,7 @@ impl Outbox {
     }
 
     /// Erases delivered and given-up messages older than 30 days.
-    pub async fn erase_old(&self) -> Result<u64, AppError> {
+    pub(crate) async fn erase_old(&self) -> Result<u64, AppError> {
         let erased = sqlx::query(
             "DELETE FROM outbox WHERE created_at <= $1 \
              AND (delivered_at IS NOT NULL OR failed_at IS NOT NULL)",

@@ -5,7 +5,7 @@ use std::fmt;
 
 /// Why a piece of input was refused, in words the user can act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvalidInput(pub String);
+pub(crate) struct InvalidInput(pub String);
 
 impl fmt::Display for InvalidInput {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -17,7 +17,7 @@ impl fmt::Display for InvalidInput {
 /// themselves: bidirectional overrides and isolates (which can make "Acme" display
 /// as another name), zero-width characters, the word joiner and its invisible
 /// operators, and the byte-order mark (a zero-width no-break space inside text).
-pub fn is_invisible_formatting(c: char) -> bool {
+pub(crate) fn is_invisible_formatting(c: char) -> bool {
     matches!(
         c,
         '\u{061C}'
@@ -31,14 +31,14 @@ pub fn is_invisible_formatting(c: char) -> bool {
 
 /// A character no displayed text should carry: a control character or an
 /// invisible formatting one.
-pub fn is_disguising(c: char) -> bool {
+pub(crate) fn is_disguising(c: char) -> bool {
     c.is_control() || is_invisible_formatting(c)
 }
 
 /// Parses a human-readable name: trimmed, at most `max_chars` characters, no control
 /// characters, no invisible formatting characters. `None` when nothing is left after
 /// trimming.
-pub fn parse_label(
+pub(crate) fn parse_label(
     raw: &str,
     what: &str,
     max_chars: usize,
@@ -67,7 +67,7 @@ pub fn parse_label(
 }
 
 #[cfg(feature = "ssr")]
-pub use server::{path_id, stored_id, ResultExt};
+pub(crate) use server::{path_id, stored_id, ResultExt};
 
 #[cfg(feature = "ssr")]
 mod server {
@@ -84,19 +84,19 @@ mod server {
 
     /// An id in a path or a form: one that does not parse names nothing, so it gets
     /// the same `missing` answer (a `404`) as an id nobody has.
-    pub fn path_id(raw: &str, missing: AppError) -> Result<Uuid, AppError> {
+    pub(crate) fn path_id(raw: &str, missing: AppError) -> Result<Uuid, AppError> {
         Uuid::parse_str(raw.trim()).map_err(|_| missing)
     }
 
     /// An id as stored (UUID text): anything else is a corrupt row, not bad input.
-    pub fn stored_id(raw: &str) -> Result<Uuid, AppError> {
+    pub(crate) fn stored_id(raw: &str) -> Result<Uuid, AppError> {
         Uuid::parse_str(raw)
             .map_err(|_| AppError::Internal(format!("malformed id {raw:?} in database")))
     }
 
     /// Maps the violation of a unique constraint to the error it means to the caller
     /// ("already a member", "email taken", ...); every other failure stays a database error.
-    pub trait ResultExt<T> {
+    pub(crate) trait ResultExt<T> {
         fn on_unique_violation(self, meaning: AppError) -> Result<T, AppError>;
     }
 

@@ -64,7 +64,7 @@ impl Default for RateLimitSettings {
 }
 
 #[derive(Clone)]
-pub struct RateLimits {
+pub(crate) struct RateLimits {
     validate_per_key: Arc<DefaultKeyedRateLimiter<String>>,
     validate_per_ip: Arc<DefaultKeyedRateLimiter<String>>,
     sign_in_per_ip: Arc<DefaultKeyedRateLimiter<String>>,
@@ -84,15 +84,15 @@ pub struct RateLimits {
 /// Who a sign-in attempt is counted as: its client, the account it names, and the
 /// trusted browser it comes from, if any (the device cookie's id).
 #[derive(Debug, Clone, Copy)]
-pub struct SignInAttempt<'a> {
-    pub ip: Option<&'a str>,
-    pub email: &'a str,
-    pub device: Option<&'a str>,
+pub(crate) struct SignInAttempt<'a> {
+    pub(crate) ip: Option<&'a str>,
+    pub(crate) email: &'a str,
+    pub(crate) device: Option<&'a str>,
 }
 
 /// The key a client is counted under: an IPv4 address as it is, an IPv6 address as
 /// its /64 network (an IPv4-mapped IPv6 address as the IPv4 address it maps).
-pub fn client_network(ip: &str) -> String {
+pub(crate) fn client_network(ip: &str) -> String {
     match ip.parse::<IpAddr>() {
         Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
             Some(v4) => v4.to_string(),
@@ -138,7 +138,7 @@ fn check(limiter: &DefaultKeyedRateLimiter<String>, key: &str) -> Result<(), App
 }
 
 impl RateLimits {
-    pub fn new(settings: RateLimitSettings) -> Self {
+    pub(crate) fn new(settings: RateLimitSettings) -> Self {
         RateLimits {
             validate_per_key: per_minute(settings.validate_per_key),
             validate_per_ip: per_minute(settings.validate_per_ip),
@@ -156,7 +156,7 @@ impl RateLimits {
     }
 
     /// `key_digest` is the key's HMAC: the plain key is not kept, even in memory.
-    pub fn validate(&self, ip: Option<&str>, key_digest: &str) -> Result<(), AppError> {
+    pub(crate) fn validate(&self, ip: Option<&str>, key_digest: &str) -> Result<(), AppError> {
         if let Some(ip) = ip {
             check(&self.validate_per_ip, &client_network(ip))?;
         }
@@ -165,7 +165,7 @@ impl RateLimits {
 
     /// Before a sign-in's password is checked: every attempt counts against its
     /// client; an account's failures (or a trusted browser's) that ran out refuse it.
-    pub fn sign_in_allowed(&self, attempt: SignInAttempt<'_>) -> Result<(), AppError> {
+    pub(crate) fn sign_in_allowed(&self, attempt: SignInAttempt<'_>) -> Result<(), AppError> {
         if let Some(ip) = attempt.ip {
             check(&self.sign_in_per_ip, &client_network(ip))?;
         }
@@ -190,7 +190,7 @@ impl RateLimits {
 
     /// After a wrong password: the failure counts; a key whose last failure was
     /// spent refuses attempts until its next one is allowed.
-    pub fn sign_in_failed(&self, attempt: SignInAttempt<'_>) {
+    pub(crate) fn sign_in_failed(&self, attempt: SignInAttempt<'_>) {
         for (limiter, key) in self.failure_keys(attempt) {
             let wait = match limiter.check_key(&key) {
                 Ok(left) if left.remaining_burst_capacity() > 0 => continue,
@@ -224,7 +224,7 @@ impl RateLimits {
         }
     }
 
-    pub fn sign_up(&self, ip: Option<&str>) -> Result<(), AppError> {
+    pub(crate) fn sign_up(&self, ip: Option<&str>) -> Result<(), AppError> {
         match ip {
             Some(ip) => check(&self.sign_up_per_ip, &client_network(ip)),
             None => Ok(()),
@@ -232,7 +232,7 @@ impl RateLimits {
     }
 
     /// A password-reset request from `ip` for `email`.
-    pub fn password_reset(&self, ip: Option<&str>, email: &str) -> Result<(), AppError> {
+    pub(crate) fn password_reset(&self, ip: Option<&str>, email: &str) -> Result<(), AppError> {
         if let Some(ip) = ip {
             check(&self.password_reset_per_ip, &client_network(ip))?;
         }
@@ -240,27 +240,27 @@ impl RateLimits {
     }
 
     /// An email sent to `address` because someone asked for it.
-    pub fn email_to(&self, address: &str) -> Result<(), AppError> {
+    pub(crate) fn email_to(&self, address: &str) -> Result<(), AppError> {
         check(&self.emails_per_address, &address.trim().to_lowercase())
     }
 
     /// An organization about to be created by `user`.
-    pub fn organization_created(&self, user: &str) -> Result<(), AppError> {
+    pub(crate) fn organization_created(&self, user: &str) -> Result<(), AppError> {
         check(&self.organizations_per_account, user)
     }
 
     /// An invitation about to be sent by `organization`.
-    pub fn invitation_sent(&self, organization: &str) -> Result<(), AppError> {
+    pub(crate) fn invitation_sent(&self, organization: &str) -> Result<(), AppError> {
         check(&self.invitations_per_organization, organization)
     }
 
     /// A license key about to be created in `organization`.
-    pub fn key_created(&self, organization: &str) -> Result<(), AppError> {
+    pub(crate) fn key_created(&self, organization: &str) -> Result<(), AppError> {
         check(&self.keys_per_organization, organization)
     }
 
     /// Forgets idle keys now and then, so memory stays bounded.
-    pub fn spawn_cleanup(&self) {
+    pub(crate) fn spawn_cleanup(&self) {
         let limits = self.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));

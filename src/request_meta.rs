@@ -13,10 +13,10 @@ use std::net::SocketAddr;
 /// address (behind trusted proxies, the one they forwarded) and user agent; and the
 /// `Host` it was sent to, for links back to this server.
 #[derive(Debug, Clone, Default)]
-pub struct RequestMeta {
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-    pub host: Option<String>,
+pub(crate) struct RequestMeta {
+    pub(crate) ip: Option<String>,
+    pub(crate) user_agent: Option<String>,
+    pub(crate) host: Option<String>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
@@ -47,7 +47,7 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
 
 impl RequestMeta {
     /// The metadata of the request a server function is handling.
-    pub async fn of_server_fn() -> RequestMeta {
+    pub(crate) async fn of_server_fn() -> RequestMeta {
         leptos_axum::extract::<RequestMeta>()
             .await
             .unwrap_or_default()
@@ -56,7 +56,7 @@ impl RequestMeta {
 
 /// Whether a request asks for HTML: a browser's own page load or form post, not a
 /// script's fetch (which asks for JSON).
-pub fn accepts_html(headers: &HeaderMap) -> bool {
+pub(crate) fn accepts_html(headers: &HeaderMap) -> bool {
     headers
         .get(ACCEPT)
         .and_then(|value| value.to_str().ok())
@@ -66,7 +66,7 @@ pub fn accepts_html(headers: &HeaderMap) -> bool {
 /// Whether the server function being run was called by a form the browser posted
 /// itself (no JavaScript): server_fn answers it with a redirect back to the page,
 /// the error, if any, in the URL.
-pub fn is_plain_form_post() -> bool {
+pub(crate) fn is_plain_form_post() -> bool {
     leptos::prelude::with_context::<Parts, _>(|parts| accepts_html(&parts.headers)).unwrap_or(false)
 }
 
@@ -75,20 +75,20 @@ pub fn is_plain_form_post() -> bool {
 const SERVER_FN_PREFIX: &str = "/rpc";
 
 /// Whether `path` is a server function's.
-pub fn is_server_fn_path(path: &str) -> bool {
+pub(crate) fn is_server_fn_path(path: &str) -> bool {
     path.strip_prefix(SERVER_FN_PREFIX)
         .is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// Whether the server function being run was called over HTTP, not directly by a
 /// page being rendered on the server.
-pub fn is_server_fn_request() -> bool {
+pub(crate) fn is_server_fn_request() -> bool {
     leptos::prelude::with_context::<Parts, _>(|parts| is_server_fn_path(parts.uri.path()))
         .unwrap_or(false)
 }
 
 /// The value of the cookie `name` among a request's `Cookie` headers, if not empty.
-pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+pub(crate) fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(axum::http::header::COOKIE)
         .iter()

@@ -9,9 +9,9 @@ use server_fn::codec::Post;
 use server_fn::{Bytes, ContentType, Decodes, Encodes, Format, FormatType};
 
 /// The output encoding of every `#[server]` function (`output = crate::rpc::JsonText`).
-pub type JsonText = Post<JsonTextEncoding>;
+pub(crate) type JsonText = Post<JsonTextEncoding>;
 
-pub struct JsonTextEncoding;
+pub(crate) struct JsonTextEncoding;
 
 impl ContentType for JsonTextEncoding {
     const CONTENT_TYPE: &'static str = "application/json";

@@ -24,7 +24,7 @@ impl std::fmt::Debug for Pepper {
 }
 
 impl Pepper {
-    pub const MIN_BYTES: usize = 32;
+    pub(crate) const MIN_BYTES: usize = 32;
 
     pub fn new(secret: &[u8]) -> Result<Self, String> {
         if secret.len() < Self::MIN_BYTES {
@@ -40,7 +40,7 @@ impl Pepper {
 
     /// Reads the pepper kept in `path`, or creates one there on first run (see
     /// `read_or_create_private_file`). Returns whether it was created.
-    pub fn load_or_create(path: &Path) -> Result<(Self, bool), String> {
+    pub(crate) fn load_or_create(path: &Path) -> Result<(Self, bool), String> {
         let (text, created) =
             read_or_create_private_file(path, || hex::encode(random_bytes::<32>()))?;
         let bytes = hex::decode(text.trim())
@@ -50,7 +50,7 @@ impl Pepper {
 
     /// Hex HMAC-SHA256 of `secret`, separated by `purpose` so that a token hash can
     /// never be confused with a license-key hash.
-    pub fn digest(&self, purpose: &str, secret: &str) -> String {
+    pub(crate) fn digest(&self, purpose: &str, secret: &str) -> String {
         let mut mac = (*self.0).clone();
         mac.update(purpose.as_bytes());
         mac.update(&[0]);
@@ -60,7 +60,7 @@ impl Pepper {
 
     /// A 256-bit key for `purpose` (an encryption key, say), derived from the
     /// pepper, so that no second secret has to be kept and shared.
-    pub fn subkey(&self, purpose: &str) -> [u8; 32] {
+    pub(crate) fn subkey(&self, purpose: &str) -> [u8; 32] {
         let mut mac = (*self.0).clone();
         mac.update(b"subkey");
         mac.update(&[0]);
@@ -73,19 +73,19 @@ impl Pepper {
 /// replay or reveal): XChaCha20-Poly1305 under a key derived from the pepper for
 /// one purpose. `associated` binds a sealed value to where it is kept.
 #[derive(Clone)]
-pub struct Sealer(Arc<XChaCha20Poly1305>);
+pub(crate) struct Sealer(Arc<XChaCha20Poly1305>);
 
 impl Sealer {
     const NONCE_BYTES: usize = 24;
 
-    pub fn new(pepper: &Pepper, purpose: &str) -> Self {
+    pub(crate) fn new(pepper: &Pepper, purpose: &str) -> Self {
         Sealer(Arc::new(XChaCha20Poly1305::new(
             &pepper.subkey(purpose).into(),
         )))
     }
 
     /// hex(nonce || ciphertext), under a fresh random nonce.
-    pub fn seal(&self, plaintext: &[u8], associated: &[u8]) -> String {
+    pub(crate) fn seal(&self, plaintext: &[u8], associated: &[u8]) -> String {
         let nonce = random_bytes::<{ Self::NONCE_BYTES }>();
         let payload = Payload {
             msg: plaintext,
@@ -99,7 +99,7 @@ impl Sealer {
     }
 
     /// `None` if the value was not sealed by this sealer for `associated`, or was altered.
-    pub fn open(&self, sealed: &str, associated: &[u8]) -> Option<Vec<u8>> {
+    pub(crate) fn open(&self, sealed: &str, associated: &[u8]) -> Option<Vec<u8>> {
         let bytes = hex::decode(sealed).ok()?;
         if bytes.len() < Self::NONCE_BYTES {
             return None;
@@ -116,7 +116,7 @@ impl Sealer {
 /// The text of the secret file at `path`, or, on first run, `fresh()` written
 /// there (readable by the owner only). Returns whether it was created. Instances
 /// starting at the same time on one file agree: the file appears whole or not at all.
-pub fn read_or_create_private_file(
+pub(crate) fn read_or_create_private_file(
     path: &Path,
     fresh: impl FnOnce() -> String,
 ) -> Result<(String, bool), String> {
@@ -170,7 +170,7 @@ fn sync_folder_of(path: &Path) -> std::io::Result<()> {
     }
 }
 
-pub fn random_bytes<const N: usize>() -> [u8; N] {
+pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
     OsRng.fill_bytes(&mut bytes);
     bytes

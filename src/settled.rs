@@ -13,11 +13,11 @@ use leptos::tachys::view::{add_attr::AddAnyAttr, Position, PositionState, Render
 
 /// `view`, rendered on the server in one synchronous pass. It must not contain a
 /// `Suspend` (what it would wait for is not awaited).
-pub fn settled<V: RenderHtml>(view: V) -> Settled<V> {
+pub(crate) fn settled<V: RenderHtml>(view: V) -> Settled<V> {
     Settled(view)
 }
 
-pub struct Settled<V>(V);
+pub(crate) struct Settled<V>(V);
 
 impl<V: Render> Render for Settled<V> {
     type State = V::State;

@@ -21,7 +21,7 @@ use leptos::prelude::IntoView;
 /// The shown routes' preload links, to end the `<body>` with. Call it as the render
 /// starts, before the app is built: from then on it collects the routes shown.
 /// Nothing without a split bundle's manifest, and nothing in the browser.
-pub fn shown_routes_preloads() -> impl IntoView {
+pub(crate) fn shown_routes_preloads() -> impl IntoView {
     #[cfg(feature = "ssr")]
     {
         let shown = server::collect_shown_routes();

@@ -15,7 +15,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 #[server(prefix = "/rpc", endpoint = "my_invitations", output = crate::rpc::JsonText)]
-pub async fn my_invitations() -> Result<Vec<MyInvitationDto>, PageError> {
+pub(crate) async fn my_invitations() -> Result<Vec<MyInvitationDto>, PageError> {
     let page = super::session::page_user().await?;
     Ok(service::<AccountsService>()?
         .my_invitations(&page.user)
@@ -25,7 +25,7 @@ pub async fn my_invitations() -> Result<Vec<MyInvitationDto>, PageError> {
 #[component]
 /// `activity` is the person's own activity, drawn below the rest (the audit
 /// feature's, handed in by the app shell).
-pub fn AccountPage(#[prop(into)] activity: ViewFn) -> impl IntoView {
+pub(crate) fn AccountPage(#[prop(into)] activity: ViewFn) -> impl IntoView {
     // Made here, once: the view below waits for the session and may be built twice.
     let (accept, decline) = (
         ServerAction::<AcceptInvitation>::new(),

@@ -18,13 +18,13 @@ use leptos_router::hooks::use_query_map;
 use server_fn::ServerFn;
 
 #[server(prefix = "/rpc", endpoint = "my_account", output = crate::rpc::JsonText)]
-pub async fn my_account() -> Result<AccountDto, PageError> {
+pub(crate) async fn my_account() -> Result<AccountDto, PageError> {
     let page = super::session::page_user().await?;
     Ok(service::<AccountsService>()?.account(&page.user).await?)
 }
 
 #[server(prefix = "/rpc", endpoint = "resend_verification", output = crate::rpc::JsonText)]
-pub async fn resend_verification() -> Result<(), PageError> {
+pub(crate) async fn resend_verification() -> Result<(), PageError> {
     let page = super::session::page_user().await?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
     service::<AccountsService>()?
@@ -35,7 +35,7 @@ pub async fn resend_verification() -> Result<(), PageError> {
 }
 
 #[server(prefix = "/rpc", endpoint = "change_email", output = crate::rpc::JsonText)]
-pub async fn change_email(email: String, password: String) -> Result<(), PageError> {
+pub(crate) async fn change_email(email: String, password: String) -> Result<(), PageError> {
     use super::domain::Email;
     use crate::error::AppError;
     let page = super::session::page_user().await?;
@@ -49,7 +49,7 @@ pub async fn change_email(email: String, password: String) -> Result<(), PageErr
 }
 
 #[server(prefix = "/rpc", endpoint = "change_password", output = crate::rpc::JsonText)]
-pub async fn change_password(
+pub(crate) async fn change_password(
     current_password: String,
     new_password: String,
 ) -> Result<(), PageError> {
@@ -74,7 +74,7 @@ pub async fn change_password(
 }
 
 #[server(prefix = "/rpc", endpoint = "sign_out_everywhere", output = crate::rpc::JsonText)]
-pub async fn sign_out_everywhere() -> Result<(), PageError> {
+pub(crate) async fn sign_out_everywhere() -> Result<(), PageError> {
     let page = super::session::page_user().await?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
     service::<AccountsService>()?
@@ -97,7 +97,7 @@ fn notice_text(notice: &str) -> Option<&'static str> {
 }
 
 #[component]
-pub fn AccountSecurity() -> impl IntoView {
+pub(crate) fn AccountSecurity() -> impl IntoView {
     let (resend, change_email, change_password, everywhere) = (
         ServerAction::<ResendVerification>::new(),
         ServerAction::<ChangeEmail>::new(),

@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct RegisterRequest {
+pub(crate) struct RegisterRequest {
     #[schema(format = Email, max_length = 254)]
     email: String,
     #[schema(min_length = 12, max_length = 1024)]
@@ -30,7 +30,7 @@ pub struct RegisterRequest {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct RegisterResponse {
+pub(crate) struct RegisterResponse {
     token: String,
     user: UserDto,
     organization: OrganizationDto,
@@ -47,7 +47,7 @@ pub struct RegisterResponse {
         (status = 409, description = "The email is already registered", body = ErrorBody)
     )
 )]
-pub async fn register(
+pub(crate) async fn register(
     State(accounts): State<AccountsService>,
     meta: RequestMeta,
     ApiJson(body): ApiJson<RegisterRequest>,
@@ -73,14 +73,14 @@ pub async fn register(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct TokenRequest {
+pub(crate) struct TokenRequest {
     email: String,
     password: String,
 }
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct TokenResponse {
+pub(crate) struct TokenResponse {
     token: String,
     expires_at: String,
 }
@@ -102,7 +102,7 @@ pub struct TokenResponse {
         )
     )
 )]
-pub async fn create_token(
+pub(crate) async fn create_token(
     State(accounts): State<AccountsService>,
     meta: RequestMeta,
     ApiJson(body): ApiJson<TokenRequest>,
@@ -127,7 +127,7 @@ pub async fn create_token(
     responses((status = 204, description = "Revoked")),
     security(("bearer" = []))
 )]
-pub async fn revoke_token(
+pub(crate) async fn revoke_token(
     State(accounts): State<AccountsService>,
     ApiCaller(holder): ApiCaller,
     meta: RequestMeta,
@@ -137,7 +137,7 @@ pub async fn revoke_token(
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct OrganizationsResponse {
+pub(crate) struct OrganizationsResponse {
     organizations: Vec<OrganizationDto>,
 }
 
@@ -149,7 +149,7 @@ pub struct OrganizationsResponse {
     responses((status = 200, description = "The organizations", body = OrganizationsResponse)),
     security(("bearer" = []))
 )]
-pub async fn list_organizations(
+pub(crate) async fn list_organizations(
     State(accounts): State<AccountsService>,
     ApiCaller(holder): ApiCaller,
 ) -> Result<Json<OrganizationsResponse>, AppError> {
@@ -161,7 +161,7 @@ pub async fn list_organizations(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CreateOrganizationRequest {
+pub(crate) struct CreateOrganizationRequest {
     #[schema(
         max_length = 255,
         pattern = r"^[^\x00-\x1F\x7F-\x9F\u200B-\u200F\u202A-\u202E\u2066-\u2069\u2060-\u2064\u061C\uFEFF]*[^\s\x00-\x1F\x7F-\x9F\u200B-\u200F\u202A-\u202E\u2066-\u2069\u2060-\u2064\u061C\uFEFF][^\x00-\x1F\x7F-\x9F\u200B-\u200F\u202A-\u202E\u2066-\u2069\u2060-\u2064\u061C\uFEFF]*$"
@@ -186,7 +186,7 @@ pub struct CreateOrganizationRequest {
     ),
     security(("bearer" = []))
 )]
-pub async fn create_organization(
+pub(crate) async fn create_organization(
     State(accounts): State<AccountsService>,
     ApiCaller(holder): ApiCaller,
     ApiJson(body): ApiJson<CreateOrganizationRequest>,

@@ -10,7 +10,7 @@ use axum::http::request::Parts;
 use uuid::Uuid;
 
 /// The caller of an API endpoint, proven by a live Bearer token.
-pub struct ApiCaller(pub TokenHolder);
+pub(crate) struct ApiCaller(pub TokenHolder);
 
 impl<S: Send + Sync> FromRequestParts<S> for ApiCaller
 where
@@ -34,7 +34,7 @@ fn bearer_token(parts: &Parts) -> Option<&str> {
 
 /// The organization named by `X-Organization`, if any. A value that is not a UUID
 /// names no organization: `404`, like any organization the caller cannot see.
-pub fn requested_organization(parts: &Parts) -> Result<Option<Uuid>, AppError> {
+pub(crate) fn requested_organization(parts: &Parts) -> Result<Option<Uuid>, AppError> {
     match parts.headers.get("x-organization") {
         None => Ok(None),
         Some(value) => value
@@ -66,9 +66,9 @@ where
 /// A token holder acting in their current organization (`X-Organization` or the
 /// default one), with the credential that proved it (what an `Idempotency-Key`
 /// is bound to).
-pub struct ApiMember {
-    pub actor: Membership,
-    pub credential: TokenCredential,
+pub(crate) struct ApiMember {
+    pub(crate) actor: Membership,
+    pub(crate) credential: TokenCredential,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for ApiMember

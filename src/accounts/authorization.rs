@@ -22,24 +22,24 @@ use crate::parse::stored_id;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct User {
-    pub id: Uuid,
-    pub email: String,
+pub(crate) struct User {
+    pub(crate) id: Uuid,
+    pub(crate) email: String,
 }
 
 #[derive(Debug, Clone)]
-pub struct TokenHolder {
-    pub user: User,
-    pub token_id: Uuid,
+pub(crate) struct TokenHolder {
+    pub(crate) user: User,
+    pub(crate) token_id: Uuid,
 }
 
-pub struct TokenCredential {
-    pub token_hash: String,
-    pub requested: Option<Uuid>,
+pub(crate) struct TokenCredential {
+    pub(crate) token_hash: String,
+    pub(crate) requested: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Membership {
+pub(crate) struct Membership {
     user_id: Uuid,
     organization_id: Uuid,
     organization_name: String,
@@ -50,15 +50,15 @@ pub struct Membership {
 /// A membership as the accounts service reads it, before it becomes a `Membership`.
 #[derive(sqlx::FromRow)]
 pub(crate) struct MembershipRow {
-    pub organization_id: String,
-    pub name: String,
-    pub role: String,
-    pub plan: String,
+    pub(crate) organization_id: String,
+    pub(crate) name: String,
+    pub(crate) role: String,
+    pub(crate) plan: String,
 }
 
 impl Membership {
     /// This member's action on their organization, for the audit log.
-    pub fn audit_event(&self, action: &'static str, target: String) -> AuditEvent {
+    pub(crate) fn audit_event(&self, action: &'static str, target: String) -> AuditEvent {
         AuditEvent::in_organization(self.organization_id, self.user_id, action, target)
     }
 
@@ -73,25 +73,25 @@ impl Membership {
         })
     }
 
-    pub fn user_id(&self) -> Uuid {
+    pub(crate) fn user_id(&self) -> Uuid {
         self.user_id
     }
 
-    pub fn organization_id(&self) -> Uuid {
+    pub(crate) fn organization_id(&self) -> Uuid {
         self.organization_id
     }
 
-    pub fn organization_name(&self) -> &str {
+    pub(crate) fn organization_name(&self) -> &str {
         &self.organization_name
     }
 
-    pub fn is_owner(&self) -> bool {
+    pub(crate) fn is_owner(&self) -> bool {
         self.role == Role::Owner
     }
 
     /// The owner check, the same for every action reserved to owners; anyone else
     /// gets `403` with `refusal` as the message.
-    pub fn require_owner(&self, refusal: &'static str) -> Result<(), AppError> {
+    pub(crate) fn require_owner(&self, refusal: &'static str) -> Result<(), AppError> {
         if self.is_owner() {
             Ok(())
         } else {
@@ -99,7 +99,7 @@ impl Membership {
         }
     }
 
-    pub fn to_dto(&self) -> OrganizationDto {
+    pub(crate) fn to_dto(&self) -> OrganizationDto {
         OrganizationDto {
             id: self.organization_id.to_string(),
             name: self.organization_name.clone(),

@@ -12,7 +12,7 @@ use crate::web::context::service;
 use leptos::prelude::*;
 
 #[server(prefix = "/rpc", endpoint = "session", output = crate::rpc::JsonText)]
-pub async fn load_session() -> Result<Option<SignedIn>, PageError> {
+pub(crate) async fn load_session() -> Result<Option<SignedIn>, PageError> {
     use super::session::{current_session, signed_in};
     let accounts = service::<AccountsService>()?;
     let session = current_session()?;
@@ -27,7 +27,7 @@ pub async fn load_session() -> Result<Option<SignedIn>, PageError> {
 }
 
 #[server(prefix = "/rpc", endpoint = "sign_up", output = crate::rpc::JsonText)]
-pub async fn sign_up(
+pub(crate) async fn sign_up(
     email: String,
     password: String,
     organization_name: String,
@@ -50,7 +50,7 @@ pub async fn sign_up(
 }
 
 #[server(prefix = "/rpc", endpoint = "sign_in", output = crate::rpc::JsonText)]
-pub async fn sign_in(email: String, password: String) -> Result<(), PageError> {
+pub(crate) async fn sign_in(email: String, password: String) -> Result<(), PageError> {
     use super::{device, session};
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
     let headers: axum::http::HeaderMap = leptos_axum::extract().await.unwrap_or_default();
@@ -66,7 +66,7 @@ pub async fn sign_in(email: String, password: String) -> Result<(), PageError> {
 }
 
 #[server(prefix = "/rpc", endpoint = "sign_out", output = crate::rpc::JsonText)]
-pub async fn sign_out() -> Result<(), PageError> {
+pub(crate) async fn sign_out() -> Result<(), PageError> {
     use super::session;
     session::sign_out(&session::current_session()?).await?;
     leptos_axum::redirect("/sign-in");
@@ -74,7 +74,7 @@ pub async fn sign_out() -> Result<(), PageError> {
 }
 
 #[server(prefix = "/rpc", endpoint = "switch_organization", output = crate::rpc::JsonText)]
-pub async fn switch_organization(organization_id: String) -> Result<(), PageError> {
+pub(crate) async fn switch_organization(organization_id: String) -> Result<(), PageError> {
     use super::session;
     use crate::error::AppError;
     let actor = session::page_member().await?;
@@ -87,7 +87,7 @@ pub async fn switch_organization(organization_id: String) -> Result<(), PageErro
 }
 
 #[server(prefix = "/rpc", endpoint = "create_organization", output = crate::rpc::JsonText)]
-pub async fn create_organization(name: String) -> Result<(), PageError> {
+pub(crate) async fn create_organization(name: String) -> Result<(), PageError> {
     use super::domain::OrganizationName;
     use super::session;
     use crate::error::AppError;
@@ -103,7 +103,7 @@ pub async fn create_organization(name: String) -> Result<(), PageError> {
 /// Joins the organization of an invitation addressed to the signed-in user, and
 /// acts in it from now on.
 #[server(prefix = "/rpc", endpoint = "accept_invitation", output = crate::rpc::JsonText)]
-pub async fn accept_invitation(id: String) -> Result<(), PageError> {
+pub(crate) async fn accept_invitation(id: String) -> Result<(), PageError> {
     use super::session;
     use crate::error::AppError;
     let page = session::page_user().await?;
@@ -116,7 +116,7 @@ pub async fn accept_invitation(id: String) -> Result<(), PageError> {
 }
 
 #[server(prefix = "/rpc", endpoint = "decline_invitation", output = crate::rpc::JsonText)]
-pub async fn decline_invitation(id: String) -> Result<(), PageError> {
+pub(crate) async fn decline_invitation(id: String) -> Result<(), PageError> {
     use crate::error::AppError;
     let page = super::session::page_user().await?;
     let id = crate::parse::path_id(&id, AppError::InvitationNotFound)?;
@@ -128,7 +128,7 @@ pub async fn decline_invitation(id: String) -> Result<(), PageError> {
 /// Removes a member from the current organization (owner), or the signed-in user
 /// themselves (leaving).
 #[server(prefix = "/rpc", endpoint = "remove_member", output = crate::rpc::JsonText)]
-pub async fn remove_member(user_id: String) -> Result<(), PageError> {
+pub(crate) async fn remove_member(user_id: String) -> Result<(), PageError> {
     use crate::error::AppError;
     let actor = super::session::page_member().await?;
     let member = crate::parse::path_id(&user_id, AppError::MemberNotFound)?;
@@ -143,18 +143,18 @@ pub async fn remove_member(user_id: String) -> Result<(), PageError> {
 /// organization, say) stay in the page's code (`reload_after`): the shell, which
 /// every visitor downloads first, holds no more of them than it needs.
 #[derive(Clone, Copy)]
-pub struct AccountContext {
-    pub signed_in: Resource<Result<Option<SignedIn>, PageError>>,
+pub(crate) struct AccountContext {
+    pub(crate) signed_in: Resource<Result<Option<SignedIn>, PageError>>,
     /// Counts the pages' own actions that changed the session (`reload_after`).
     page_session_changes: RwSignal<usize>,
-    pub sign_up: ServerAction<SignUp>,
-    pub sign_in: ServerAction<SignIn>,
-    pub sign_out: ServerAction<SignOut>,
-    pub switch_organization: ServerAction<SwitchOrganization>,
+    pub(crate) sign_up: ServerAction<SignUp>,
+    pub(crate) sign_in: ServerAction<SignIn>,
+    pub(crate) sign_out: ServerAction<SignOut>,
+    pub(crate) switch_organization: ServerAction<SwitchOrganization>,
 }
 
 impl AccountContext {
-    pub fn provide() -> Self {
+    pub(crate) fn provide() -> Self {
         let sign_up = ServerAction::<SignUp>::new();
         let sign_in = ServerAction::<SignIn>::new();
         let sign_out = ServerAction::<SignOut>::new();
@@ -182,14 +182,14 @@ impl AccountContext {
         context
     }
 
-    pub fn get() -> Self {
+    pub(crate) fn get() -> Self {
         expect_context::<AccountContext>()
     }
 
     /// Reads the session again each time a page's `action` succeeds (it changed the
     /// user's organizations or invitations, which the header shows, and may have
     /// changed the organization the pages act in).
-    pub fn reload_after<S>(&self, action: ServerAction<S>)
+    pub(crate) fn reload_after<S>(&self, action: ServerAction<S>)
     where
         S: server_fn::ServerFn<Output = (), Error = PageError> + Clone + Send + Sync + 'static,
     {
@@ -211,7 +211,7 @@ impl AccountContext {
     /// moves when that organization may have changed (switched in the header;
     /// created, joined or left on a page), so the data loads again rather than
     /// stay the previous organization's under the new one's name.
-    pub fn organization_changes(&self) -> usize {
+    pub(crate) fn organization_changes(&self) -> usize {
         self.switch_organization.version().get() + self.page_session_changes.get()
     }
 }

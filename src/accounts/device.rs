@@ -7,11 +7,11 @@ use crate::secrets::{random_bytes, Pepper};
 use subtle::ConstantTimeEq;
 
 /// The cookie's name; it is sent to the sign-in server function alone.
-pub const COOKIE: &str = "storno_device";
+pub(crate) const COOKIE: &str = "storno_device";
 /// Where the browser sends it.
-pub const COOKIE_PATH: &str = "/rpc/sign_in";
+pub(crate) const COOKIE_PATH: &str = "/rpc/sign_in";
 /// How long a browser stays trusted after its last sign-in: a year.
-pub const MAX_AGE_SECONDS: u64 = 365 * 24 * 3600;
+pub(crate) const MAX_AGE_SECONDS: u64 = 365 * 24 * 3600;
 
 const PURPOSE: &str = "sign-in-device";
 
@@ -23,7 +23,7 @@ fn seal(pepper: &Pepper, email: &str, nonce: &str) -> String {
 }
 
 /// A new device cookie's value for a browser that just signed in as `email`.
-pub fn issue(pepper: &Pepper, email: &str) -> String {
+pub(crate) fn issue(pepper: &Pepper, email: &str) -> String {
     let nonce = hex::encode(random_bytes::<16>());
     let seal = seal(pepper, email, &nonce);
     format!("{nonce}.{seal}")
@@ -31,7 +31,7 @@ pub fn issue(pepper: &Pepper, email: &str) -> String {
 
 /// The browser's id (the cookie's nonce) when `value` was issued for `email` by
 /// this server; `None` for anything else (another account's, forged, garbled).
-pub fn trusted_for<'a>(pepper: &Pepper, email: &str, value: &'a str) -> Option<&'a str> {
+pub(crate) fn trusted_for<'a>(pepper: &Pepper, email: &str, value: &'a str) -> Option<&'a str> {
     let (nonce, given) = value.split_once('.')?;
     if nonce.len() != 32 || !nonce.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
@@ -41,7 +41,7 @@ pub fn trusted_for<'a>(pepper: &Pepper, email: &str, value: &'a str) -> Option<&
 }
 
 /// Gives the browser this server function answers its device cookie.
-pub fn set_cookie(value: &str, secure: bool) {
+pub(crate) fn set_cookie(value: &str, secure: bool) {
     let secure = if secure { "; Secure" } else { "" };
     let cookie = format!(
         "{COOKIE}={value}; Path={COOKIE_PATH}; Max-Age={MAX_AGE_SECONDS}; HttpOnly; SameSite=Strict{secure}"

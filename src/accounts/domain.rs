@@ -1,19 +1,19 @@
 //! Account input parsed at the edge: once a value has one of these types, it has
 //! been checked.
 
-pub use crate::parse::InvalidInput;
+pub(crate) use crate::parse::InvalidInput;
 use crate::parse::{is_disguising, parse_label};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A lower-cased, trimmed email address of a plausible shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Email(String);
+pub(crate) struct Email(String);
 
 impl Email {
-    pub const MAX_LEN: usize = 254;
+    pub(crate) const MAX_LEN: usize = 254;
 
-    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
+    pub(crate) fn parse(raw: &str) -> Result<Self, InvalidInput> {
         let email = raw.trim().to_lowercase();
         let invalid = || InvalidInput("Enter a valid email address".into());
         if email.is_empty() || email.len() > Self::MAX_LEN {
@@ -35,7 +35,7 @@ impl Email {
         Ok(Email(email))
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
@@ -43,7 +43,7 @@ impl Email {
 /// A password that meets the length policy. Deliberately has no `Debug` output of
 /// its contents, so it cannot end up in a log by accident.
 #[derive(Clone)]
-pub struct Password(String);
+pub(crate) struct Password(String);
 
 impl fmt::Debug for Password {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -52,11 +52,11 @@ impl fmt::Debug for Password {
 }
 
 impl Password {
-    pub const MIN_CHARS: usize = 12;
+    pub(crate) const MIN_CHARS: usize = 12;
     /// Bounds the work a single sign-in can ask of the password hasher.
-    pub const MAX_CHARS: usize = 1024;
+    pub(crate) const MAX_CHARS: usize = 1024;
 
-    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
+    pub(crate) fn parse(raw: &str) -> Result<Self, InvalidInput> {
         let chars = raw.chars().count();
         if chars < Self::MIN_CHARS {
             return Err(InvalidInput(format!(
@@ -73,24 +73,24 @@ impl Password {
         Ok(Password(raw.to_string()))
     }
 
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrganizationName(String);
+pub(crate) struct OrganizationName(String);
 
 impl OrganizationName {
-    pub const MAX_CHARS: usize = 255;
+    pub(crate) const MAX_CHARS: usize = 255;
 
-    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
+    pub(crate) fn parse(raw: &str) -> Result<Self, InvalidInput> {
         parse_label(raw, "Organization name", Self::MAX_CHARS)?
             .map(OrganizationName)
             .ok_or_else(|| InvalidInput("Organization name must not be empty".into()))
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
@@ -98,14 +98,14 @@ impl OrganizationName {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Role {
+pub(crate) enum Role {
     Owner,
     Admin,
     Member,
 }
 
 impl Role {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Role::Owner => "owner",
             Role::Admin => "admin",
@@ -113,7 +113,7 @@ impl Role {
         }
     }
 
-    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
+    pub(crate) fn parse(raw: &str) -> Result<Self, InvalidInput> {
         match raw {
             "owner" => Ok(Role::Owner),
             "admin" => Ok(Role::Admin),
@@ -125,7 +125,7 @@ impl Role {
     }
 
     /// The roles an owner may hand out: there is exactly one owner per organization.
-    pub fn parse_invitable(raw: &str) -> Result<Self, InvalidInput> {
+    pub(crate) fn parse_invitable(raw: &str) -> Result<Self, InvalidInput> {
         match Role::parse(raw)? {
             Role::Owner => Err(InvalidInput(
                 "Role must be admin or member: an organization has exactly one owner".into(),

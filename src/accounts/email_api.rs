@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 /// The answer of a request that is carried out by email (`202`): the same whatever
 /// the address, so it reveals nothing.
 #[derive(Serialize, ToSchema)]
-pub struct AcceptedResponse {
+pub(crate) struct AcceptedResponse {
     /// Always `accepted`.
     status: &'static str,
 }
@@ -38,7 +38,7 @@ fn accepted() -> (StatusCode, Json<AcceptedResponse>) {
     responses((status = 200, description = "The account", body = AccountDto)),
     security(("bearer" = []))
 )]
-pub async fn account(
+pub(crate) async fn account(
     State(accounts): State<AccountsService>,
     ApiCaller(holder): ApiCaller,
 ) -> Result<Json<AccountDto>, AppError> {
@@ -57,7 +57,7 @@ pub async fn account(
     ),
     security(("bearer" = []))
 )]
-pub async fn resend_verification(
+pub(crate) async fn resend_verification(
     State(accounts): State<AccountsService>,
     ApiCaller(holder): ApiCaller,
     meta: RequestMeta,
@@ -68,7 +68,7 @@ pub async fn resend_verification(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct TokenBody {
+pub(crate) struct TokenBody {
     /// The `token` of the emailed link.
     #[schema(max_length = 128)]
     token: String,
@@ -76,7 +76,7 @@ pub struct TokenBody {
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct VerifiedResponse {
+pub(crate) struct VerifiedResponse {
     /// Always `true`.
     email_verified: bool,
 }
@@ -93,7 +93,7 @@ pub struct VerifiedResponse {
         (status = 409, description = "The new address of an email change belongs to another account meanwhile (`email_taken`)", body = ErrorBody)
     )
 )]
-pub async fn verify_email(
+pub(crate) async fn verify_email(
     State(accounts): State<AccountsService>,
     meta: RequestMeta,
     ApiJson(body): ApiJson<TokenBody>,
@@ -106,7 +106,7 @@ pub async fn verify_email(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PasswordResetRequest {
+pub(crate) struct PasswordResetRequest {
     /// Any text: one that is no account's address gets the same answer.
     email: String,
 }
@@ -123,7 +123,7 @@ pub struct PasswordResetRequest {
             headers(("Retry-After" = u64, description = "Seconds to wait")))
     )
 )]
-pub async fn request_password_reset(
+pub(crate) async fn request_password_reset(
     State(accounts): State<AccountsService>,
     meta: RequestMeta,
     ApiJson(body): ApiJson<PasswordResetRequest>,
@@ -134,7 +134,7 @@ pub async fn request_password_reset(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PasswordResetConfirmation {
+pub(crate) struct PasswordResetConfirmation {
     #[schema(max_length = 128)]
     token: String,
     #[schema(min_length = 12, max_length = 1024)]
@@ -143,7 +143,7 @@ pub struct PasswordResetConfirmation {
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct PasswordChangedResponse {
+pub(crate) struct PasswordChangedResponse {
     /// Always `true`.
     password_changed: bool,
 }
@@ -160,7 +160,7 @@ pub struct PasswordChangedResponse {
         (status = 422, description = "The password breaks the sign-up rules", body = ErrorBody)
     )
 )]
-pub async fn confirm_password_reset(
+pub(crate) async fn confirm_password_reset(
     State(accounts): State<AccountsService>,
     meta: RequestMeta,
     ApiJson(body): ApiJson<PasswordResetConfirmation>,
@@ -176,7 +176,7 @@ pub async fn confirm_password_reset(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct EmailChangeRequest {
+pub(crate) struct EmailChangeRequest {
     /// The new address; it becomes the account's when the link sent to it is opened.
     #[schema(format = Email, max_length = 254)]
     email: String,
@@ -199,7 +199,7 @@ pub struct EmailChangeRequest {
     ),
     security(("bearer" = []))
 )]
-pub async fn change_email(
+pub(crate) async fn change_email(
     State(accounts): State<AccountsService>,
     ApiCaller(holder): ApiCaller,
     meta: RequestMeta,

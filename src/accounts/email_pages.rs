@@ -19,7 +19,7 @@ use leptos_router::hooks::use_query_map;
 use server_fn::ServerFn;
 
 #[server(prefix = "/rpc", endpoint = "verify_email", output = crate::rpc::JsonText)]
-pub async fn verify_email(token: String) -> Result<(), PageError> {
+pub(crate) async fn verify_email(token: String) -> Result<(), PageError> {
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
     service::<AccountsService>()?
         .verify_email(&token, &meta)
@@ -29,7 +29,7 @@ pub async fn verify_email(token: String) -> Result<(), PageError> {
 }
 
 #[server(prefix = "/rpc", endpoint = "forgot_password", output = crate::rpc::JsonText)]
-pub async fn forgot_password(email: String) -> Result<(), PageError> {
+pub(crate) async fn forgot_password(email: String) -> Result<(), PageError> {
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
     service::<AccountsService>()?.request_password_reset(&email, &meta)?;
     leptos_axum::redirect("/forgot-password?sent=1");
@@ -37,7 +37,7 @@ pub async fn forgot_password(email: String) -> Result<(), PageError> {
 }
 
 #[server(prefix = "/rpc", endpoint = "reset_password", output = crate::rpc::JsonText)]
-pub async fn reset_password(token: String, password: String) -> Result<(), PageError> {
+pub(crate) async fn reset_password(token: String, password: String) -> Result<(), PageError> {
     use super::domain::Password;
     use crate::error::AppError;
     let password = Password::parse(&password).map_err(AppError::from)?;
@@ -56,7 +56,7 @@ fn query_value(name: &'static str) -> impl Fn() -> String + Copy + Send + Sync {
 }
 
 #[component]
-pub fn VerifyEmailPage() -> impl IntoView {
+pub(crate) fn VerifyEmailPage() -> impl IntoView {
     let action = ServerAction::<VerifyEmail>::new();
     // Verifying shows the invitations waiting for the address in the header.
     AccountContext::get().reload_after(action);
@@ -88,7 +88,7 @@ pub fn VerifyEmailPage() -> impl IntoView {
 }
 
 #[component]
-pub fn ForgotPasswordPage() -> impl IntoView {
+pub(crate) fn ForgotPasswordPage() -> impl IntoView {
     let action = ServerAction::<ForgotPassword>::new();
     let sent = query_value("sent");
     view! {
@@ -116,7 +116,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
 }
 
 #[component]
-pub fn ResetPasswordPage() -> impl IntoView {
+pub(crate) fn ResetPasswordPage() -> impl IntoView {
     let action = ServerAction::<ResetPassword>::new();
     // Resetting ends every session of the account, this browser's too.
     AccountContext::get().reload_after(action);

@@ -4,13 +4,13 @@
 use crate::mail::Email;
 
 /// How long a verification link works, in hours.
-pub const VERIFY_HOURS: i64 = 24;
+pub(crate) const VERIFY_HOURS: i64 = 24;
 /// How long a password-reset link works, in hours.
-pub const RESET_HOURS: i64 = 1;
+pub(crate) const RESET_HOURS: i64 = 1;
 
 const SIGNATURE: &str = "\n--\nStorno Licensing\n";
 
-pub fn verify_address(to: &str, origin: &str, token: &str) -> Email {
+pub(crate) fn verify_address(to: &str, origin: &str, token: &str) -> Email {
     Email {
         to: to.into(),
         subject: "Verify your email address".into(),
@@ -25,7 +25,7 @@ pub fn verify_address(to: &str, origin: &str, token: &str) -> Email {
     }
 }
 
-pub fn reset_password(to: &str, origin: &str, token: &str) -> Email {
+pub(crate) fn reset_password(to: &str, origin: &str, token: &str) -> Email {
     Email {
         to: to.into(),
         subject: "Reset your password".into(),
@@ -39,7 +39,7 @@ pub fn reset_password(to: &str, origin: &str, token: &str) -> Email {
     }
 }
 
-pub fn password_changed(to: &str, origin: &str) -> Email {
+pub(crate) fn password_changed(to: &str, origin: &str) -> Email {
     Email {
         to: to.into(),
         subject: "Your password was changed".into(),
@@ -51,7 +51,7 @@ pub fn password_changed(to: &str, origin: &str) -> Email {
     }
 }
 
-pub fn email_change_requested(old: &str, new: &str, origin: &str) -> Email {
+pub(crate) fn email_change_requested(old: &str, new: &str, origin: &str) -> Email {
     Email {
         to: old.into(),
         subject: "Your email address is being changed".into(),
@@ -66,15 +66,15 @@ pub fn email_change_requested(old: &str, new: &str, origin: &str) -> Email {
 }
 
 /// What an invitation email says about the invitation.
-pub struct InvitationNotice<'a> {
-    pub to: &'a str,
-    pub organization: &'a str,
-    pub role: &'a str,
-    pub invited_by: &'a str,
-    pub expires_at: &'a str,
+pub(crate) struct InvitationNotice<'a> {
+    pub(crate) to: &'a str,
+    pub(crate) organization: &'a str,
+    pub(crate) role: &'a str,
+    pub(crate) invited_by: &'a str,
+    pub(crate) expires_at: &'a str,
 }
 
-pub fn invitation(notice: &InvitationNotice<'_>, origin: &str) -> Email {
+pub(crate) fn invitation(notice: &InvitationNotice<'_>, origin: &str) -> Email {
     let InvitationNotice {
         to,
         organization,

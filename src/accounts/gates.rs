@@ -16,7 +16,7 @@ use server_fn::ServerFn;
 /// the browser a session being read again (after signing in or switching
 /// organization) is awaited before the view is redrawn, never judged stale.
 #[component]
-pub fn RequireSignIn<F, V>(signed_in_view: F) -> impl IntoView
+pub(crate) fn RequireSignIn<F, V>(signed_in_view: F) -> impl IntoView
 where
     F: Fn(SignedIn) -> V + Clone + Send + Sync + 'static,
     V: IntoView + 'static,
@@ -37,7 +37,7 @@ where
 /// Renders `member_view` for a signed-in visitor acting in an organization; someone
 /// who belongs to none is told how to get one.
 #[component]
-pub fn RequireOrganization<F, V>(member_view: F) -> impl IntoView
+pub(crate) fn RequireOrganization<F, V>(member_view: F) -> impl IntoView
 where
     F: Fn(SignedIn, OrganizationDto) -> V + Clone + Send + Sync + 'static,
     V: IntoView + 'static,
@@ -63,7 +63,7 @@ fn NoOrganization() -> impl IntoView {
 
 /// Creates an organization owned by the signed-in person, who then acts in it.
 #[component]
-pub fn CreateOrganizationForm(field_id: &'static str) -> impl IntoView {
+pub(crate) fn CreateOrganizationForm(field_id: &'static str) -> impl IntoView {
     let create = ServerAction::<CreateOrganization>::new();
     AccountContext::get().reload_after(create);
     view! {
@@ -82,7 +82,7 @@ pub fn CreateOrganizationForm(field_id: &'static str) -> impl IntoView {
 /// What a member who is not the owner sees instead of an owner-only page: why,
 /// and (`children`) what they can do instead.
 #[component]
-pub fn NotOwnerNotice(
+pub(crate) fn NotOwnerNotice(
     page: &'static str,
     title: &'static str,
     current: OrganizationDto,

@@ -28,7 +28,7 @@ async fn member_of(
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct MembersResponse {
+pub(crate) struct MembersResponse {
     members: Vec<MemberDto>,
 }
 
@@ -44,7 +44,7 @@ pub struct MembersResponse {
     ),
     security(("bearer" = []))
 )]
-pub async fn list_members(
+pub(crate) async fn list_members(
     State(accounts): State<AccountsService>,
     ApiCaller(holder): ApiCaller,
     Path(organization): Path<String>,
@@ -57,7 +57,7 @@ pub async fn list_members(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ChangeRoleRequest {
+pub(crate) struct ChangeRoleRequest {
     /// `owner` hands ownership to an admin; the old owner becomes an admin.
     #[schema(pattern = "^(owner|admin|member)$")]
     role: String,
@@ -80,7 +80,7 @@ pub struct ChangeRoleRequest {
     ),
     security(("bearer" = []))
 )]
-pub async fn change_role(
+pub(crate) async fn change_role(
     State(accounts): State<AccountsService>,
     ApiCaller(holder): ApiCaller,
     meta: RequestMeta,
@@ -112,7 +112,7 @@ pub async fn change_role(
     ),
     security(("bearer" = []))
 )]
-pub async fn remove_member(
+pub(crate) async fn remove_member(
     State(accounts): State<AccountsService>,
     ApiCaller(holder): ApiCaller,
     meta: RequestMeta,
@@ -126,7 +126,7 @@ pub async fn remove_member(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct InviteRequest {
+pub(crate) struct InviteRequest {
     #[schema(format = Email, max_length = 254)]
     email: String,
     #[schema(pattern = "^(admin|member)$")]
@@ -154,7 +154,7 @@ pub struct InviteRequest {
     ),
     security(("bearer" = []))
 )]
-pub async fn invite(
+pub(crate) async fn invite(
     State(accounts): State<AccountsService>,
     ApiCaller(holder): ApiCaller,
     meta: RequestMeta,
@@ -169,7 +169,7 @@ pub async fn invite(
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct InvitationsResponse {
+pub(crate) struct InvitationsResponse {
     invitations: Vec<InvitationDto>,
 }
 
@@ -186,7 +186,7 @@ pub struct InvitationsResponse {
     ),
     security(("bearer" = []))
 )]
-pub async fn list_invitations(
+pub(crate) async fn list_invitations(
     State(accounts): State<AccountsService>,
     ApiCaller(holder): ApiCaller,
     Path(organization): Path<String>,
@@ -213,7 +213,7 @@ pub async fn list_invitations(
     ),
     security(("bearer" = []))
 )]
-pub async fn withdraw_invitation(
+pub(crate) async fn withdraw_invitation(
     State(accounts): State<AccountsService>,
     ApiCaller(holder): ApiCaller,
     meta: RequestMeta,
@@ -228,7 +228,7 @@ pub async fn withdraw_invitation(
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct MyInvitationsResponse {
+pub(crate) struct MyInvitationsResponse {
     invitations: Vec<MyInvitationDto>,
 }
 
@@ -243,7 +243,7 @@ pub struct MyInvitationsResponse {
     ),
     security(("bearer" = []))
 )]
-pub async fn my_invitations(
+pub(crate) async fn my_invitations(
     State(accounts): State<AccountsService>,
     ApiCaller(holder): ApiCaller,
 ) -> Result<Json<MyInvitationsResponse>, AppError> {
@@ -266,7 +266,7 @@ pub async fn my_invitations(
     ),
     security(("bearer" = []))
 )]
-pub async fn accept_invitation(
+pub(crate) async fn accept_invitation(
     State(accounts): State<AccountsService>,
     ApiCaller(holder): ApiCaller,
     Path(invitation): Path<String>,
@@ -289,7 +289,7 @@ pub async fn accept_invitation(
     ),
     security(("bearer" = []))
 )]
-pub async fn decline_invitation(
+pub(crate) async fn decline_invitation(
     State(accounts): State<AccountsService>,
     ApiCaller(holder): ApiCaller,
     Path(invitation): Path<String>,

@@ -1,115 +1,115 @@
 //! Accounts: users, sign-up and sign-in, API tokens, organizations and members.
 
-pub mod account_page;
-pub mod account_security;
+pub(crate) mod account_page;
+pub(crate) mod account_security;
 #[cfg(feature = "ssr")]
-pub mod api;
+pub(crate) mod api;
 #[cfg(feature = "ssr")]
-pub mod api_auth;
+pub(crate) mod api_auth;
 #[cfg(feature = "ssr")]
-pub mod authorization;
-pub mod context;
+pub(crate) mod authorization;
+pub(crate) mod context;
 #[cfg(feature = "ssr")]
-pub mod device;
-pub mod domain;
+pub(crate) mod device;
+pub(crate) mod domain;
 #[cfg(feature = "ssr")]
-pub mod email_api;
-pub mod email_pages;
+pub(crate) mod email_api;
+pub(crate) mod email_pages;
 #[cfg(feature = "ssr")]
-pub mod emails;
-pub mod gates;
+pub(crate) mod emails;
+pub(crate) mod gates;
 #[cfg(feature = "ssr")]
-pub mod members_api;
+pub(crate) mod members_api;
 #[cfg(feature = "ssr")]
-pub mod operator;
-pub mod organization_page;
-pub mod pages;
+pub(crate) mod operator;
+pub(crate) mod organization_page;
+pub(crate) mod pages;
 #[cfg(feature = "ssr")]
-pub mod service;
+pub(crate) mod service;
 #[cfg(feature = "ssr")]
-pub mod session;
+pub(crate) mod session;
 
 use domain::Role;
 use serde::{Deserialize, Serialize};
 
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UserDto {
-    pub id: String,
-    pub email: String,
+pub(crate) struct UserDto {
+    pub(crate) id: String,
+    pub(crate) email: String,
 }
 
 /// The signed-in person's own account (`GET /api/v1/account`).
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AccountDto {
-    pub id: String,
-    pub email: String,
-    pub email_verified: bool,
-    pub created_at: String,
+pub(crate) struct AccountDto {
+    pub(crate) id: String,
+    pub(crate) email: String,
+    pub(crate) email_verified: bool,
+    pub(crate) created_at: String,
 }
 
 /// An organization as one of its members sees it.
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OrganizationDto {
-    pub id: String,
-    pub name: String,
-    pub role: Role,
-    pub plan: String,
+pub(crate) struct OrganizationDto {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) role: Role,
+    pub(crate) plan: String,
 }
 
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct MemberDto {
-    pub user_id: String,
-    pub email: String,
-    pub role: Role,
-    pub joined_at: String,
+pub(crate) struct MemberDto {
+    pub(crate) user_id: String,
+    pub(crate) email: String,
+    pub(crate) role: Role,
+    pub(crate) joined_at: String,
 }
 
 /// A pending invitation, as the organization's owner sees it.
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct InvitationDto {
-    pub id: String,
-    pub email: String,
-    pub role: Role,
-    pub expires_at: String,
+pub(crate) struct InvitationDto {
+    pub(crate) id: String,
+    pub(crate) email: String,
+    pub(crate) role: Role,
+    pub(crate) expires_at: String,
 }
 
 /// The organization an invitation is for, as the invitee sees it.
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InvitingOrganizationDto {
-    pub id: String,
-    pub name: String,
+pub(crate) struct InvitingOrganizationDto {
+    pub(crate) id: String,
+    pub(crate) name: String,
 }
 
 /// A pending invitation, as the invited person sees it.
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct MyInvitationDto {
-    pub id: String,
-    pub organization: InvitingOrganizationDto,
-    pub role: Role,
+pub(crate) struct MyInvitationDto {
+    pub(crate) id: String,
+    pub(crate) organization: InvitingOrganizationDto,
+    pub(crate) role: Role,
     /// The email of the owner who invited them.
-    pub invited_by: String,
-    pub expires_at: String,
+    pub(crate) invited_by: String,
+    pub(crate) expires_at: String,
 }
 
 /// What the page header and every signed-in page need: who is signed in, their
 /// organizations and the one they are acting on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SignedIn {
-    pub email: String,
-    pub organizations: Vec<OrganizationDto>,
+pub(crate) struct SignedIn {
+    pub(crate) email: String,
+    pub(crate) organizations: Vec<OrganizationDto>,
     /// `None` for someone who belongs to no organization (left or was removed
     /// from all of them).
-    pub current: Option<OrganizationDto>,
-    pub pending_invitations: usize,
+    pub(crate) current: Option<OrganizationDto>,
+    pub(crate) pending_invitations: usize,
 }

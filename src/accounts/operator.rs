@@ -9,21 +9,21 @@ use uuid::Uuid;
 
 /// One organization in a listing.
 #[derive(sqlx::FromRow)]
-pub struct OrganizationSummary {
-    pub id: String,
-    pub name: String,
-    pub plan: String,
-    pub owner_email: Option<String>,
-    pub keys: i64,
+pub(crate) struct OrganizationSummary {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) plan: String,
+    pub(crate) owner_email: Option<String>,
+    pub(crate) keys: i64,
 }
 
 /// One user in a listing.
 #[derive(sqlx::FromRow)]
-pub struct UserSummary {
-    pub id: String,
-    pub email: String,
-    pub created_at: i64,
-    pub organizations: i64,
+pub(crate) struct UserSummary {
+    pub(crate) id: String,
+    pub(crate) email: String,
+    pub(crate) created_at: i64,
+    pub(crate) organizations: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -58,17 +58,20 @@ fn contains_pattern(search: Option<&str>) -> String {
     format!("%{escaped}%")
 }
 
-pub struct OrganizationAdmin {
+pub(crate) struct OrganizationAdmin {
     pool: AnyPool,
 }
 
 impl OrganizationAdmin {
-    pub fn new(pool: AnyPool) -> Self {
+    pub(crate) fn new(pool: AnyPool) -> Self {
         OrganizationAdmin { pool }
     }
 
     /// Organizations, oldest first, whose name, id or owner's email contains `search`.
-    pub async fn list(&self, search: Option<&str>) -> Result<Vec<OrganizationSummary>, AppError> {
+    pub(crate) async fn list(
+        &self,
+        search: Option<&str>,
+    ) -> Result<Vec<OrganizationSummary>, AppError> {
         Ok(sqlx::query_as(&format!(
             "SELECT o.id, o.name, o.plan, {OWNER_AND_KEYS} \
              WHERE LOWER(o.name) LIKE $1 ESCAPE '\\' OR o.id LIKE $1 ESCAPE '\\' \
@@ -81,7 +84,10 @@ impl OrganizationAdmin {
     }
 
     /// Every fact about one organization, as (field, value) pairs.
-    pub async fn show(&self, organization: Uuid) -> Result<Vec<(&'static str, String)>, AppError> {
+    pub(crate) async fn show(
+        &self,
+        organization: Uuid,
+    ) -> Result<Vec<(&'static str, String)>, AppError> {
         let found: Option<OrganizationDetails> = sqlx::query_as(&format!(
             "SELECT o.name, o.plan, o.deactivated_at, o.current_period_end, o.trial_ends_at, \
                     o.created_at, \
@@ -113,7 +119,7 @@ impl OrganizationAdmin {
     }
 
     /// Users, oldest first, whose email or id contains `search`.
-    pub async fn users(&self, search: Option<&str>) -> Result<Vec<UserSummary>, AppError> {
+    pub(crate) async fn users(&self, search: Option<&str>) -> Result<Vec<UserSummary>, AppError> {
         Ok(sqlx::query_as(
             "SELECT u.id, u.email, u.created_at, \
                     (SELECT COUNT(*) FROM memberships m WHERE m.user_id = u.id) AS organizations \
@@ -127,18 +133,26 @@ impl OrganizationAdmin {
     }
 
     /// Puts the organization on `plan`, a known plan's name (`licensing::plans::known_plan`).
-    pub async fn set_plan(&self, organization: Uuid, plan: &'static str) -> Result<(), AppError> {
+    pub(crate) async fn set_plan(
+        &self,
+        organization: Uuid,
+        plan: &'static str,
+    ) -> Result<(), AppError> {
         self.update_organization("plan = $1", plan.to_string(), organization)
             .await
     }
 
-    pub async fn set_active(&self, organization: Uuid, active: bool) -> Result<(), AppError> {
+    pub(crate) async fn set_active(
+        &self,
+        organization: Uuid,
+        active: bool,
+    ) -> Result<(), AppError> {
         let deactivated_at = (!active).then(clock::now);
         self.update_organization("deactivated_at = $1", deactivated_at, organization)
             .await
     }
 
-    pub async fn set_current_period_end(
+    pub(crate) async fn set_current_period_end(
         &self,
         organization: Uuid,
         end: Option<i64>,
@@ -147,7 +161,7 @@ impl OrganizationAdmin {
             .await
     }
 
-    pub async fn set_trial_end(
+    pub(crate) async fn set_trial_end(
         &self,
         organization: Uuid,
         end: Option<i64>,

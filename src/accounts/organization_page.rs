@@ -17,7 +17,7 @@ use leptos_meta::Title;
 use server_fn::ServerFn;
 
 #[server(prefix = "/rpc", endpoint = "list_members", output = crate::rpc::JsonText)]
-pub async fn list_members() -> Result<Vec<MemberDto>, PageError> {
+pub(crate) async fn list_members() -> Result<Vec<MemberDto>, PageError> {
     let actor = super::session::page_member().await?;
     Ok(service::<AccountsService>()?
         .members(&actor.membership)
@@ -25,7 +25,7 @@ pub async fn list_members() -> Result<Vec<MemberDto>, PageError> {
 }
 
 #[server(prefix = "/rpc", endpoint = "invite_member", output = crate::rpc::JsonText)]
-pub async fn invite_member(email: String, role: String) -> Result<InvitationDto, PageError> {
+pub(crate) async fn invite_member(email: String, role: String) -> Result<InvitationDto, PageError> {
     use super::domain::Email;
     use crate::error::AppError;
     let actor = super::session::page_member().await?;
@@ -38,7 +38,7 @@ pub async fn invite_member(email: String, role: String) -> Result<InvitationDto,
 }
 
 #[server(prefix = "/rpc", endpoint = "list_invitations", output = crate::rpc::JsonText)]
-pub async fn list_invitations() -> Result<Vec<InvitationDto>, PageError> {
+pub(crate) async fn list_invitations() -> Result<Vec<InvitationDto>, PageError> {
     let actor = super::session::page_member().await?;
     Ok(service::<AccountsService>()?
         .invitations(&actor.membership)
@@ -46,7 +46,7 @@ pub async fn list_invitations() -> Result<Vec<InvitationDto>, PageError> {
 }
 
 #[server(prefix = "/rpc", endpoint = "withdraw_invitation", output = crate::rpc::JsonText)]
-pub async fn withdraw_invitation(id: String) -> Result<(), PageError> {
+pub(crate) async fn withdraw_invitation(id: String) -> Result<(), PageError> {
     use crate::error::AppError;
     let actor = super::session::page_member().await?;
     let id = crate::parse::path_id(&id, AppError::InvitationNotFound)?;
@@ -57,7 +57,10 @@ pub async fn withdraw_invitation(id: String) -> Result<(), PageError> {
 }
 
 #[server(prefix = "/rpc", endpoint = "change_member_role", output = crate::rpc::JsonText)]
-pub async fn change_member_role(user_id: String, role: String) -> Result<MemberDto, PageError> {
+pub(crate) async fn change_member_role(
+    user_id: String,
+    role: String,
+) -> Result<MemberDto, PageError> {
     use crate::error::AppError;
     let actor = super::session::page_member().await?;
     let member = crate::parse::path_id(&user_id, AppError::MemberNotFound)?;
@@ -112,7 +115,7 @@ impl OrganizationData {
 }
 
 #[component]
-pub fn OrganizationPage() -> impl IntoView {
+pub(crate) fn OrganizationPage() -> impl IntoView {
     let data = OrganizationData::new();
     view! {
         <Title text="Organization · Storno Licensing"/>

@@ -12,7 +12,7 @@ use leptos_router::hooks::{use_location, use_query_map};
 use server_fn::ServerFn;
 
 #[component]
-pub fn SignUpPage() -> impl IntoView {
+pub(crate) fn SignUpPage() -> impl IntoView {
     let context = AccountContext::get();
     let action = context.sign_up;
     view! {
@@ -42,7 +42,7 @@ pub fn SignUpPage() -> impl IntoView {
 
 /// A field for a new password, with the policy's hint (sign-up, reset, change).
 #[component]
-pub fn NewPasswordField(
+pub(crate) fn NewPasswordField(
     id: &'static str,
     name: &'static str,
     label: &'static str,
@@ -58,7 +58,7 @@ pub fn NewPasswordField(
 }
 
 #[component]
-pub fn SignInPage() -> impl IntoView {
+pub(crate) fn SignInPage() -> impl IntoView {
     let context = AccountContext::get();
     let action = context.sign_in;
     let query = use_query_map();
@@ -90,7 +90,7 @@ pub fn SignInPage() -> impl IntoView {
 
 /// The header's organization switcher and account menu.
 #[component]
-pub fn AccountBar() -> impl IntoView {
+pub(crate) fn AccountBar() -> impl IntoView {
     let context = AccountContext::get();
     // The link to the page shown is marked from one reading of the location. (The
     // app's links are plain `<a>`: the router navigates on any same-origin link, and
@@ -192,7 +192,7 @@ fn OrganizationSwitcher(signed_in: SignedIn) -> impl IntoView {
 
 /// `/`: the License keys page for a signed-in visitor, sign-in for anyone else.
 #[component]
-pub fn HomePage() -> impl IntoView {
+pub(crate) fn HomePage() -> impl IntoView {
     let context = AccountContext::get();
     move || {
         Suspend::new(async move {

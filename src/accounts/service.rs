@@ -20,9 +20,9 @@ use uuid::Uuid;
 
 mod email_identity;
 mod members;
-pub mod sessions;
+pub(crate) mod sessions;
 use passwords::{hash_password, verify_password, PasswordHashing};
-pub use tokens::IssuedToken;
+pub(crate) use tokens::IssuedToken;
 mod passwords;
 mod tokens;
 use sessions::SessionPolicy;
@@ -66,7 +66,7 @@ fn joined_memberships(
 }
 
 #[derive(Clone)]
-pub struct AccountsService {
+pub(crate) struct AccountsService {
     pool: AnyPool,
     writes: WriteQueue,
     pepper: Pepper,
@@ -80,17 +80,17 @@ pub struct AccountsService {
 }
 
 /// What the accounts service is built from, beside the database.
-pub struct AccountsConfig<'a> {
-    pub pepper: Pepper,
-    pub token_ttl: Duration,
-    pub limits: RateLimits,
-    pub default_plan: &'a str,
-    pub mail: Mail,
-    pub sessions: SessionPolicy,
+pub(crate) struct AccountsConfig<'a> {
+    pub(crate) pepper: Pepper,
+    pub(crate) token_ttl: Duration,
+    pub(crate) limits: RateLimits,
+    pub(crate) default_plan: &'a str,
+    pub(crate) mail: Mail,
+    pub(crate) sessions: SessionPolicy,
 }
 
 impl AccountsService {
-    pub fn new(pool: AnyPool, writes: WriteQueue, config: AccountsConfig<'_>) -> Self {
+    pub(crate) fn new(pool: AnyPool, writes: WriteQueue, config: AccountsConfig<'_>) -> Self {
         AccountsService {
             pool,
             writes,
@@ -105,7 +105,7 @@ impl AccountsService {
     }
 
     /// How long browser sessions last, and how their cookies are sent.
-    pub fn session_policy(&self) -> &SessionPolicy {
+    pub(crate) fn session_policy(&self) -> &SessionPolicy {
         &self.sessions
     }
 
@@ -207,7 +207,7 @@ impl AccountsService {
     }
 
     /// Sign-up through the API: the account, its organization and a first token.
-    pub async fn register_with_token(
+    pub(crate) async fn register_with_token(
         &self,
         email: Email,
         password: Password,
@@ -222,7 +222,7 @@ impl AccountsService {
     }
 
     /// Sign-in through the API: a new token for the right email and password.
-    pub async fn sign_in_with_token(
+    pub(crate) async fn sign_in_with_token(
         &self,
         email: &str,
         password: &str,
@@ -234,7 +234,7 @@ impl AccountsService {
 
     /// Sign-up through the page: the account and its organization, and the
     /// sign-in it starts recorded as the person's own event.
-    pub async fn register_and_sign_in(
+    pub(crate) async fn register_and_sign_in(
         &self,
         email: Email,
         password: Password,
@@ -250,7 +250,7 @@ impl AccountsService {
 
     /// Sign-in through the page: the user for the right email and password, the
     /// sign-in recorded as their own event, and the browser's new device cookie.
-    pub async fn sign_in(
+    pub(crate) async fn sign_in(
         &self,
         email: &str,
         password: &str,
@@ -277,7 +277,7 @@ impl AccountsService {
     }
 
     /// Every organization the user belongs to, in the order they joined them.
-    pub async fn memberships(&self, user: &User) -> Result<Vec<Membership>, AppError> {
+    pub(crate) async fn memberships(&self, user: &User) -> Result<Vec<Membership>, AppError> {
         let rows: Vec<MembershipRow> = sqlx::query_as(
             "SELECT o.id AS organization_id, o.name, m.role, o.plan \
              FROM memberships m JOIN organizations o ON o.id = m.organization_id \
@@ -294,7 +294,7 @@ impl AccountsService {
     /// The organization a request acts on: the one asked for, which must be one of
     /// the user's (else 404, so its existence is not revealed), or the default: the
     /// one they own if they own exactly one, otherwise the one they joined first.
-    pub async fn membership(
+    pub(crate) async fn membership(
         &self,
         user: &User,
         requested: Option<Uuid>,
@@ -315,7 +315,7 @@ impl AccountsService {
         default_membership(&self.memberships(user).await?)
     }
 
-    pub async fn create_organization(
+    pub(crate) async fn create_organization(
         &self,
         user: &User,
         name: OrganizationName,

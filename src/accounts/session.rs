@@ -22,15 +22,15 @@ const SIGNED_IN_AT: &str = "signed_in_at";
 
 /// A page request's signed-in user acting in their current organization (the
 /// `Membership` the database confirmed), with what the server function needs.
-pub struct PageMember {
-    pub session: Session,
-    pub user: User,
-    pub membership: Membership,
+pub(crate) struct PageMember {
+    pub(crate) session: Session,
+    pub(crate) user: User,
+    pub(crate) membership: Membership,
 }
 
 /// The request's session, borrowed from its parts (`leptos_axum::extract` would
 /// copy all of them, headers and extensions, on every call).
-pub fn current_session() -> Result<Session, AppError> {
+pub(crate) fn current_session() -> Result<Session, AppError> {
     leptos::prelude::with_context::<axum::http::request::Parts, _>(|parts| {
         parts.extensions.get::<Session>().cloned()
     })
@@ -42,11 +42,11 @@ pub fn current_session() -> Result<Session, AppError> {
 /// order), the one they act in (`None` for someone in none) and how many
 /// invitations wait for them.
 #[derive(Clone)]
-pub struct SignedInUser {
-    pub user: User,
-    pub organizations: Vec<Membership>,
-    pub current: Option<Membership>,
-    pub pending_invitations: usize,
+pub(crate) struct SignedInUser {
+    pub(crate) user: User,
+    pub(crate) organizations: Vec<Membership>,
+    pub(crate) current: Option<Membership>,
+    pub(crate) pending_invitations: usize,
 }
 
 /// One page render's read of who is signed in. A page's resources (the header's
@@ -56,7 +56,7 @@ pub struct SignedInUser {
 /// of its own (`isolate_reactive_owner`), so the cache found is never another
 /// request's.
 #[derive(Clone)]
-pub struct RenderCache {
+pub(crate) struct RenderCache {
     signed_in: Arc<OnceCell<ReadResult>>,
 }
 
@@ -74,7 +74,7 @@ struct ReadBeforeRender(ReadResult);
 /// on a streamed page, such as sign-in, a wait with no boundary would be streamed
 /// in a script without the page's nonce.) On the pages' routes and the not-found
 /// page; server functions read the session themselves.
-pub async fn read_before_render(
+pub(crate) async fn read_before_render(
     State(accounts): State<AccountsService>,
     mut request: Request,
     next: Next,
@@ -92,7 +92,7 @@ pub async fn read_before_render(
 
 /// Called as a page starts rendering (the routes' per-request context): the cache
 /// starts with what `read_before_render` read.
-pub fn provide_render_cache() {
+pub(crate) fn provide_render_cache() {
     use leptos::prelude::{provide_context, with_context};
     if crate::request_meta::is_server_fn_request() {
         return;
@@ -130,7 +130,7 @@ where
 }
 
 /// Who is signed in to this session, if anyone (read once per page render).
-pub async fn signed_in(
+pub(crate) async fn signed_in(
     accounts: &AccountsService,
     session: &Session,
 ) -> Result<Option<SignedInUser>, AppError> {
@@ -210,13 +210,13 @@ fn renew_when_due(idle_timeout: std::time::Duration, session: &Session, seconds_
 }
 
 /// A page request's signed-in user, in whatever organizations (maybe none).
-pub struct PageUser {
-    pub session: Session,
-    pub user: User,
+pub(crate) struct PageUser {
+    pub(crate) session: Session,
+    pub(crate) user: User,
 }
 
 /// The signed-in user, or `SignedOut`.
-pub async fn page_user() -> Result<PageUser, AppError> {
+pub(crate) async fn page_user() -> Result<PageUser, AppError> {
     let (session, signed_in) = page_signed_in().await?;
     Ok(PageUser {
         session,
@@ -225,7 +225,7 @@ pub async fn page_user() -> Result<PageUser, AppError> {
 }
 
 /// The signed-in user in their current organization, or `SignedOut`.
-pub async fn page_member() -> Result<PageMember, AppError> {
+pub(crate) async fn page_member() -> Result<PageMember, AppError> {
     let (session, signed_in) = page_signed_in().await?;
     let membership = signed_in.current.ok_or(AppError::OrganizationNotFound)?;
     Ok(PageMember {
@@ -245,14 +245,14 @@ async fn page_signed_in() -> Result<(Session, SignedInUser), AppError> {
 }
 
 /// Starts a signed-in session under a fresh id (no session fixation).
-pub async fn sign_in(session: &Session, user: &User) -> Result<(), AppError> {
+pub(crate) async fn sign_in(session: &Session, user: &User) -> Result<(), AppError> {
     session.cycle_id().await?;
     session.clear().await;
     session.insert(SIGNED_IN_AT, clock::now()).await?;
     Ok(session.insert(USER_ID, user.id).await?)
 }
 
-pub async fn choose_organization(
+pub(crate) async fn choose_organization(
     session: &Session,
     membership: &Membership,
 ) -> Result<(), AppError> {
@@ -262,7 +262,7 @@ pub async fn choose_organization(
 }
 
 /// Ends the session on the server: the cookie is worthless afterwards.
-pub async fn sign_out(session: &Session) -> Result<(), AppError> {
+pub(crate) async fn sign_out(session: &Session) -> Result<(), AppError> {
     Ok(session.flush().await?)
 }
 

@@ -15,7 +15,7 @@ use serde::Deserialize;
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
-pub struct AuditQuery {
+pub(crate) struct AuditQuery {
     /// `nextBefore` of the previous page: the events older than it.
     before: Option<String>,
     /// Events per page, default 50; values outside 1 to 200 are clamped.
@@ -34,7 +34,7 @@ pub struct AuditQuery {
     ),
     security(("bearer" = []))
 )]
-pub async fn list(
+pub(crate) async fn list(
     State(audit): State<AuditLog>,
     ApiMember { actor, .. }: ApiMember,
     query: Result<Query<AuditQuery>, QueryRejection>,
@@ -63,7 +63,7 @@ impl AuditQuery {
     ),
     security(("bearer" = []))
 )]
-pub async fn account_activity(
+pub(crate) async fn account_activity(
     State(audit): State<AuditLog>,
     ApiCaller(holder): ApiCaller,
     query: Result<Query<AuditQuery>, QueryRejection>,

@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 #[server(prefix = "/rpc", endpoint = "my_activity", output = crate::rpc::JsonText)]
-pub async fn my_activity(before: Option<String>) -> Result<AuditPageDto, PageError> {
+pub(crate) async fn my_activity(before: Option<String>) -> Result<AuditPageDto, PageError> {
     let page = crate::accounts::session::page_user().await?;
     Ok(service::<AuditLog>()?
         .personal(page.user.id, &crate::db::Page::new(before, None))
@@ -20,7 +20,7 @@ pub async fn my_activity(before: Option<String>) -> Result<AuditPageDto, PageErr
 }
 
 /// The section, its data loaded once (the Account page may build its view twice).
-pub fn my_activity_section() -> ViewFn {
+pub(crate) fn my_activity_section() -> ViewFn {
     let query = use_query_map();
     let activity = Resource::new(move || query.read().get("before"), my_activity);
     ViewFn::from(move || view! { <MyActivity page=activity/> })

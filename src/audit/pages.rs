@@ -16,7 +16,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 #[server(prefix = "/rpc", endpoint = "list_activity", output = crate::rpc::JsonText)]
-pub async fn list_activity(before: Option<String>) -> Result<AuditPageDto, PageError> {
+pub(crate) async fn list_activity(before: Option<String>) -> Result<AuditPageDto, PageError> {
     let actor = crate::accounts::session::page_member().await?;
     Ok(service::<AuditLog>()?
         .list(&actor.membership, &crate::db::Page::new(before, None))
@@ -24,7 +24,7 @@ pub async fn list_activity(before: Option<String>) -> Result<AuditPageDto, PageE
 }
 
 #[component]
-pub fn ActivityPage() -> impl IntoView {
+pub(crate) fn ActivityPage() -> impl IntoView {
     // Made here, once: the view below waits for the session and may be built twice.
     let query = use_query_map();
     let context = AccountContext::get();
@@ -64,7 +64,7 @@ fn ActivityLog(page: Resource<Result<AuditPageDto, PageError>>) -> impl IntoView
 
 /// One page of events from `page`, with a link (under `path`) to the older ones.
 #[component]
-pub fn EventPages(
+pub(crate) fn EventPages(
     page: Resource<Result<AuditPageDto, PageError>>,
     path: &'static str,
 ) -> impl IntoView {
@@ -86,7 +86,7 @@ pub fn EventPages(
 
 /// A page of events: when, what, who, from where.
 #[component]
-pub fn EventTable(events: Vec<AuditEventDto>) -> impl IntoView {
+pub(crate) fn EventTable(events: Vec<AuditEventDto>) -> impl IntoView {
     if events.is_empty() {
         return view! { <p class="empty">"No activity yet."</p> }.into_any();
     }

@@ -21,7 +21,7 @@ pub struct AuditLog {
 const ERASED_PER_ROUND: i64 = 5_000;
 
 /// The most events a key's timeline shows: its newest.
-pub const TIMELINE_EVENTS: i64 = 500;
+pub(crate) const TIMELINE_EVENTS: i64 = 500;
 
 #[derive(sqlx::FromRow)]
 struct EventRow {
@@ -83,7 +83,7 @@ impl AuditLog {
     }
 
     /// Erases expired events now and every few minutes.
-    pub fn spawn_sweeper(&self) {
+    pub(crate) fn spawn_sweeper(&self) {
         let log = self.clone();
         crate::db::sweep_every_few_minutes("erase expired audit events", move || {
             let log = log.clone();
@@ -94,7 +94,11 @@ impl AuditLog {
     /// What happened in the organization (its keys, invitations, members and
     /// settings, each with its actor), newest first, a `page` at a time. Owner only. A member's own sign-ins and tokens are not the
     /// organization's: they are only in `personal`.
-    pub async fn list(&self, actor: &Membership, page: &Page) -> Result<AuditPageDto, AppError> {
+    pub(crate) async fn list(
+        &self,
+        actor: &Membership,
+        page: &Page,
+    ) -> Result<AuditPageDto, AppError> {
         actor.require_owner("Only the organization owner can see its activity")?;
         // Key creations are read from the keys' own rows (their creation record),
         // except a rotation's replacement, which the rotation event names.
@@ -128,7 +132,7 @@ impl AuditLog {
     /// One license key's story, oldest first: its creation (from its row) and
     /// every event about it (activation, new instance URL, offline licenses,
     /// rotation, revocation). Owner only; at most the newest `TIMELINE_EVENTS`.
-    pub async fn key_timeline(
+    pub(crate) async fn key_timeline(
         &self,
         actor: &Membership,
         key_id: Uuid,
@@ -156,7 +160,7 @@ impl AuditLog {
 
     /// A person's own events (sign-ins, API tokens), newest first: shown to them
     /// alone, on their Account page and at `/api/v1/account/activity`.
-    pub async fn personal(&self, user: Uuid, page: &Page) -> Result<AuditPageDto, AppError> {
+    pub(crate) async fn personal(&self, user: Uuid, page: &Page) -> Result<AuditPageDto, AppError> {
         let rows: Vec<EventRow> = sqlx::query_as(
             "SELECT e.id, e.action, u.email, e.target_id, e.details, e.ip, e.user_agent, e.created_at \
              FROM audit_events e LEFT JOIN users u ON u.id = e.actor_user_id \

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 
 /// Refuses a state-changing request to a server function that a browser sent from
 /// another site: the session cookie alone must never be enough (CSRF).
-pub async fn reject_cross_site(
+pub(crate) async fn reject_cross_site(
     State(state): State<AppState>,
     request: Request,
     next: Next,
@@ -71,7 +71,7 @@ fn is_same_origin(headers: &HeaderMap, public_url: Option<&str>) -> bool {
 /// the render was still going, became a child of another user's render, and its
 /// `use_context` found that render's contexts (the cache of who is signed in among
 /// them). Under a root of its own, a request's owners can only find its own.
-pub async fn isolate_reactive_owner(request: Request, next: Next) -> Response {
+pub(crate) async fn isolate_reactive_owner(request: Request, next: Next) -> Response {
     use leptos::prelude::{Owner, ScopedFuture};
     ScopedFuture {
         owner: Owner::new_root(None),
@@ -84,7 +84,7 @@ pub async fn isolate_reactive_owner(request: Request, next: Next) -> Response {
 /// Deployed Storno clients glue `/api/v1/...` onto their configured base URL as
 /// text, so a base URL ending in `/` sends `//api/v1/licensing/validate`. Repeated
 /// slashes in a path under `/api/` are folded into one before routing.
-pub async fn fold_api_slashes(mut request: Request) -> Request {
+pub(crate) async fn fold_api_slashes(mut request: Request) -> Request {
     let path = request.uri().path();
     if !path.contains("//") {
         return request;
@@ -120,7 +120,7 @@ fn fold_slashes(path: &str) -> String {
 
 /// Pages and server functions read their whole body: one larger than the API's
 /// limit is refused with a JSON `413` before more than that is buffered.
-pub async fn limit_body(request: Request, next: Next) -> Response {
+pub(crate) async fn limit_body(request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
     let declared = parts
         .headers
@@ -142,7 +142,7 @@ pub async fn limit_body(request: Request, next: Next) -> Response {
 /// sometimes a secret), so nothing but the static bundle and the public documents
 /// may be cached. Served
 /// over HTTPS (`STORNO_PUBLIC_URL`), browsers are told to never use plain HTTP.
-pub async fn security_headers(
+pub(crate) async fn security_headers(
     State(state): State<AppState>,
     mut request: Request,
     next: Next,

@@ -1,8 +1,8 @@
 //! axum wiring: application state, the router (pages, server functions, JSON API),
 //! sessions and start-up.
 
-pub mod middleware;
-pub mod openapi;
+pub(crate) mod middleware;
+pub(crate) mod openapi;
 mod serve;
 pub mod state;
 
@@ -33,8 +33,9 @@ use tokio::net::TcpListener;
 use tower::Layer;
 
 mod router;
+pub use router::api_router;
+use router::api_routes;
 use router::router;
-pub use router::{api_router, api_routes};
 
 /// The running server: built (database open, migrations applied, port bound) but
 /// not yet serving, so tests can learn the port first.

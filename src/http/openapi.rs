@@ -28,7 +28,7 @@ use utoipa::{Modify, OpenApi};
     components(schemas(ErrorBody, InvalidLicenseBody, RefusedLicenseBody, ValidateErrorBody)),
     modifiers(&BearerScheme)
 )]
-pub struct ApiDoc;
+pub(crate) struct ApiDoc;
 
 struct BearerScheme;
 
@@ -50,7 +50,7 @@ impl Modify for BearerScheme {
 }
 
 /// The finished document: `/api/v1` paths, the shared error answers added.
-pub fn document() -> &'static Document {
+pub(crate) fn document() -> &'static Document {
     static DOCUMENT: OnceLock<Document> = OnceLock::new();
     DOCUMENT.get_or_init(|| {
         let (_, routes) = super::api_routes().split_for_parts();
@@ -66,7 +66,7 @@ pub fn document() -> &'static Document {
     tag = "meta",
     responses((status = 200, description = "This document (OpenAPI 3.1)", content_type = "application/json"))
 )]
-pub async fn serve() -> Json<&'static Document> {
+pub(crate) async fn serve() -> Json<&'static Document> {
     Json(document())
 }
 

@@ -156,7 +156,7 @@ async fn not_found_page(
 }
 
 /// Every JSON endpoint, each registered with the `#[utoipa::path]` that documents it.
-pub fn api_routes() -> OpenApiRouter<AppState> {
+pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
     use crate::accounts::api as accounts;
     use crate::accounts::email_api as email;
     use crate::accounts::members_api as members;

@@ -20,7 +20,7 @@ use tower::{Service, ServiceExt};
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets the requests in
 /// flight finish. `idle` bounds a request's headers and an idle connection.
-pub async fn serve<S>(
+pub(crate) async fn serve<S>(
     listener: TcpListener,
     app: S,
     idle: Duration,

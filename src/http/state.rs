@@ -22,19 +22,19 @@ use std::sync::Arc;
 pub struct AppState(pub(crate) Arc<AppStateInner>);
 
 pub struct AppStateInner {
-    pub leptos_options: LeptosOptions,
-    pub accounts: AccountsService,
-    pub licensing: LicensingService,
-    pub audit: AuditLog,
-    pub plans: PlanTable,
-    pub releases: ReleaseService,
+    pub(crate) leptos_options: LeptosOptions,
+    pub(crate) accounts: AccountsService,
+    pub(crate) licensing: LicensingService,
+    pub(crate) audit: AuditLog,
+    pub(crate) plans: PlanTable,
+    pub(crate) releases: ReleaseService,
     /// Seals a new key kept in the session for a browser without JavaScript.
-    pub reveals: RevealSealer,
+    pub(crate) reveals: RevealSealer,
     /// Seals what a failed form posted without JavaScript carried, for its page.
-    pub form_inputs: FormInputs,
+    pub(crate) form_inputs: FormInputs,
     /// Signs validate's answers (`Storno-Signature`).
-    pub answer_signer: Arc<AnswerSigner>,
-    pub settings: Arc<Settings>,
+    pub(crate) answer_signer: Arc<AnswerSigner>,
+    pub(crate) settings: Arc<Settings>,
 }
 
 impl std::ops::Deref for AppState {

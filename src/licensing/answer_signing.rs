@@ -17,10 +17,10 @@ use jsonwebtoken::jwk::{
 use secrecy::{ExposeSecret, SecretString};
 use std::path::Path;
 
-pub const SIGNATURE_HEADER: &str = "storno-signature";
+pub(crate) const SIGNATURE_HEADER: &str = "storno-signature";
 
 /// The answer-signing keys; never printed (`Debug` names only the key ids).
-pub struct AnswerSigner {
+pub(crate) struct AnswerSigner {
     /// Oldest first; the last one signs.
     keys: Vec<PublishedKey>,
 }
@@ -41,7 +41,7 @@ impl std::fmt::Debug for AnswerSigner {
 }
 
 /// A new private key as the operator configures it: 32 random bytes in hex.
-pub fn new_private_key() -> String {
+pub(crate) fn new_private_key() -> String {
     hex::encode(crate::secrets::random_bytes::<32>())
 }
 
@@ -49,7 +49,7 @@ impl AnswerSigner {
     /// Reads `ANSWER_SIGNING_KEYS`: private keys (32 bytes in hex each), separated
     /// by commas, spaces or new lines, oldest first. The message names the position
     /// of a bad key, never its text.
-    pub fn parse(keys: &SecretString) -> Result<Self, String> {
+    pub(crate) fn parse(keys: &SecretString) -> Result<Self, String> {
         let keys = keys
             .expose_secret()
             .split(|c: char| c == ',' || c.is_whitespace())
@@ -73,7 +73,7 @@ impl AnswerSigner {
 
     /// The keys kept in `path` (same format), or one new key written there on
     /// first run. Returns whether the file was created.
-    pub fn load_or_create(path: &Path) -> Result<(Self, bool), String> {
+    pub(crate) fn load_or_create(path: &Path) -> Result<(Self, bool), String> {
         let (text, created) =
             crate::secrets::read_or_create_private_file(path, || new_private_key() + "\n")?;
         let signer = Self::parse(&SecretString::from(text))
@@ -86,7 +86,7 @@ impl AnswerSigner {
     }
 
     /// The `Storno-Signature` value for `body` sent at `timestamp` (Unix seconds).
-    pub fn header_value(&self, timestamp: i64, body: &[u8]) -> String {
+    pub(crate) fn header_value(&self, timestamp: i64, body: &[u8]) -> String {
         let key = self.current();
         let mut message = format!("{timestamp}.").into_bytes();
         message.extend_from_slice(body);
@@ -99,7 +99,7 @@ impl AnswerSigner {
     }
 
     /// Every configured key's public half, oldest first, for the JWKS.
-    pub fn public_keys(&self) -> impl Iterator<Item = &Jwk> {
+    pub(crate) fn public_keys(&self) -> impl Iterator<Item = &Jwk> {
         self.keys.iter().map(|key| &key.jwk)
     }
 }

@@ -18,22 +18,22 @@ use serde::{Deserialize, Serialize};
 
 /// One plan's column: its name and each feature's value as text, alphabetically.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PlanColumn {
-    pub name: String,
-    pub features: Vec<(String, String)>,
+pub(crate) struct PlanColumn {
+    pub(crate) name: String,
+    pub(crate) features: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BillingSummary {
-    pub current_plan: String,
-    pub plans: Vec<PlanColumn>,
+pub(crate) struct BillingSummary {
+    pub(crate) current_plan: String,
+    pub(crate) plans: Vec<PlanColumn>,
     /// The operator's words and link on how to upgrade (`BILLING_UPGRADE_TEXT`, `_URL`).
-    pub upgrade_text: Option<String>,
-    pub upgrade_url: Option<String>,
+    pub(crate) upgrade_text: Option<String>,
+    pub(crate) upgrade_url: Option<String>,
 }
 
 #[server(prefix = "/rpc", endpoint = "billing_overview", output = crate::rpc::JsonText)]
-pub async fn billing_overview() -> Result<BillingSummary, PageError> {
+pub(crate) async fn billing_overview() -> Result<BillingSummary, PageError> {
     let actor = crate::accounts::session::page_member().await?;
     actor
         .membership
@@ -56,7 +56,7 @@ pub async fn billing_overview() -> Result<BillingSummary, PageError> {
 }
 
 #[component]
-pub fn BillingPage() -> impl IntoView {
+pub(crate) fn BillingPage() -> impl IntoView {
     // Made here, once: the view below waits for the session and may be built twice.
     let context = AccountContext::get();
     let overview = Resource::new(

@@ -9,23 +9,23 @@ use plotters::prelude::*;
 const WIDTH: u32 = 640;
 const HEIGHT: u32 = 220;
 /// The plan's limit, drawn across the chart; matched by the page's tests.
-pub const LIMIT_COLOR: RGBColor = RGBColor(185, 28, 28);
+pub(crate) const LIMIT_COLOR: RGBColor = RGBColor(185, 28, 28);
 const SERIES_COLOR: RGBColor = RGBColor(29, 78, 216);
 
 /// What one chart shows: a value per day over the days `first..=last` (day
 /// numbers), and the limit, if the plan sets one.
-pub struct ChartData<'a> {
-    pub first: i64,
-    pub last: i64,
-    pub points: &'a [(i64, i64)],
-    pub limit: Option<i64>,
+pub(crate) struct ChartData<'a> {
+    pub(crate) first: i64,
+    pub(crate) last: i64,
+    pub(crate) points: &'a [(i64, i64)],
+    pub(crate) limit: Option<i64>,
     /// Names the y axis ("users", "validations").
-    pub unit: &'a str,
+    pub(crate) unit: &'a str,
 }
 
 /// The chart as an `<svg>` element. `label_of` turns a day number into the x
 /// axis's label.
-pub fn line_chart(
+pub(crate) fn line_chart(
     data: &ChartData<'_>,
     label_of: &dyn Fn(i64) -> String,
 ) -> Result<String, String> {
@@ -36,7 +36,7 @@ pub fn line_chart(
 
 /// The key page's charts over the days `first..=last`: each metric's daily
 /// maximum against the plan's limit, then validations per day.
-pub fn usage_charts(
+pub(crate) fn usage_charts(
     days: &[UsageDayDto],
     features: &PlanFeatures,
     first: i64,

@@ -4,23 +4,23 @@ use crate::parse::{parse_label, InvalidInput};
 
 /// The human-readable label of a self-hosted instance ("Production", "Staging").
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InstanceName(String);
+pub(crate) struct InstanceName(String);
 
 impl InstanceName {
-    pub const MAX_CHARS: usize = 255;
+    pub(crate) const MAX_CHARS: usize = 255;
 
     /// Trimmed; empty after trimming means "no name".
-    pub fn parse(raw: &str) -> Result<Option<Self>, InvalidInput> {
+    pub(crate) fn parse(raw: &str) -> Result<Option<Self>, InvalidInput> {
         Ok(parse_label(raw, "instanceName", Self::MAX_CHARS)?.map(InstanceName))
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
 
 /// How a key is shown after its creation: the first 8 and last 8 characters.
-pub fn mask(key: &str) -> String {
+pub(crate) fn mask(key: &str) -> String {
     let head: String = key.chars().take(8).collect();
     let tail: String = key
         .chars()
@@ -30,7 +30,7 @@ pub fn mask(key: &str) -> String {
 }
 
 #[cfg(feature = "ssr")]
-pub use plaintext::LicenseKey;
+pub(crate) use plaintext::LicenseKey;
 
 #[cfg(feature = "ssr")]
 mod plaintext {
@@ -40,27 +40,27 @@ mod plaintext {
 
     /// A freshly generated key in plain text. It exists only between generation and
     /// the one response that reveals it; `Debug` never prints it.
-    pub struct LicenseKey(String);
+    pub(crate) struct LicenseKey(String);
 
     impl LicenseKey {
-        pub const BYTES: usize = 32;
+        pub(crate) const BYTES: usize = 32;
 
         /// 32 bytes from the operating system's CSPRNG, as 64 lowercase hex characters.
-        pub fn generate() -> Self {
+        pub(crate) fn generate() -> Self {
             let mut bytes = [0u8; Self::BYTES];
             OsRng.fill_bytes(&mut bytes);
             LicenseKey(hex::encode(bytes))
         }
 
-        pub fn expose(&self) -> &str {
+        pub(crate) fn expose(&self) -> &str {
             &self.0
         }
 
-        pub fn into_string(self) -> String {
+        pub(crate) fn into_string(self) -> String {
             self.0
         }
 
-        pub fn masked(&self) -> String {
+        pub(crate) fn masked(&self) -> String {
             super::mask(&self.0)
         }
     }

@@ -25,20 +25,20 @@ use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
 /// How far back the page looks.
-pub const PAGE_DAYS: i64 = 90;
+pub(crate) const PAGE_DAYS: i64 = 90;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct KeyUsageOverview {
-    pub key: KeyActivity,
-    pub plan: String,
+pub(crate) struct KeyUsageOverview {
+    pub(crate) key: KeyActivity,
+    pub(crate) plan: String,
     /// The days with validations, oldest first.
-    pub days: Vec<UsageDayDto>,
-    pub charts: Vec<UsageChart>,
-    pub events: Vec<AuditEventDto>,
+    pub(crate) days: Vec<UsageDayDto>,
+    pub(crate) charts: Vec<UsageChart>,
+    pub(crate) events: Vec<AuditEventDto>,
 }
 
 #[server(prefix = "/rpc", endpoint = "key_overview", output = crate::rpc::JsonText)]
-pub async fn key_overview(id: String) -> Result<KeyUsageOverview, PageError> {
+pub(crate) async fn key_overview(id: String) -> Result<KeyUsageOverview, PageError> {
     use crate::error::AppError;
     let actor = crate::accounts::session::page_member().await?;
     let key_id = crate::parse::path_id(&id, AppError::LicenseKeyNotFound)?;
@@ -63,7 +63,7 @@ pub async fn key_overview(id: String) -> Result<KeyUsageOverview, PageError> {
 }
 
 #[component]
-pub fn KeyPage() -> impl IntoView {
+pub(crate) fn KeyPage() -> impl IntoView {
     let params = use_params_map();
     // Made here, once: the view below waits for the session and may be built twice.
     let context = AccountContext::get();
@@ -269,7 +269,7 @@ fn instances_of(day: &UsageDayDto) -> String {
 }
 
 /// The days as CSV: one row per day, one column per metric's max and last.
-pub fn usage_csv(days: &[UsageDayDto]) -> String {
+pub(crate) fn usage_csv(days: &[UsageDayDto]) -> String {
     let mut csv = String::from("date,validations");
     for metric in METRICS {
         csv.push_str(&format!(",{metric}_max,{metric}_last"));

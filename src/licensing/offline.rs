@@ -16,25 +16,25 @@ use std::path::Path;
 /// `orgName`, `iat`, `exp`), plus `jti`, the id of the issued record.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct OfflineClaims<'a> {
-    pub iss: &'a str,
-    pub sub: &'a str,
-    pub jti: &'a str,
-    pub plan: &'a str,
-    pub features: &'a PlanFeatures,
-    pub org_name: &'a str,
-    pub iat: i64,
-    pub exp: i64,
+pub(crate) struct OfflineClaims<'a> {
+    pub(crate) iss: &'a str,
+    pub(crate) sub: &'a str,
+    pub(crate) jti: &'a str,
+    pub(crate) plan: &'a str,
+    pub(crate) features: &'a PlanFeatures,
+    pub(crate) org_name: &'a str,
+    pub(crate) iat: i64,
+    pub(crate) exp: i64,
 }
 
 /// Signs offline licenses with the operator's key. Never printed: `Debug` shows
 /// only the key id.
-pub struct OfflineSigner {
+pub(crate) struct OfflineSigner {
     encoding_key: EncodingKey,
     key_id: String,
     jwks: JwkSet,
     public_key_pem: String,
-    pub issuer: String,
+    pub(crate) issuer: String,
 }
 
 impl std::fmt::Debug for OfflineSigner {
@@ -48,14 +48,14 @@ impl std::fmt::Debug for OfflineSigner {
 impl OfflineSigner {
     /// Reads the key file at start-up: a missing or unreadable key stops the
     /// server with a message, rather than failing the first owner who asks.
-    pub fn load(path: &Path, issuer: &str) -> Result<Self, String> {
+    pub(crate) fn load(path: &Path, issuer: &str) -> Result<Self, String> {
         let pem = std::fs::read_to_string(path)
             .map_err(|e| format!("LICENSE_JWT_PRIVATE_KEY_FILE {}: {e}", path.display()))?;
         Self::from_pem(&SecretString::from(pem), issuer)
             .map_err(|e| format!("LICENSE_JWT_PRIVATE_KEY_FILE {}: {e}", path.display()))
     }
 
-    pub fn from_pem(pem: &SecretString, issuer: &str) -> Result<Self, String> {
+    pub(crate) fn from_pem(pem: &SecretString, issuer: &str) -> Result<Self, String> {
         let pem = pem.expose_secret();
         let private_key = PrivateKey::from_pkcs8_pem(pem)
             .or_else(|_| PrivateKey::from_pkcs1_pem(pem))
@@ -85,18 +85,18 @@ impl OfflineSigner {
     }
 
     /// The signed token: header `{"alg": "RS256", "typ": "JWT", "kid"}`.
-    pub fn sign(&self, claims: &OfflineClaims<'_>) -> Result<String, String> {
+    pub(crate) fn sign(&self, claims: &OfflineClaims<'_>) -> Result<String, String> {
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(self.key_id.clone());
         jsonwebtoken::encode(&header, claims, &self.encoding_key)
             .map_err(|e| format!("signing an offline license: {e}"))
     }
 
-    pub fn jwks(&self) -> &JwkSet {
+    pub(crate) fn jwks(&self) -> &JwkSet {
         &self.jwks
     }
 
-    pub fn public_key_pem(&self) -> &str {
+    pub(crate) fn public_key_pem(&self) -> &str {
         &self.public_key_pem
     }
 }

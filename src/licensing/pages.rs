@@ -31,7 +31,9 @@ use key_table::KeyList;
 use reveal_panel::Reveals;
 
 #[server(prefix = "/rpc", endpoint = "create_license_key", output = crate::rpc::JsonText)]
-pub async fn create_license_key(instance_name: String) -> Result<CreatedLicenseKeyDto, PageError> {
+pub(crate) async fn create_license_key(
+    instance_name: String,
+) -> Result<CreatedLicenseKeyDto, PageError> {
     use super::key::InstanceName;
     use crate::error::AppError;
     use crate::request_meta::RequestMeta;
@@ -59,7 +61,7 @@ const REVEAL_QUERY: &str = "reveal";
 /// The key a form posted without JavaScript created, for the view its redirect
 /// leads to (`?reveal=1`).
 #[server(prefix = "/rpc", endpoint = "take_revealed_key", output = crate::rpc::JsonText)]
-pub async fn take_revealed_key() -> Result<Option<CreatedLicenseKeyDto>, PageError> {
+pub(crate) async fn take_revealed_key() -> Result<Option<CreatedLicenseKeyDto>, PageError> {
     // Whatever organization they are in now: the stash belongs to the person.
     let page = crate::accounts::session::page_user().await?;
     Ok(service::<RevealSealer>()?
@@ -68,7 +70,7 @@ pub async fn take_revealed_key() -> Result<Option<CreatedLicenseKeyDto>, PageErr
 }
 
 #[server(prefix = "/rpc", endpoint = "list_license_keys", output = crate::rpc::JsonText)]
-pub async fn list_license_keys(before: Option<String>) -> Result<KeyListPage, PageError> {
+pub(crate) async fn list_license_keys(before: Option<String>) -> Result<KeyListPage, PageError> {
     let actor = crate::accounts::session::page_member().await?;
     // A `before` that is not a key id pages from the newest, as without one.
     let before = before.filter(|id| uuid::Uuid::parse_str(id).is_ok());
@@ -87,7 +89,7 @@ pub async fn list_license_keys(before: Option<String>) -> Result<KeyListPage, Pa
 
 /// Revokes a key; answers with its offline licenses that still work.
 #[server(prefix = "/rpc", endpoint = "revoke_license_key", output = crate::rpc::JsonText)]
-pub async fn revoke_license_key(id: String) -> Result<Vec<OfflineLicenseDto>, PageError> {
+pub(crate) async fn revoke_license_key(id: String) -> Result<Vec<OfflineLicenseDto>, PageError> {
     let actor = crate::accounts::session::page_member().await?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
     let (licensing, key_id) = (&service::<LicensingService>()?, key_id(&id)?);
@@ -99,7 +101,7 @@ pub async fn revoke_license_key(id: String) -> Result<Vec<OfflineLicenseDto>, Pa
 }
 
 #[server(prefix = "/rpc", endpoint = "issue_offline_license", output = crate::rpc::JsonText)]
-pub async fn issue_offline_license(
+pub(crate) async fn issue_offline_license(
     id: String,
     days: i64,
 ) -> Result<IssuedOfflineLicenseDto, PageError> {
@@ -111,7 +113,7 @@ pub async fn issue_offline_license(
 }
 
 #[server(prefix = "/rpc", endpoint = "rotate_license_key", output = crate::rpc::JsonText)]
-pub async fn rotate_license_key(
+pub(crate) async fn rotate_license_key(
     id: String,
     grace_period_hours: i64,
 ) -> Result<CreatedLicenseKeyDto, PageError> {
@@ -188,7 +190,7 @@ impl KeyPage {
 }
 
 #[component]
-pub fn LicenseKeysPage() -> impl IntoView {
+pub(crate) fn LicenseKeysPage() -> impl IntoView {
     let page = KeyPage::new();
     view! {
         <Title text="License keys · Storno Licensing"/>

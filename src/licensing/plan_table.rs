@@ -8,25 +8,25 @@ use crate::error::AppError;
 use sqlx::AnyPool;
 
 #[derive(Clone)]
-pub struct PlanTable {
+pub(crate) struct PlanTable {
     pool: AnyPool,
     writes: WriteQueue,
 }
 
 /// A plan's name with its features.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Plan {
-    pub name: String,
-    pub features: PlanFeatures,
+pub(crate) struct Plan {
+    pub(crate) name: String,
+    pub(crate) features: PlanFeatures,
 }
 
 impl PlanTable {
-    pub fn new(pool: AnyPool, writes: WriteQueue) -> Self {
+    pub(crate) fn new(pool: AnyPool, writes: WriteQueue) -> Self {
         PlanTable { pool, writes }
     }
 
     /// Every plan, in the order of `PLANS` (community first, free last).
-    pub async fn all(&self) -> Result<Vec<Plan>, AppError> {
+    pub(crate) async fn all(&self) -> Result<Vec<Plan>, AppError> {
         let rows: Vec<(String, String)> = sqlx::query_as("SELECT name, features FROM plans")
             .fetch_all(&self.pool)
             .await?;
@@ -38,12 +38,17 @@ impl PlanTable {
         Ok(plans)
     }
 
-    pub async fn get(&self, name: &str) -> Result<Plan, AppError> {
+    pub(crate) async fn get(&self, name: &str) -> Result<Plan, AppError> {
         read(&self.pool, name).await
     }
 
     /// Sets one feature of one plan; returns the plan as it now stands.
-    pub async fn set(&self, name: &str, feature: &str, value: &str) -> Result<Plan, AppError> {
+    pub(crate) async fn set(
+        &self,
+        name: &str,
+        feature: &str,
+        value: &str,
+    ) -> Result<Plan, AppError> {
         let (_turn, mut tx) = begin_write(&self.pool, &self.writes).await?;
         let features = read(&mut *tx, name)
             .await?

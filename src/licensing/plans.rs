@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The plan names a self-hosted client accepts; it stores the name verbatim.
-pub const PLANS: [&str; 6] = [
+pub(crate) const PLANS: [&str; 6] = [
     "community",
     "freemium",
     "starter",
@@ -14,7 +14,7 @@ pub const PLANS: [&str; 6] = [
 ];
 
 /// `name` as one of `PLANS`, or a `422` that lists them.
-pub fn known_plan(name: &str) -> Result<&'static str, crate::error::AppError> {
+pub(crate) fn known_plan(name: &str) -> Result<&'static str, crate::error::AppError> {
     PLANS
         .iter()
         .find(|plan| **plan == name)
@@ -27,29 +27,29 @@ pub fn known_plan(name: &str) -> Result<&'static str, crate::error::AppError> {
 /// A plan's limits (0 = unlimited) and flags, exactly as `validate` returns them.
 #[derive(utoipa::ToSchema, Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PlanFeatures {
-    pub max_companies: i64,
-    pub max_users_per_org: i64,
-    pub max_invoices_per_month: i64,
-    pub sync_interval_seconds: i64,
-    pub auto_sync: bool,
-    pub mobile_app: bool,
-    pub pdf_generation: bool,
-    pub signature_verification: bool,
-    pub api_access: bool,
-    pub realtime_notifications: bool,
-    pub payment_links: bool,
-    pub email_sending: bool,
-    pub email_templates: bool,
-    pub reports: bool,
-    pub recurring_invoices: bool,
-    pub import_export: bool,
-    pub backup_restore: bool,
-    pub bank_statements: bool,
-    pub exchange_rates: bool,
-    pub webhooks: bool,
-    pub self_hosting_license: bool,
-    pub priority_support: bool,
+pub(crate) struct PlanFeatures {
+    pub(crate) max_companies: i64,
+    pub(crate) max_users_per_org: i64,
+    pub(crate) max_invoices_per_month: i64,
+    pub(crate) sync_interval_seconds: i64,
+    pub(crate) auto_sync: bool,
+    pub(crate) mobile_app: bool,
+    pub(crate) pdf_generation: bool,
+    pub(crate) signature_verification: bool,
+    pub(crate) api_access: bool,
+    pub(crate) realtime_notifications: bool,
+    pub(crate) payment_links: bool,
+    pub(crate) email_sending: bool,
+    pub(crate) email_templates: bool,
+    pub(crate) reports: bool,
+    pub(crate) recurring_invoices: bool,
+    pub(crate) import_export: bool,
+    pub(crate) backup_restore: bool,
+    pub(crate) bank_statements: bool,
+    pub(crate) exchange_rates: bool,
+    pub(crate) webhooks: bool,
+    pub(crate) self_hosting_license: bool,
+    pub(crate) priority_support: bool,
 }
 
 /// What an instance reports about its use. Deployed clients of every version send
@@ -58,13 +58,13 @@ pub struct PlanFeatures {
 #[serde(rename_all = "camelCase")]
 pub struct InstanceMetrics {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub org_count: Option<i64>,
+    pub(crate) org_count: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_count: Option<i64>,
+    pub(crate) user_count: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub company_count: Option<i64>,
+    pub(crate) company_count: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub invoices_this_month: Option<i64>,
+    pub(crate) invoices_this_month: Option<i64>,
 }
 
 impl InstanceMetrics {
@@ -73,7 +73,7 @@ impl InstanceMetrics {
     pub const MAX_VALUE: i64 = 1_000_000_000_000;
 
     /// The metrics reported, by wire name.
-    pub fn reported(&self) -> impl Iterator<Item = (&'static str, i64)> {
+    pub(crate) fn reported(&self) -> impl Iterator<Item = (&'static str, i64)> {
         [
             ("orgCount", self.org_count),
             ("userCount", self.user_count),
@@ -86,7 +86,7 @@ impl InstanceMetrics {
 
     /// Reads the whole-number fields it knows from a JSON object, ignoring the rest;
     /// each count clamped to `0..=MAX_VALUE`.
-    pub fn from_json(value: &Value) -> Option<Self> {
+    pub(crate) fn from_json(value: &Value) -> Option<Self> {
         let object = value.as_object()?;
         let field = |name: &str| {
             object
@@ -105,11 +105,11 @@ impl InstanceMetrics {
 
 /// How often the deployed client validates (every 6 hours), for a plan that
 /// names no sync interval (0).
-pub const CLIENT_SYNC_SECONDS: i64 = 6 * 3600;
+pub(crate) const CLIENT_SYNC_SECONDS: i64 = 6 * 3600;
 
 impl PlanFeatures {
     /// Seconds between an instance's validations on this plan.
-    pub fn sync_interval(&self) -> i64 {
+    pub(crate) fn sync_interval(&self) -> i64 {
         if self.sync_interval_seconds > 0 {
             self.sync_interval_seconds
         } else {
@@ -120,7 +120,7 @@ impl PlanFeatures {
     /// Every reported metric above the plan's limit, in upstream's words (the
     /// deployed client prints them to the instance's administrator). A self-hosted
     /// license covers one organization, whatever the plan.
-    pub fn violations(&self, metrics: &InstanceMetrics) -> Vec<String> {
+    pub(crate) fn violations(&self, metrics: &InstanceMetrics) -> Vec<String> {
         let organizations = metrics.org_count.filter(|&count| count > 1).map(|count| {
             format!("Multiple organizations detected ({count}). Self-hosted licenses allow 1.")
         });
@@ -145,7 +145,7 @@ impl PlanFeatures {
     /// These features with one of them changed, as the operator's `plan set` asks:
     /// `feature` is a contract name (`maxCompanies`, `autoSync`, ...), `value` a
     /// whole number from 0 for a limit, `true` or `false` for a flag.
-    pub fn with(&self, feature: &str, value: &str) -> Result<PlanFeatures, String> {
+    pub(crate) fn with(&self, feature: &str, value: &str) -> Result<PlanFeatures, String> {
         let mut features = serde_json::to_value(self).map_err(|e| e.to_string())?;
         let slot = features.get_mut(feature).ok_or_else(|| {
             format!(
@@ -166,7 +166,7 @@ impl PlanFeatures {
     }
 
     /// The features' names, alphabetically.
-    pub fn names() -> Vec<String> {
+    pub(crate) fn names() -> Vec<String> {
         match serde_json::to_value(PlanFeatures::default()) {
             Ok(Value::Object(fields)) => fields.keys().cloned().collect(),
             _ => Vec::new(),
@@ -174,7 +174,7 @@ impl PlanFeatures {
     }
 
     /// Each feature's name with its value as text, alphabetically.
-    pub fn entries(&self) -> Vec<(String, String)> {
+    pub(crate) fn entries(&self) -> Vec<(String, String)> {
         match serde_json::to_value(self) {
             Ok(Value::Object(fields)) => fields
                 .into_iter()

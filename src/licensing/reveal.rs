@@ -12,11 +12,11 @@ const REVEAL: &str = "reveal";
 
 /// Seals the keys kept for their reveal.
 #[derive(Clone)]
-pub struct RevealSealer(pub Sealer);
+pub(crate) struct RevealSealer(pub Sealer);
 
 impl RevealSealer {
     /// Keeps `created` for the next page view.
-    pub async fn stash(
+    pub(crate) async fn stash(
         &self,
         session: &Session,
         user: &User,
@@ -29,7 +29,7 @@ impl RevealSealer {
     }
 
     /// The stashed key, once: taking it erases it.
-    pub async fn take(
+    pub(crate) async fn take(
         &self,
         session: &Session,
         user: &User,

@@ -22,12 +22,12 @@ use uuid::Uuid;
 
 const KEY_PURPOSE: &str = "license-key";
 const OWNER_ONLY: &str = "Only the organization owner can manage license keys";
-pub const DEFAULT_GRACE_HOURS: i64 = 24;
+pub(crate) const DEFAULT_GRACE_HOURS: i64 = 24;
 /// Rotation grace is bounded: a leaked key must not live on for months.
-pub const MAX_GRACE_HOURS: i64 = 24 * 30;
+pub(crate) const MAX_GRACE_HOURS: i64 = 24 * 30;
 
 #[derive(Clone)]
-pub struct LicensingService {
+pub(crate) struct LicensingService {
     pool: AnyPool,
     pepper: Pepper,
     limits: RateLimits,
@@ -44,17 +44,17 @@ pub struct LicensingService {
 /// What the operator configured for answers: how long they hold, when a silent key
 /// is overdue, where owners upgrade.
 #[derive(Clone, Debug)]
-pub struct AnswerPolicy {
+pub(crate) struct AnswerPolicy {
     /// validate's `graceUntil` is this long after the answer.
-    pub offline_grace_seconds: i64,
+    pub(crate) offline_grace_seconds: i64,
     /// A key is overdue after twice its plan's sync interval plus this.
-    pub overdue_grace_seconds: i64,
+    pub(crate) overdue_grace_seconds: i64,
     /// validate's `billingUrl`, and the plan refusal's.
-    pub billing: BillingLink,
+    pub(crate) billing: BillingLink,
 }
 
 impl AnswerPolicy {
-    pub fn of(settings: &Settings) -> Self {
+    pub(crate) fn of(settings: &Settings) -> Self {
         AnswerPolicy {
             offline_grace_seconds: settings.licensing.offline_grace_seconds,
             overdue_grace_seconds: settings.licensing.overdue_grace_seconds,
@@ -82,26 +82,26 @@ macro_rules! validation_row_select {
 }
 
 mod offline_licenses;
-pub use offline_licenses::OfflineLicenseRecord;
 mod token_organizations;
 mod usage;
-pub use usage::{date_of, day_of, KeyUsage};
+pub(crate) use usage::date_of;
+pub use usage::day_of;
 mod create;
 mod keys;
 mod records;
 mod revoke;
 mod validate;
-pub use create::CreateRequest;
-pub use keys::KeyPage;
-pub use records::LicenseKeyRecord;
+pub(crate) use create::CreateRequest;
+pub(crate) use keys::KeyPage;
+pub(crate) use records::LicenseKeyRecord;
 use records::{parse_plan_features, KEY_COLUMNS, PLAN_FEATURES_SQL};
+pub(crate) use validate::ValidationRequest;
 use validate::{decide, ValidationRow, Verdict};
-pub use validate::{ValidationRequest, MAX_REPORTED_NAME_BYTES, MAX_REPORTED_URL_BYTES};
 #[cfg(test)]
 mod tests;
 
 impl LicensingService {
-    pub fn new(
+    pub(crate) fn new(
         pool: AnyPool,
         writes: WriteQueue,
         pepper: Pepper,

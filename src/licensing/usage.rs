@@ -6,51 +6,52 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The metrics an instance reports, by their wire names, in the order charts show them.
-pub const METRICS: [&str; 4] = ["userCount", "companyCount", "invoicesThisMonth", "orgCount"];
+pub(crate) const METRICS: [&str; 4] =
+    ["userCount", "companyCount", "invoicesThisMonth", "orgCount"];
 
 /// Distinct URLs (and violations) kept per day: enough to tell a shared key, bounded
 /// however many servers a leaked key reaches.
 pub const MAX_DISTINCT_PER_DAY: usize = 20;
 
 /// Further distinct URLs a day counts beyond those it lists (by fingerprint).
-pub const MAX_FURTHER_URLS_COUNTED: usize = 200;
+pub(crate) const MAX_FURTHER_URLS_COUNTED: usize = 200;
 
 /// Instance URLs a key remembers having reported: a `new_instance_url` event only
 /// for one not among them, so two instances taking turns add no event.
-pub const MAX_KNOWN_URLS: usize = 16;
+pub(crate) const MAX_KNOWN_URLS: usize = 16;
 
 /// The longest history kept and served.
-pub const MAX_DAYS: i64 = 400;
-pub const DEFAULT_DAYS: i64 = 90;
+pub(crate) const MAX_DAYS: i64 = 400;
+pub(crate) const DEFAULT_DAYS: i64 = 90;
 
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MetricRollup {
-    pub max: i64,
-    pub last: i64,
+pub(crate) struct MetricRollup {
+    pub(crate) max: i64,
+    pub(crate) last: i64,
 }
 
 /// One day of one key, as stored (JSON) and as the usage API answers it.
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct DayUsage {
-    pub validations: i64,
-    pub instance_urls: Vec<String>,
+pub(crate) struct DayUsage {
+    pub(crate) validations: i64,
+    pub(crate) instance_urls: Vec<String>,
     /// Only the metrics reported that day, by wire name (`userCount`, ...).
-    pub metrics: BTreeMap<String, MetricRollup>,
-    pub violations: Vec<String>,
+    pub(crate) metrics: BTreeMap<String, MetricRollup>,
+    pub(crate) violations: Vec<String>,
     /// Fingerprints of the distinct URLs seen beyond `instance_urls` (stored only,
     /// to count them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub further_urls: Vec<u32>,
+    pub(crate) further_urls: Vec<u32>,
 }
 
 impl DayUsage {
     /// Adds one validation: its instance URL, the metrics it reported (by wire
     /// name) and the violations it is answered with. Returns those violations,
     /// with the shared-key one when two or more instance URLs validated today.
-    pub fn record<'a>(
+    pub(crate) fn record<'a>(
         &mut self,
         instance_url: Option<&str>,
         metrics: impl IntoIterator<Item = (&'a str, i64)>,
@@ -98,7 +99,7 @@ impl DayUsage {
 
     /// How many distinct instances validated the key that day (counted up to the
     /// listed ones and `MAX_FURTHER_URLS_COUNTED` more).
-    pub fn instances(&self) -> usize {
+    pub(crate) fn instances(&self) -> usize {
         self.instance_urls.len() + self.further_urls.len()
     }
 }
@@ -112,23 +113,23 @@ fn fingerprint(url: &str) -> u32 {
 
 /// The instance URLs a key reported, the newest last (its row keeps them as JSON).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct KnownUrls(Vec<String>);
+pub(crate) struct KnownUrls(Vec<String>);
 
 impl KnownUrls {
     /// What the row keeps; for a key from before rows kept them, its last URL.
-    pub fn of(stored: Option<&str>, last_reported: Option<&str>) -> Self {
+    pub(crate) fn of(stored: Option<&str>, last_reported: Option<&str>) -> Self {
         match stored.and_then(|text| serde_json::from_str(text).ok()) {
             Some(urls) => KnownUrls(urls),
             None => KnownUrls(last_reported.map(str::to_string).into_iter().collect()),
         }
     }
 
-    pub fn contains(&self, url: &str) -> bool {
+    pub(crate) fn contains(&self, url: &str) -> bool {
         self.0.iter().any(|known| known == url)
     }
 
     /// With `url` as the newest, the oldest forgotten past `MAX_KNOWN_URLS`.
-    pub fn with(mut self, url: &str) -> Self {
+    pub(crate) fn with(mut self, url: &str) -> Self {
         self.0.retain(|known| known != url);
         self.0.push(url.to_string());
         let excess = self.0.len().saturating_sub(MAX_KNOWN_URLS);
@@ -136,7 +137,7 @@ impl KnownUrls {
         self
     }
 
-    pub fn to_json(&self) -> String {
+    pub(crate) fn to_json(&self) -> String {
         serde_json::to_string(&self.0).expect("strings serialize")
     }
 }
@@ -149,22 +150,22 @@ fn add_distinct(list: &mut Vec<String>, item: &str) {
 
 /// The sentence a shared key's validation carries (the deployed client shows
 /// violations to the instance's administrator).
-pub fn shared_key_violation(instances: usize) -> String {
+pub(crate) fn shared_key_violation(instances: usize) -> String {
     format!("License key used by {instances} instances today; each instance needs its own key.")
 }
 
 /// One chart: which metric (or `validations`), its title, the plan's limit
 /// (none when unlimited) and the drawing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct UsageChart {
-    pub metric: String,
-    pub title: String,
-    pub limit: Option<i64>,
-    pub svg: String,
+pub(crate) struct UsageChart {
+    pub(crate) metric: String,
+    pub(crate) title: String,
+    pub(crate) limit: Option<i64>,
+    pub(crate) svg: String,
 }
 
 /// What a chart or table column of a metric is called.
-pub fn metric_title(metric: &str) -> &'static str {
+pub(crate) fn metric_title(metric: &str) -> &'static str {
     match metric {
         "userCount" => "Users",
         "companyCount" => "Companies",
@@ -178,23 +179,23 @@ pub fn metric_title(metric: &str) -> &'static str {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct UsageDayDto {
+pub(crate) struct UsageDayDto {
     /// The UTC day, `YYYY-MM-DD`.
-    pub date: String,
-    pub validations: i64,
-    pub instance_urls: Vec<String>,
+    pub(crate) date: String,
+    pub(crate) validations: i64,
+    pub(crate) instance_urls: Vec<String>,
     /// Further distinct instance URLs seen that day beyond the listed ones (counted
     /// up to 200).
-    pub more_instance_urls: usize,
-    pub metrics: BTreeMap<String, MetricRollup>,
-    pub violations: Vec<String>,
+    pub(crate) more_instance_urls: usize,
+    pub(crate) metrics: BTreeMap<String, MetricRollup>,
+    pub(crate) violations: Vec<String>,
 }
 
 /// `GET /licensing/keys/{id}/usage`: the days with validations, oldest first.
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UsageDto {
-    pub days: Vec<UsageDayDto>,
+pub(crate) struct UsageDto {
+    pub(crate) days: Vec<UsageDayDto>,
 }
 
 #[cfg(test)]

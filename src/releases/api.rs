@@ -24,7 +24,7 @@ use axum::Json;
         (status = 404, description = "No release has been announced yet", body = ErrorBody)
     )
 )]
-pub async fn latest(State(releases): State<ReleaseService>) -> Result<Response, AppError> {
+pub(crate) async fn latest(State(releases): State<ReleaseService>) -> Result<Response, AppError> {
     let release = releases.latest().await?;
     Ok((
         [(header::CACHE_CONTROL, CACHE_PUBLIC_DOCUMENT)],

@@ -5,10 +5,10 @@ use crate::parse::InvalidInput;
 /// `MAJOR.MINOR.PATCH`, optionally with a `-pre.release` suffix: what instances
 /// compare with their own version.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReleaseVersion(String);
+pub(crate) struct ReleaseVersion(String);
 
 impl ReleaseVersion {
-    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
+    pub(crate) fn parse(raw: &str) -> Result<Self, InvalidInput> {
         let text = raw.trim();
         let (core, pre_release) = match text.split_once('-') {
             Some((core, pre)) => (core, Some(pre)),
@@ -34,19 +34,19 @@ impl ReleaseVersion {
         }
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
 
 /// Where to download a release: an absolute `http(s)` URL without spaces.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DownloadUrl(String);
+pub(crate) struct DownloadUrl(String);
 
 impl DownloadUrl {
-    pub const MAX_LEN: usize = 2048;
+    pub(crate) const MAX_LEN: usize = 2048;
 
-    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
+    pub(crate) fn parse(raw: &str) -> Result<Self, InvalidInput> {
         let url = raw.trim();
         let has_host = ["https://", "http://"].iter().any(|scheme| {
             url.strip_prefix(scheme)
@@ -64,23 +64,23 @@ impl DownloadUrl {
         }
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
 
 /// A release as the operator publishes it, every part checked.
-pub struct NewRelease {
-    pub version: ReleaseVersion,
-    pub download_url: Option<DownloadUrl>,
+pub(crate) struct NewRelease {
+    pub(crate) version: ReleaseVersion,
+    pub(crate) download_url: Option<DownloadUrl>,
     /// The web app's newest version; the release's own when not given.
-    pub web_latest: Option<ReleaseVersion>,
-    pub web_min: ReleaseVersion,
-    pub release_notes: Option<String>,
+    pub(crate) web_latest: Option<ReleaseVersion>,
+    pub(crate) web_min: ReleaseVersion,
+    pub(crate) release_notes: Option<String>,
 }
 
 impl NewRelease {
-    pub fn parse(
+    pub(crate) fn parse(
         version: &str,
         download_url: Option<&str>,
         web_min: &str,

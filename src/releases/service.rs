@@ -9,24 +9,24 @@ use sqlx::AnyPool;
 /// The answer of `GET /api/v1/version`, as the deployed client reads it.
 #[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ReleaseDto {
-    pub version: String,
-    pub download_url: Option<String>,
-    pub web: WebReleaseDto,
+pub(crate) struct ReleaseDto {
+    pub(crate) version: String,
+    pub(crate) download_url: Option<String>,
+    pub(crate) web: WebReleaseDto,
 }
 
 #[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct WebReleaseDto {
+pub(crate) struct WebReleaseDto {
     /// The newest version of the web app.
-    pub latest: String,
+    pub(crate) latest: String,
     /// The oldest version still supported.
-    pub min: String,
-    pub release_notes: Option<String>,
+    pub(crate) min: String,
+    pub(crate) release_notes: Option<String>,
 }
 
 #[derive(Clone)]
-pub struct ReleaseService {
+pub(crate) struct ReleaseService {
     pool: AnyPool,
 }
 
@@ -54,12 +54,12 @@ impl ReleaseRow {
 }
 
 impl ReleaseService {
-    pub fn new(pool: AnyPool) -> Self {
+    pub(crate) fn new(pool: AnyPool) -> Self {
         ReleaseService { pool }
     }
 
     /// The latest release; `404 release_not_published` before the first.
-    pub async fn latest(&self) -> Result<ReleaseDto, AppError> {
+    pub(crate) async fn latest(&self) -> Result<ReleaseDto, AppError> {
         let row: Option<ReleaseRow> = sqlx::query_as(
             "SELECT version, download_url, web_latest, web_min, release_notes \
              FROM releases WHERE id = 1",
@@ -71,7 +71,7 @@ impl ReleaseService {
     }
 
     /// Replaces the announced release.
-    pub async fn publish(&self, release: NewRelease) -> Result<ReleaseDto, AppError> {
+    pub(crate) async fn publish(&self, release: NewRelease) -> Result<ReleaseDto, AppError> {
         let web_latest = release.web_latest.as_ref().unwrap_or(&release.version);
         sqlx::query(
             "INSERT INTO releases (id, version, download_url, web_latest, web_min, release_notes, set_at) \

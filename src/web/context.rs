@@ -5,7 +5,7 @@ use crate::error::AppError;
 
 /// The `T` the router provided for this request, or an internal error (never a
 /// panic) when it is missing.
-pub fn service<T: Clone + Send + Sync + 'static>() -> Result<T, AppError> {
+pub(crate) fn service<T: Clone + Send + Sync + 'static>() -> Result<T, AppError> {
     leptos::prelude::use_context::<T>().ok_or_else(|| {
         AppError::Internal(format!(
             "{} is not in the context",

@@ -8,12 +8,12 @@ use axum::http::header::CONTENT_TYPE;
 use serde::de::DeserializeOwned;
 
 /// Requests larger than this are refused with `413`.
-pub const MAX_BODY_BYTES: usize = 16 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// A JSON body. An empty body (or `null`) reads as `{}`, so endpoints whose fields are all
 /// optional accept no body at all. Syntax errors are `400`, well-formed JSON of
 /// the wrong shape `422`, another content type `415`, more than 16 KiB `413`.
-pub struct ApiJson<T>(pub T);
+pub(crate) struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
@@ -83,7 +83,7 @@ fn describe_data_error(error: &serde_json::Error) -> String {
 
 /// For optional whole-number fields: JSON Schema counts `24.0` as an integer, and so
 /// does the API; `24.5` is the wrong type.
-pub fn whole_number<'de, D: serde::Deserializer<'de>>(
+pub(crate) fn whole_number<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<i64>, D::Error> {
     use serde::de::{Error, Unexpected};

@@ -2,10 +2,10 @@
 //! handlers name, a page's security policy and the request's context. Foundations:
 //! they know no feature and no router.
 
-pub mod api_doc;
-pub mod context;
-pub mod json;
-pub mod page_policy;
+pub(crate) mod api_doc;
+pub(crate) mod context;
+pub(crate) mod json;
+pub(crate) mod page_policy;
 
 /// How long a public document (the version, the public key, the JWKS) may be cached.
-pub const CACHE_PUBLIC_DOCUMENT: &str = "public, max-age=300";
+pub(crate) const CACHE_PUBLIC_DOCUMENT: &str = "public, max-age=300";

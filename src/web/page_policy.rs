@@ -5,7 +5,7 @@ use axum::http::header::{self, HeaderValue};
 
 /// The policy of a page: its own scripts, styles and wasm, the inline scripts
 /// Leptos writes under this response's nonce, nothing else.
-pub fn page_policy(nonce: &str) -> Option<HeaderValue> {
+pub(crate) fn page_policy(nonce: &str) -> Option<HeaderValue> {
     HeaderValue::from_str(&format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
          style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
@@ -16,7 +16,7 @@ pub fn page_policy(nonce: &str) -> Option<HeaderValue> {
 
 /// Called while a page renders: the policy for the nonce Leptos is using, for
 /// pages that `security_headers` did not give a nonce (the 404 fallback).
-pub fn page_content_security_policy() {
+pub(crate) fn page_content_security_policy() {
     use leptos::prelude::use_context;
     let (Some(nonce), Some(response)) = (
         leptos::nonce::use_nonce(),
@@ -31,7 +31,7 @@ pub fn page_content_security_policy() {
 
 /// While a page renders: the nonce `security_headers` chose for it, so the policy
 /// it sends and the script tags Leptos writes agree.
-pub fn provide_page_nonce() {
+pub(crate) fn provide_page_nonce() {
     use leptos::prelude::{provide_context, with_context};
     let nonce = with_context::<axum::http::request::Parts, _>(|parts| {
         parts.extensions.get::<leptos::nonce::Nonce>().cloned()

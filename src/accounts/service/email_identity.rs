@@ -40,7 +40,7 @@ struct TokenRow {
 }
 
 impl AccountsService {
-    pub async fn account(&self, user: &User) -> Result<AccountDto, AppError> {
+    pub(crate) async fn account(&self, user: &User) -> Result<AccountDto, AppError> {
         let row: AccountRow =
             sqlx::query_as("SELECT email, email_verified_at, created_at FROM users WHERE id = $1")
                 .bind(user.id.to_string())
@@ -101,7 +101,7 @@ impl AccountsService {
 
     /// Sends a new verification link to the account's address (`202`), unless it is
     /// verified already.
-    pub async fn resend_verification(
+    pub(crate) async fn resend_verification(
         &self,
         user: &User,
         meta: &RequestMeta,
@@ -154,7 +154,11 @@ impl AccountsService {
     /// Opens a verification link: the address it was sent to becomes the account's
     /// verified email (a new address replaces the old one, unless another account
     /// took it meanwhile: `EmailTaken`).
-    pub async fn verify_email(&self, token: &str, meta: &RequestMeta) -> Result<(), AppError> {
+    pub(crate) async fn verify_email(
+        &self,
+        token: &str,
+        meta: &RequestMeta,
+    ) -> Result<(), AppError> {
         let (_turn, mut tx) = begin_write(&self.pool, &self.writes).await?;
         let row = self.take_token(&mut tx, VERIFY, token).await?;
         let user = stored_id(&row.user_id)?;
@@ -179,7 +183,7 @@ impl AccountsService {
     /// Sends a link to `new_email` that makes it the account's address when opened,
     /// and tells the old address. An address another account holds gets its link
     /// too (nothing is revealed); opening it then fails with `EmailTaken`.
-    pub async fn request_email_change(
+    pub(crate) async fn request_email_change(
         &self,
         user: &User,
         new_email: &Email,
@@ -231,7 +235,7 @@ impl AccountsService {
     }
 
     /// Deletes used and expired email tokens.
-    pub async fn erase_spent_email_tokens(&self) -> Result<u64, AppError> {
+    pub(crate) async fn erase_spent_email_tokens(&self) -> Result<u64, AppError> {
         let erased =
             sqlx::query("DELETE FROM email_tokens WHERE expires_at <= $1 OR used_at IS NOT NULL")
                 .bind(clock::now())

@@ -17,7 +17,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 /// An invitation is open for a week.
-pub const INVITATION_TTL_SECONDS: i64 = 7 * 24 * 3600;
+pub(crate) const INVITATION_TTL_SECONDS: i64 = 7 * 24 * 3600;
 const OWNER_ONLY: &str = "Only the organization owner can manage members and invitations";
 mod invitations;
 
@@ -50,7 +50,7 @@ const MEMBER_ROW: &str = "SELECT u.id AS user_id, u.email, m.role, m.created_at 
 
 impl AccountsService {
     /// The members of the actor's organization, owner first. Any member may look.
-    pub async fn members(&self, actor: &Membership) -> Result<Vec<MemberDto>, AppError> {
+    pub(crate) async fn members(&self, actor: &Membership) -> Result<Vec<MemberDto>, AppError> {
         let rows: Vec<MemberRow> = sqlx::query_as(&format!(
             "{MEMBER_ROW} \
              ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, u.email"
@@ -63,7 +63,7 @@ impl AccountsService {
 
     /// Changes a member's role. Owner only; `owner` hands ownership to an admin
     /// (the old owner becomes an admin).
-    pub async fn change_role(
+    pub(crate) async fn change_role(
         &self,
         actor: &Membership,
         member: Uuid,
@@ -122,7 +122,7 @@ impl AccountsService {
     /// Removes `member` from the actor's organization: the owner removes anyone
     /// but themselves; anyone else may only remove themselves (leave). The owner
     /// cannot leave: ownership is transferred first.
-    pub async fn remove_member(
+    pub(crate) async fn remove_member(
         &self,
         actor: &Membership,
         member: Uuid,
@@ -161,7 +161,7 @@ impl AccountsService {
     }
 
     /// Erases expired tokens, sessions and invitations now and every few minutes.
-    pub fn spawn_sweeper(&self) {
+    pub(crate) fn spawn_sweeper(&self) {
         let accounts = self.clone();
         sweep_every_few_minutes(
             "erase expired tokens, sessions and invitations",
@@ -178,7 +178,7 @@ impl AccountsService {
     }
 
     /// Deletes invitations past their expiry.
-    pub async fn erase_expired_invitations(&self) -> Result<u64, AppError> {
+    pub(crate) async fn erase_expired_invitations(&self) -> Result<u64, AppError> {
         let erased = sqlx::query("DELETE FROM invitations WHERE expires_at <= $1")
             .bind(clock::now())
             .execute(&self.pool)
@@ -187,7 +187,7 @@ impl AccountsService {
     }
 
     /// Deletes tokens past their expiry (revoked or not): they can never be used again.
-    pub async fn erase_expired_tokens(&self) -> Result<u64, AppError> {
+    pub(crate) async fn erase_expired_tokens(&self) -> Result<u64, AppError> {
         let erased = sqlx::query("DELETE FROM api_tokens WHERE expires_at <= $1")
             .bind(clock::now())
             .execute(&self.pool)

@@ -19,37 +19,37 @@ use tower_sessions::session_store::{self, SessionStore};
 /// How long browser sessions last: `idle_timeout` after their last use, at most
 /// `absolute_timeout` after sign-in; and whether their cookies need HTTPS.
 #[derive(Clone, Debug)]
-pub struct SessionPolicy {
-    pub idle_timeout: std::time::Duration,
-    pub absolute_timeout: std::time::Duration,
-    pub secure_cookies: bool,
+pub(crate) struct SessionPolicy {
+    pub(crate) idle_timeout: std::time::Duration,
+    pub(crate) absolute_timeout: std::time::Duration,
+    pub(crate) secure_cookies: bool,
 }
 
 /// The session value that names the signed-in user; the table keeps a copy in a
 /// column of its own, for the join.
-pub const USER_ID: &str = "user_id";
+pub(crate) const USER_ID: &str = "user_id";
 
 /// A session's values.
-pub type SessionValues = HashMap<String, Value>;
+pub(crate) type SessionValues = HashMap<String, Value>;
 
 /// What a page shows of whoever is signed in.
-pub struct UserOverview {
-    pub user: User,
-    pub memberships: Vec<Membership>,
-    pub pending_invitations: usize,
+pub(crate) struct UserOverview {
+    pub(crate) user: User,
+    pub(crate) memberships: Vec<Membership>,
+    pub(crate) pending_invitations: usize,
 }
 
 /// A session with its signed-in user, as one query read them.
-pub struct SessionOverview {
-    pub values: SessionValues,
+pub(crate) struct SessionOverview {
+    pub(crate) values: SessionValues,
     /// When the session ends unless it is used (Unix seconds).
-    pub expires_at: i64,
-    pub user: UserOverview,
+    pub(crate) expires_at: i64,
+    pub(crate) user: UserOverview,
 }
 
 /// tower-sessions' store over `browser_sessions`.
 #[derive(Clone, Debug)]
-pub struct SessionTable {
+pub(crate) struct SessionTable {
     pool: AnyPool,
     pepper: Pepper,
 }
@@ -155,7 +155,7 @@ struct SessionMembershipRow {
 
 impl AccountsService {
     /// The store the session layer keeps browser sessions in.
-    pub fn session_table(&self) -> SessionTable {
+    pub(crate) fn session_table(&self) -> SessionTable {
         SessionTable {
             pool: self.pool.clone(),
             pepper: self.pepper.clone(),
@@ -165,7 +165,10 @@ impl AccountsService {
     /// The unexpired session `id` with its signed-in user, their organizations (in
     /// joining order) and how many invitations wait for them, in one query; `None`
     /// for an unknown or ended session, or one nobody signed in to.
-    pub async fn session_overview(&self, id: &Id) -> Result<Option<SessionOverview>, AppError> {
+    pub(crate) async fn session_overview(
+        &self,
+        id: &Id,
+    ) -> Result<Option<SessionOverview>, AppError> {
         let rows: Vec<SessionMembershipRow> = sqlx::query_as(
             "SELECT s.data, s.expires_at, s.user_id, u.email, \
              o.id AS organization_id, o.name, m.role, o.plan, \
@@ -206,7 +209,7 @@ impl AccountsService {
     }
 
     /// Deletes the sessions that ended.
-    pub async fn erase_expired_sessions(&self) -> Result<u64, AppError> {
+    pub(crate) async fn erase_expired_sessions(&self) -> Result<u64, AppError> {
         let erased = sqlx::query("DELETE FROM browser_sessions WHERE expires_at <= $1")
             .bind(clock::now())
             .execute(&self.pool)

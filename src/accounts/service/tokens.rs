@@ -15,9 +15,9 @@ use crate::secrets::random_bytes;
 use uuid::Uuid;
 
 /// A bearer token in plain text, returned once to the client that asked for it.
-pub struct IssuedToken {
-    pub token: String,
-    pub expires_at: i64,
+pub(crate) struct IssuedToken {
+    pub(crate) token: String,
+    pub(crate) expires_at: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -68,7 +68,7 @@ impl AccountsService {
         Ok(IssuedToken { token, expires_at })
     }
 
-    pub fn token_credential(&self, token: &str, requested: Option<Uuid>) -> TokenCredential {
+    pub(crate) fn token_credential(&self, token: &str, requested: Option<Uuid>) -> TokenCredential {
         TokenCredential {
             token_hash: self.pepper.digest(TOKEN_PURPOSE, token),
             requested,
@@ -76,7 +76,7 @@ impl AccountsService {
     }
 
     /// The holder of a live (known, unrevoked, unexpired) token.
-    pub async fn token_holder(&self, token: &str) -> Result<TokenHolder, AppError> {
+    pub(crate) async fn token_holder(&self, token: &str) -> Result<TokenHolder, AppError> {
         let row: Option<TokenHolderRow> = sqlx::query_as(
             "SELECT t.id AS token_id, u.id AS user_id, u.email \
              FROM api_tokens t JOIN users u ON u.id = t.user_id \
@@ -96,7 +96,7 @@ impl AccountsService {
         })
     }
 
-    pub async fn revoke_token(
+    pub(crate) async fn revoke_token(
         &self,
         holder: &TokenHolder,
         meta: &RequestMeta,
@@ -123,7 +123,10 @@ impl AccountsService {
     /// The holder of a live token acting in an organization (as `membership`
     /// chooses it), in one query: every API call that acts on an organization
     /// starts here.
-    pub async fn token_member(&self, credential: &TokenCredential) -> Result<Membership, AppError> {
+    pub(crate) async fn token_member(
+        &self,
+        credential: &TokenCredential,
+    ) -> Result<Membership, AppError> {
         let rows: Vec<TokenMembershipRow> = sqlx::query_as(
             "SELECT t.user_id, o.id AS organization_id, o.name, m.role, o.plan \
              FROM api_tokens t \

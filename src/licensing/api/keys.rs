@@ -25,7 +25,7 @@ use uuid::Uuid;
 
 #[derive(Deserialize, Default, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CreateLicenseKeyRequest {
+pub(crate) struct CreateLicenseKeyRequest {
     /// A label for the instance; trimmed, blank means none.
     #[serde(default)]
     #[schema(
@@ -70,7 +70,7 @@ fn created(key: CreatedLicenseKeyDto) -> Response {
     ),
     security(("bearer" = []))
 )]
-pub async fn create(
+pub(crate) async fn create(
     State(licensing): State<LicensingService>,
     State(accounts): State<AccountsService>,
     credential: TokenCredential,
@@ -98,7 +98,7 @@ pub async fn create(
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct ListResponse {
+pub(crate) struct ListResponse {
     keys: Vec<LicenseKeyDto>,
     /// Pass as `before` for the next (older) page; `null` on the last page.
     next_before: Option<String>,
@@ -106,7 +106,7 @@ pub struct ListResponse {
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct ListQuery {
+pub(crate) struct ListQuery {
     /// `nextBefore` of the previous page: the keys older than that key.
     before: Option<Uuid>,
     /// Keys per page, default 50; values outside 1 to 200 are clamped.
@@ -125,7 +125,7 @@ pub struct ListQuery {
     ),
     security(("bearer" = []))
 )]
-pub async fn list(
+pub(crate) async fn list(
     State(licensing): State<LicensingService>,
     ApiMember { actor, .. }: ApiMember,
     query: Result<Query<ListQuery>, QueryRejection>,
@@ -158,7 +158,7 @@ pub async fn list(
     ),
     security(("bearer" = []))
 )]
-pub async fn get(
+pub(crate) async fn get(
     State(licensing): State<LicensingService>,
     ApiMember { actor, .. }: ApiMember,
     Path(key_id): Path<String>,
@@ -172,7 +172,7 @@ pub async fn get(
 /// Exactly the contract's `{"status": "revoked"}`; the key's offline licenses,
 /// which a revocation cannot recall, are listed at `GET .../jwt`.
 #[derive(Serialize, ToSchema)]
-pub struct RevokedResponse {
+pub(crate) struct RevokedResponse {
     #[schema(example = "revoked")]
     status: &'static str,
 }
@@ -189,7 +189,7 @@ pub struct RevokedResponse {
     ),
     security(("bearer" = []))
 )]
-pub async fn revoke(
+pub(crate) async fn revoke(
     State(licensing): State<LicensingService>,
     ApiMember { actor, .. }: ApiMember,
     meta: RequestMeta,
@@ -202,7 +202,7 @@ pub async fn revoke(
 
 #[derive(Deserialize, Default, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct RotateRequest {
+pub(crate) struct RotateRequest {
     /// How long the old key keeps validating: 0 ends it at once. Default 24.
     #[serde(default, deserialize_with = "whole_number")]
     #[schema(minimum = 0, maximum = 720)]
@@ -228,7 +228,7 @@ pub struct RotateRequest {
     ),
     security(("bearer" = []))
 )]
-pub async fn rotate(
+pub(crate) async fn rotate(
     State(licensing): State<LicensingService>,
     ApiMember { actor, credential }: ApiMember,
     meta: RequestMeta,

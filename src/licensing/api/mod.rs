@@ -1,6 +1,6 @@
 //! `/api/v1/licensing/*`: parse, call the service, answer.
 
-pub mod keys;
-pub mod offline;
-pub mod usage;
-pub mod validate;
+pub(crate) mod keys;
+pub(crate) mod offline;
+pub(crate) mod usage;
+pub(crate) mod validate;

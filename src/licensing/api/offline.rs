@@ -21,7 +21,7 @@ use utoipa::ToSchema;
 
 #[derive(Deserialize, Default, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct OfflineLicenseRequest {
+pub(crate) struct OfflineLicenseRequest {
     /// How long the license lasts, 1 to 365 days; default 30.
     #[serde(default, deserialize_with = "whole_number")]
     #[schema(minimum = 1, maximum = 365)]
@@ -44,7 +44,7 @@ pub struct OfflineLicenseRequest {
     ),
     security(("bearer" = []))
 )]
-pub async fn issue_offline_license(
+pub(crate) async fn issue_offline_license(
     State(licensing): State<LicensingService>,
     ApiMember { actor, .. }: ApiMember,
     meta: RequestMeta,
@@ -60,7 +60,7 @@ pub async fn issue_offline_license(
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct OfflineLicensesResponse {
+pub(crate) struct OfflineLicensesResponse {
     offline_licenses: Vec<OfflineLicenseDto>,
 }
 
@@ -76,7 +76,7 @@ pub struct OfflineLicensesResponse {
     ),
     security(("bearer" = []))
 )]
-pub async fn list_offline_licenses(
+pub(crate) async fn list_offline_licenses(
     State(licensing): State<LicensingService>,
     ApiMember { actor, .. }: ApiMember,
     Path(key_id): Path<String>,
@@ -98,7 +98,7 @@ pub async fn list_offline_licenses(
         (status = 503, description = "No signing key is configured", body = ErrorBody)
     )
 )]
-pub async fn public_key_pem(
+pub(crate) async fn public_key_pem(
     State(licensing): State<LicensingService>,
 ) -> Result<Response, AppError> {
     let pem = licensing.offline_signer()?.public_key_pem().to_string();
@@ -115,7 +115,7 @@ pub async fn public_key_pem(
 /// `/.well-known/jwks.json`: the public keys clients verify with: the offline
 /// licenses' RSA key (when configured) and every Ed25519 key that signs, or
 /// signed, validate's answers.
-pub async fn jwks(
+pub(crate) async fn jwks(
     State(licensing): State<LicensingService>,
     State(signer): State<Arc<AnswerSigner>>,
 ) -> Response {

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct UsageQuery {
+pub(crate) struct UsageQuery {
     /// How many days back from today (UTC), 1 to 400; default 90.
     #[param(minimum = 1, maximum = 400)]
     days: Option<i64>,
@@ -32,7 +32,7 @@ pub struct UsageQuery {
     ),
     security(("bearer" = []))
 )]
-pub async fn usage(
+pub(crate) async fn usage(
     State(licensing): State<LicensingService>,
     ApiMember { actor, .. }: ApiMember,
     Path(key_id): Path<String>,

@@ -19,35 +19,35 @@ use utoipa::ToSchema;
 
 /// The error answers of `POST /licensing/validate`, which instances read as "not valid".
 #[derive(Serialize, ToSchema)]
-pub struct InvalidLicenseBody {
-    pub valid: bool,
-    pub error: String,
-    pub code: String,
+pub(crate) struct InvalidLicenseBody {
+    pub(crate) valid: bool,
+    pub(crate) error: String,
+    pub(crate) code: String,
     /// The request's `nonce`, when it sent one.
-    pub nonce: Option<String>,
+    pub(crate) nonce: Option<String>,
 }
 
 /// Any other error of validate: `{"error", "code"}` and the request's `nonce`, when
 /// it was read.
 #[derive(Serialize, ToSchema)]
-pub struct ValidateErrorBody {
-    pub error: String,
-    pub code: String,
-    pub nonce: Option<String>,
+pub(crate) struct ValidateErrorBody {
+    pub(crate) error: String,
+    pub(crate) code: String,
+    pub(crate) nonce: Option<String>,
 }
 
 /// A validation refused with `403`: an inactive organization, or a plan without
 /// self-hosting (then `plan` and `billingUrl` say which plan and where to upgrade).
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct RefusedLicenseBody {
-    pub valid: bool,
-    pub error: String,
-    pub code: String,
-    pub plan: Option<String>,
-    pub billing_url: Option<String>,
+pub(crate) struct RefusedLicenseBody {
+    pub(crate) valid: bool,
+    pub(crate) error: String,
+    pub(crate) code: String,
+    pub(crate) plan: Option<String>,
+    pub(crate) billing_url: Option<String>,
     /// The request's `nonce`, when it sent one.
-    pub nonce: Option<String>,
+    pub(crate) nonce: Option<String>,
 }
 
 /// What a self-hosted instance sends. Fields beyond these are ignored, and optional
@@ -56,7 +56,7 @@ pub struct RefusedLicenseBody {
 #[derive(ToSchema)]
 #[schema(rename_all = "camelCase")]
 #[allow(dead_code)]
-pub struct ValidateRequest {
+pub(crate) struct ValidateRequest {
     #[schema(pattern = "^[0-9a-f]{64}$")]
     license_key: String,
     instance_name: Option<String>,
@@ -94,7 +94,7 @@ pub struct ValidateRequest {
         )
     )
 )]
-pub async fn validate(
+pub(crate) async fn validate(
     State(licensing): State<LicensingService>,
     State(signer): State<Arc<AnswerSigner>>,
     meta: RequestMeta,

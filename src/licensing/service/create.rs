@@ -22,9 +22,9 @@ pub(super) struct CreatedByToken {
 }
 
 /// A key creation as an API caller asks for it.
-pub struct CreateRequest {
-    pub instance_name: Option<InstanceName>,
-    pub idempotency_key: Option<IdempotencyKey>,
+pub(crate) struct CreateRequest {
+    pub(crate) instance_name: Option<InstanceName>,
+    pub(crate) idempotency_key: Option<IdempotencyKey>,
 }
 
 /// A key about to be stored: drawn from the OS CSPRNG, named by a UUIDv7, stored
@@ -71,7 +71,7 @@ impl LicensingService {
     /// the organization, no `Idempotency-Key`) takes one statement; anything else
     /// resolves the caller's membership first, which answers 401, 403 or 404 before
     /// a bad `request` is judged.
-    pub async fn create_for_token(
+    pub(crate) async fn create_for_token(
         &self,
         accounts: &AccountsService,
         credential: &TokenCredential,
@@ -104,7 +104,7 @@ impl LicensingService {
     /// `create` in one database round trip, if the token's holder owns the
     /// organization the credential names (see `CREATE_WITH_TOKEN`). `None`: nothing
     /// was written.
-    pub async fn create_with_token(
+    pub(crate) async fn create_with_token(
         &self,
         credential: &TokenCredential,
         instance_name: Option<InstanceName>,
@@ -156,7 +156,7 @@ impl LicensingService {
 
     /// Creates a key for the actor's organization and returns it in full: the only
     /// time it is ever available. Only its HMAC and its masked form are stored.
-    pub async fn create(
+    pub(crate) async fn create(
         &self,
         actor: &Membership,
         instance_name: Option<InstanceName>,

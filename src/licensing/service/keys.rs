@@ -10,12 +10,12 @@ use offline_licenses::STILL_WORKING_OFFLINE_LICENSES;
 use uuid::Uuid;
 
 /// One page of keys, newest first; `next_before` asks for the older ones.
-pub struct KeyPage {
-    pub keys: Vec<LicenseKeyRecord>,
-    pub next_before: Option<String>,
+pub(crate) struct KeyPage {
+    pub(crate) keys: Vec<LicenseKeyRecord>,
+    pub(crate) next_before: Option<String>,
     /// Whether the organization has offline licenses that still work (read with
     /// the keys; `false` when the page has none; `list_with_offline_licenses`).
-    pub has_offline_licenses: bool,
+    pub(crate) has_offline_licenses: bool,
 }
 
 /// A listed key with its organization's plan's features (JSON) and how many of its
@@ -31,7 +31,7 @@ pub(super) struct ListedKey {
 impl LicensingService {
     /// A page of the organization's keys, newest first, masked. Revoked keys stay
     /// listed.
-    pub async fn list(&self, actor: &Membership, page: &Page) -> Result<KeyPage, AppError> {
+    pub(crate) async fn list(&self, actor: &Membership, page: &Page) -> Result<KeyPage, AppError> {
         actor.require_owner(OWNER_ONLY)?;
         // The index (organization_id, id) serves the order. The plan's features
         // (when a key is overdue) and whether any offline license still works (the
@@ -87,7 +87,7 @@ impl LicensingService {
     }
 
     /// One of the organization's keys, masked.
-    pub async fn get(
+    pub(crate) async fn get(
         &self,
         actor: &Membership,
         key_id: Uuid,

@@ -21,7 +21,7 @@ const OFFLINE_COLUMNS: &str = "l.id, l.license_key_id, l.plan, l.issued_at, l.ex
 
 /// An issued offline license as stored: who, when, until when, for which key.
 #[derive(sqlx::FromRow)]
-pub struct OfflineLicenseRecord {
+pub(crate) struct OfflineLicenseRecord {
     id: String,
     license_key_id: String,
     plan: String,
@@ -31,7 +31,7 @@ pub struct OfflineLicenseRecord {
 }
 
 impl OfflineLicenseRecord {
-    pub fn to_dto(&self) -> OfflineLicenseDto {
+    pub(crate) fn to_dto(&self) -> OfflineLicenseDto {
         OfflineLicenseDto {
             id: self.id.clone(),
             license_key_id: self.license_key_id.clone(),
@@ -78,7 +78,7 @@ impl LicensingService {
     /// Signs an offline license for one of the organization's keys, with the
     /// organization's plan as a validation would report it now. A revoked key is
     /// `409`; a plan without self-hosting is refused as validation refuses it.
-    pub async fn issue_offline_license(
+    pub(crate) async fn issue_offline_license(
         &self,
         actor: &Membership,
         key_id: Uuid,
@@ -174,7 +174,7 @@ impl LicensingService {
     }
 
     /// Every offline license issued for one of the organization's keys, newest first.
-    pub async fn offline_licenses(
+    pub(crate) async fn offline_licenses(
         &self,
         actor: &Membership,
         key_id: Uuid,
@@ -193,7 +193,7 @@ impl LicensingService {
     /// A page of the organization's keys and its offline licenses that still work,
     /// as the keys page shows them: the licenses are read only when the keys' query
     /// found some (most organizations have none).
-    pub async fn list_with_offline_licenses(
+    pub(crate) async fn list_with_offline_licenses(
         &self,
         actor: &Membership,
         page: &Page,
@@ -209,7 +209,7 @@ impl LicensingService {
 
     /// The organization's offline licenses that still work, newest first: they
     /// cannot be recalled, so the page shows them beside their keys.
-    pub async fn unexpired_offline_licenses(
+    pub(crate) async fn unexpired_offline_licenses(
         &self,
         actor: &Membership,
         key_id: Option<Uuid>,
@@ -227,12 +227,12 @@ impl LicensingService {
     }
 
     /// Whether offline licenses can be issued here (a signing key is configured).
-    pub fn offline_licenses_enabled(&self) -> bool {
+    pub(crate) fn offline_licenses_enabled(&self) -> bool {
         self.offline.is_some()
     }
 
     /// The signing key's public half, for instances to embed.
-    pub fn offline_signer(&self) -> Result<&OfflineSigner, AppError> {
+    pub(crate) fn offline_signer(&self) -> Result<&OfflineSigner, AppError> {
         self.offline
             .as_deref()
             .ok_or(AppError::OfflineLicensesDisabled)

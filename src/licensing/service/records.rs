@@ -24,7 +24,7 @@ pub(super) const KEY_COLUMNS: &str =
 
 /// A stored key as the service sees it: times in Unix seconds.
 #[derive(sqlx::FromRow)]
-pub struct LicenseKeyRecord {
+pub(crate) struct LicenseKeyRecord {
     pub(super) id: String,
     pub(super) masked_key: String,
     pub(super) instance_name: Option<String>,
@@ -50,7 +50,7 @@ impl LicenseKeyRecord {
         self.revoked_at.is_none() && self.expires_at.is_none_or(|end| end > now)
     }
 
-    pub fn to_dto(&self, now: i64) -> LicenseKeyDto {
+    pub(crate) fn to_dto(&self, now: i64) -> LicenseKeyDto {
         self.dto(now, &self.state(now))
     }
 
@@ -78,7 +78,7 @@ impl LicenseKeyRecord {
     }
 
     /// Where the key is in its life, as of `now`.
-    pub fn state(&self, now: i64) -> KeyState {
+    pub(crate) fn state(&self, now: i64) -> KeyState {
         match (self.revoked_at, self.expires_at) {
             (Some(_), _) => KeyState::Revoked,
             (None, Some(end)) if end <= now => KeyState::Revoked,
@@ -118,7 +118,7 @@ impl LicenseKeyRecord {
     }
 
     /// How the key's own page describes its life, as of `now`.
-    pub fn activity(&self, now: i64) -> KeyActivity {
+    pub(crate) fn activity(&self, now: i64) -> KeyActivity {
         let state = self.state(now);
         KeyActivity {
             key: self.dto(now, &state),
@@ -128,7 +128,7 @@ impl LicenseKeyRecord {
     }
 
     /// The key as a row of the License keys page, as of `now`.
-    pub fn row(&self, now: i64) -> KeyRow {
+    pub(crate) fn row(&self, now: i64) -> KeyRow {
         KeyRow {
             id: self.id.clone(),
             masked_key: self.masked_key.clone(),

@@ -15,7 +15,7 @@ use uuid::Uuid;
 impl LicensingService {
     /// Revokes a key for good: it stays listed, inactive. Revoking twice is harmless.
     /// Its offline licenses cannot be recalled: they work until they expire.
-    pub async fn revoke(
+    pub(crate) async fn revoke(
         &self,
         actor: &Membership,
         key_id: Uuid,
@@ -62,7 +62,7 @@ impl LicensingService {
 
     /// Replaces a key: the new one is returned once; the old one keeps validating
     /// for `grace_hours` (0 = stops at once), then stops.
-    pub async fn rotate(
+    pub(crate) async fn rotate(
         &self,
         actor: &Membership,
         key_id: Uuid,

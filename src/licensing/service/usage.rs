@@ -38,7 +38,6 @@ macro_rules! update_key_sql {
 mod history;
 mod routine;
 mod written_days;
-pub use history::KeyUsage;
 pub(super) use routine::PendingRoutines;
 pub(super) use written_days::WrittenDays;
 
@@ -48,7 +47,7 @@ pub fn day_of(at: i64) -> i64 {
 }
 
 /// A day number as `YYYY-MM-DD`.
-pub fn date_of(day: i64) -> String {
+pub(crate) fn date_of(day: i64) -> String {
     clock::rfc3339(day * SECONDS_PER_DAY)[..10].to_string()
 }
 

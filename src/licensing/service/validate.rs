@@ -32,19 +32,19 @@ pub(super) struct ValidationRow {
 }
 
 /// What a self-hosted instance sends; `license_key` is still unchecked text.
-pub struct ValidationRequest {
-    pub license_key: String,
-    pub instance_name: Option<String>,
-    pub instance_url: Option<String>,
-    pub metrics: Option<InstanceMetrics>,
+pub(crate) struct ValidationRequest {
+    pub(crate) license_key: String,
+    pub(crate) instance_name: Option<String>,
+    pub(crate) instance_url: Option<String>,
+    pub(crate) metrics: Option<InstanceMetrics>,
     /// Echoed in the answer, so a client can tell it is not a replay.
-    pub nonce: Option<String>,
+    pub(crate) nonce: Option<String>,
 }
 
 /// The most of an instance's name a validation keeps, in bytes (UTF-8).
-pub const MAX_REPORTED_NAME_BYTES: usize = 255;
+pub(crate) const MAX_REPORTED_NAME_BYTES: usize = 255;
 /// The most of an instance's URL a validation keeps, in bytes.
-pub const MAX_REPORTED_URL_BYTES: usize = 512;
+pub(crate) const MAX_REPORTED_URL_BYTES: usize = 512;
 
 /// The longest start of `text` of at most `max_bytes` bytes that ends between
 /// characters.
@@ -61,7 +61,7 @@ impl ValidationRequest {
     /// version call this, so unknown fields are ignored and optional ones of the
     /// wrong type (or blank, or with control characters) dropped. Only a body that
     /// is not JSON at all is refused, as a missing key.
-    pub fn from_json(body: &[u8]) -> Result<Self, AppError> {
+    pub(crate) fn from_json(body: &[u8]) -> Result<Self, AppError> {
         let value: serde_json::Value = serde_json::from_slice(body)
             .map_err(|_| AppError::BadRequest("licenseKey is required".into()))?;
         let text = |name: &str, max_bytes: usize| {
@@ -117,7 +117,7 @@ impl LicensingService {
     /// Checks a key for a self-hosted instance and records what it reported. The
     /// answer reflects the organization's plan and state right now; a plan without
     /// self-hosting is refused (as upstream does) after the visit is recorded.
-    pub async fn validate(
+    pub(crate) async fn validate(
         &self,
         request: ValidationRequest,
         meta: &RequestMeta,

@@ -37,7 +37,11 @@ pub(super) async fn end_sessions_and_tokens(
 impl AccountsService {
     /// Sends a reset link to `email` if an account has it. The answer is the same
     /// either way, and comes at once: the lookup and the email happen afterwards.
-    pub fn request_password_reset(&self, email: &str, meta: &RequestMeta) -> Result<(), AppError> {
+    pub(crate) fn request_password_reset(
+        &self,
+        email: &str,
+        meta: &RequestMeta,
+    ) -> Result<(), AppError> {
         self.limits.password_reset(meta.ip.as_deref(), email)?;
         let Ok(email) = Email::parse(email) else {
             return Ok(());
@@ -83,7 +87,7 @@ impl AccountsService {
     /// Opens a reset link: the new password replaces the old, the address is
     /// verified (the link proved it), every session and token of the user ends and
     /// the address is told.
-    pub async fn reset_password(
+    pub(crate) async fn reset_password(
         &self,
         token: &str,
         password: Password,
@@ -152,7 +156,7 @@ impl AccountsService {
     /// Changes the password of the signed-in person, who gives the current one.
     /// Every other browser session ends (`keep_session`: the row of the one in use);
     /// the address is told.
-    pub async fn change_password(
+    pub(crate) async fn change_password(
         &self,
         user: &User,
         current: &str,
@@ -197,7 +201,7 @@ impl AccountsService {
     }
 
     /// Ends every browser session and API token of the person, this one included.
-    pub async fn sign_out_everywhere(
+    pub(crate) async fn sign_out_everywhere(
         &self,
         user: &User,
         meta: &RequestMeta,

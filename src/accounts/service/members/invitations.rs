@@ -72,7 +72,7 @@ impl AccountsService {
     /// each door). The answer is the same whether or not the email
     /// has an account, so it tells nobody which emails are registered. Inviting the
     /// same email again renews the invitation.
-    pub async fn invite(
+    pub(crate) async fn invite(
         &self,
         actor: &Membership,
         email: &Email,
@@ -155,7 +155,10 @@ impl AccountsService {
     }
 
     /// The organization's pending invitations, newest first. Owner only.
-    pub async fn invitations(&self, actor: &Membership) -> Result<Vec<InvitationDto>, AppError> {
+    pub(crate) async fn invitations(
+        &self,
+        actor: &Membership,
+    ) -> Result<Vec<InvitationDto>, AppError> {
         actor.require_owner(OWNER_ONLY)?;
         let rows: Vec<InvitationRow> = sqlx::query_as(
             "SELECT id, email, role, expires_at FROM invitations \
@@ -178,7 +181,7 @@ impl AccountsService {
     }
 
     /// Withdraws a pending invitation. Owner only.
-    pub async fn withdraw_invitation(
+    pub(crate) async fn withdraw_invitation(
         &self,
         actor: &Membership,
         invitation: Uuid,
@@ -202,7 +205,10 @@ impl AccountsService {
 
     /// The invitations waiting for this user's email, newest first; only for the
     /// email's verified owner (`EmailNotVerified`).
-    pub async fn my_invitations(&self, user: &User) -> Result<Vec<MyInvitationDto>, AppError> {
+    pub(crate) async fn my_invitations(
+        &self,
+        user: &User,
+    ) -> Result<Vec<MyInvitationDto>, AppError> {
         let email = self
             .verified_email(&mut *self.pool.acquire().await?, user)
             .await?;
@@ -235,7 +241,7 @@ impl AccountsService {
 
     /// Accepts an invitation addressed to this user's email: they become a member
     /// with the invited role. Anyone else's invitation is `404`, like an unknown one.
-    pub async fn accept_invitation(
+    pub(crate) async fn accept_invitation(
         &self,
         user: &User,
         invitation: Uuid,
@@ -270,7 +276,11 @@ impl AccountsService {
     }
 
     /// Declines an invitation addressed to this user's email.
-    pub async fn decline_invitation(&self, user: &User, invitation: Uuid) -> Result<(), AppError> {
+    pub(crate) async fn decline_invitation(
+        &self,
+        user: &User,
+        invitation: Uuid,
+    ) -> Result<(), AppError> {
         let (_turn, mut tx) = begin_write(&self.pool, &self.writes).await?;
         let email = self.verified_email(&mut tx, user).await?;
         let (organization, _) = take_invitation(&mut tx, &email, invitation).await?;

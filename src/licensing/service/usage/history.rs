@@ -5,16 +5,16 @@ use super::*;
 use crate::licensing::usage::{UsageDayDto, MAX_DAYS};
 
 /// A key with what its page needs beside it.
-pub struct KeyUsage {
-    pub key: LicenseKeyRecord,
-    pub features: PlanFeatures,
-    pub days: Vec<UsageDayDto>,
+pub(crate) struct KeyUsage {
+    pub(crate) key: LicenseKeyRecord,
+    pub(crate) features: PlanFeatures,
+    pub(crate) days: Vec<UsageDayDto>,
 }
 
 impl LicensingService {
     /// The key's usage for the `days` days up to today, oldest first, days without
     /// validations left out (owner only).
-    pub async fn usage(
+    pub(crate) async fn usage(
         &self,
         actor: &Membership,
         key_id: Uuid,
@@ -34,7 +34,7 @@ impl LicensingService {
 
     /// All a key's page shows, each read once: the key, its organization's plan's
     /// features and the key's usage for the `days` days up to today (owner only).
-    pub async fn key_usage(
+    pub(crate) async fn key_usage(
         &self,
         actor: &Membership,
         key_id: Uuid,
