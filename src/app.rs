@@ -1,15 +1,15 @@
 //! The root component, the HTML shell and the routes.
 
-use crate::accounts::account_page::AccountPage;
 use crate::accounts::context::AccountContext;
-use crate::accounts::email_pages::{ForgotPasswordPage, ResetPasswordPage, VerifyEmailPage};
-use crate::accounts::organization_page::OrganizationPage;
-use crate::accounts::pages::{AccountBar, HomePage, SignInPage, SignUpPage};
-use crate::audit::my_activity::my_activity_section;
-use crate::audit::pages::ActivityPage;
-use crate::licensing::billing_page::BillingPage;
-use crate::licensing::key_page::KeyPage;
-use crate::licensing::pages::LicenseKeysPage;
+use crate::accounts::pages::account::AccountPage;
+use crate::accounts::pages::email::{ForgotPasswordPage, ResetPasswordPage, VerifyEmailPage};
+use crate::accounts::pages::organization::OrganizationPage;
+use crate::accounts::pages::sign_in::{AccountBar, HomePage, SignInPage, SignUpPage};
+use crate::audit::pages::activity::ActivityPage;
+use crate::audit::pages::my_activity::my_activity_section;
+use crate::licensing::pages::billing::BillingPage;
+use crate::licensing::pages::key::KeyPage;
+use crate::licensing::pages::keys::LicenseKeysPage;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};

@@ -3,9 +3,9 @@
 //! the header and every page. The server functions only parse input and call the
 //! accounts service.
 
-use super::SignedIn;
 #[cfg(feature = "ssr")]
 use crate::accounts::service::AccountsService;
+use crate::accounts::SignedIn;
 use crate::error::PageError;
 #[cfg(feature = "ssr")]
 use crate::web::context::service;
@@ -13,7 +13,7 @@ use leptos::prelude::*;
 
 #[server(prefix = "/rpc", endpoint = "session", output = crate::rpc::JsonText)]
 pub(crate) async fn load_session() -> Result<Option<SignedIn>, PageError> {
-    use super::session::{current_session, signed_in};
+    use crate::accounts::session::{current_session, signed_in};
     let accounts = service::<AccountsService>()?;
     let session = current_session()?;
     Ok(signed_in(&accounts, &session)
@@ -32,8 +32,8 @@ pub(crate) async fn sign_up(
     password: String,
     organization_name: String,
 ) -> Result<(), PageError> {
-    use super::domain::{Email, OrganizationName, Password};
-    use super::session;
+    use crate::accounts::domain::{Email, OrganizationName, Password};
+    use crate::accounts::session;
     use crate::error::AppError;
     let email = Email::parse(&email).map_err(AppError::from)?;
     let password = Password::parse(&password).map_err(AppError::from)?;
@@ -51,7 +51,7 @@ pub(crate) async fn sign_up(
 
 #[server(prefix = "/rpc", endpoint = "sign_in", output = crate::rpc::JsonText)]
 pub(crate) async fn sign_in(email: String, password: String) -> Result<(), PageError> {
-    use super::{device, session};
+    use crate::accounts::{device, session};
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
     let headers: axum::http::HeaderMap = leptos_axum::extract().await.unwrap_or_default();
     let device_cookie = crate::request_meta::cookie(&headers, device::COOKIE);
@@ -67,7 +67,7 @@ pub(crate) async fn sign_in(email: String, password: String) -> Result<(), PageE
 
 #[server(prefix = "/rpc", endpoint = "sign_out", output = crate::rpc::JsonText)]
 pub(crate) async fn sign_out() -> Result<(), PageError> {
-    use super::session;
+    use crate::accounts::session;
     session::sign_out(&session::current_session()?).await?;
     leptos_axum::redirect("/sign-in");
     Ok(())
@@ -75,7 +75,7 @@ pub(crate) async fn sign_out() -> Result<(), PageError> {
 
 #[server(prefix = "/rpc", endpoint = "switch_organization", output = crate::rpc::JsonText)]
 pub(crate) async fn switch_organization(organization_id: String) -> Result<(), PageError> {
-    use super::session;
+    use crate::accounts::session;
     use crate::error::AppError;
     let actor = session::page_member().await?;
     let organization_id = crate::parse::path_id(&organization_id, AppError::OrganizationNotFound)?;
@@ -88,8 +88,8 @@ pub(crate) async fn switch_organization(organization_id: String) -> Result<(), P
 
 #[server(prefix = "/rpc", endpoint = "create_organization", output = crate::rpc::JsonText)]
 pub(crate) async fn create_organization(name: String) -> Result<(), PageError> {
-    use super::domain::OrganizationName;
-    use super::session;
+    use crate::accounts::domain::OrganizationName;
+    use crate::accounts::session;
     use crate::error::AppError;
     let page = session::page_user().await?;
     let name = OrganizationName::parse(&name).map_err(AppError::from)?;
@@ -104,7 +104,7 @@ pub(crate) async fn create_organization(name: String) -> Result<(), PageError> {
 /// acts in it from now on.
 #[server(prefix = "/rpc", endpoint = "accept_invitation", output = crate::rpc::JsonText)]
 pub(crate) async fn accept_invitation(id: String) -> Result<(), PageError> {
-    use super::session;
+    use crate::accounts::session;
     use crate::error::AppError;
     let page = session::page_user().await?;
     let id = crate::parse::path_id(&id, AppError::InvitationNotFound)?;
@@ -118,7 +118,7 @@ pub(crate) async fn accept_invitation(id: String) -> Result<(), PageError> {
 #[server(prefix = "/rpc", endpoint = "decline_invitation", output = crate::rpc::JsonText)]
 pub(crate) async fn decline_invitation(id: String) -> Result<(), PageError> {
     use crate::error::AppError;
-    let page = super::session::page_user().await?;
+    let page = crate::accounts::session::page_user().await?;
     let id = crate::parse::path_id(&id, AppError::InvitationNotFound)?;
     Ok(service::<AccountsService>()?
         .decline_invitation(&page.user, id)
@@ -130,7 +130,7 @@ pub(crate) async fn decline_invitation(id: String) -> Result<(), PageError> {
 #[server(prefix = "/rpc", endpoint = "remove_member", output = crate::rpc::JsonText)]
 pub(crate) async fn remove_member(user_id: String) -> Result<(), PageError> {
     use crate::error::AppError;
-    let actor = super::session::page_member().await?;
+    let actor = crate::accounts::session::page_member().await?;
     let member = crate::parse::path_id(&user_id, AppError::MemberNotFound)?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
     Ok(service::<AccountsService>()?

@@ -1,11 +1,7 @@
 //! Accounts: users, sign-up and sign-in, API tokens, organizations and members.
 
-pub(crate) mod account_page;
-pub(crate) mod account_security;
 #[cfg(feature = "ssr")]
 pub(crate) mod api;
-#[cfg(feature = "ssr")]
-pub(crate) mod api_auth;
 #[cfg(feature = "ssr")]
 pub(crate) mod authorization;
 pub(crate) mod context;
@@ -13,16 +9,9 @@ pub(crate) mod context;
 pub(crate) mod device;
 pub(crate) mod domain;
 #[cfg(feature = "ssr")]
-pub(crate) mod email_api;
-pub(crate) mod email_pages;
-#[cfg(feature = "ssr")]
 pub(crate) mod emails;
-pub(crate) mod gates;
-#[cfg(feature = "ssr")]
-pub(crate) mod members_api;
 #[cfg(feature = "ssr")]
 pub(crate) mod operator;
-pub(crate) mod organization_page;
 pub(crate) mod pages;
 #[cfg(feature = "ssr")]
 pub(crate) mod service;

@@ -1,9 +1,9 @@
 //! Users, passwords, API tokens, organizations and memberships. The only code that
 //! reads or writes those tables.
 
-use super::device;
-use super::domain::{Email, OrganizationName, Password, Role};
 use crate::accounts::authorization::{default_membership, Membership, MembershipRow, User};
+use crate::accounts::device;
+use crate::accounts::domain::{Email, OrganizationName, Password, Role};
 use crate::audit_trail::{record, AuditEvent};
 use crate::clock;
 use crate::db::{begin_write, WriteQueue};

@@ -1,9 +1,9 @@
 //! Who is signed in to the browser session, and which organization they act on.
 //! Server functions use these; the JSON API never reads the session.
 
-use super::service::sessions::{UserOverview, USER_ID};
-use super::service::AccountsService;
 use crate::accounts::authorization::{default_membership, Membership, User};
+use crate::accounts::service::sessions::{UserOverview, USER_ID};
+use crate::accounts::service::AccountsService;
 use crate::clock;
 use crate::error::AppError;
 use crate::web::context::service;

@@ -1,8 +1,8 @@
 //! `GET /api/v1/audit`: the organization's activity, newest first.
 
-use super::service::AuditLog;
-use super::AuditPageDto;
-use crate::accounts::api_auth::{ApiCaller, ApiMember};
+use crate::accounts::api::extract::{ApiCaller, ApiMember};
+use crate::audit::service::AuditLog;
+use crate::audit::AuditPageDto;
 use crate::db::Page;
 use crate::error::AppError;
 use crate::web::api_doc::ErrorBody;

@@ -2,7 +2,6 @@
 
 #[cfg(feature = "ssr")]
 pub(crate) mod api;
-pub(crate) mod my_activity;
 pub(crate) mod pages;
 #[cfg(feature = "ssr")]
 pub mod service;

@@ -1,8 +1,8 @@
 //! Reading audit events (an organization's log, a key's timeline, a person's own
 //! activity) and erasing expired ones; `audit_trail` writes them.
 
-use super::{AuditEventDto, AuditPageDto};
 use crate::accounts::authorization::Membership;
+use crate::audit::{AuditEventDto, AuditPageDto};
 use crate::clock;
 use crate::db::Page;
 use crate::error::AppError;

@@ -157,9 +157,9 @@ async fn not_found_page(
 
 /// Every JSON endpoint, each registered with the `#[utoipa::path]` that documents it.
 pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
-    use crate::accounts::api as accounts;
-    use crate::accounts::email_api as email;
-    use crate::accounts::members_api as members;
+    use crate::accounts::api::auth as accounts;
+    use crate::accounts::api::email;
+    use crate::accounts::api::members;
     use crate::licensing::api::{keys, offline, usage, validate};
     OpenApiRouter::new()
         .routes(routes!(accounts::register))

@@ -4,11 +4,7 @@
 pub(crate) mod answer_signing;
 #[cfg(feature = "ssr")]
 pub(crate) mod api;
-pub(crate) mod billing_page;
-#[cfg(feature = "ssr")]
-pub(crate) mod charts;
 pub(crate) mod key;
-pub(crate) mod key_page;
 #[cfg(feature = "ssr")]
 pub(crate) mod offline;
 pub(crate) mod pages;

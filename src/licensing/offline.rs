@@ -2,7 +2,7 @@
 //! embeds, never calling this server. The operator provides the RSA private key
 //! (PEM, PKCS#8 or PKCS#1); the public half is served as a JWKS and as PEM.
 
-use super::plans::PlanFeatures;
+use crate::licensing::plans::PlanFeatures;
 use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rsa::pkcs1::DecodeRsaPrivateKey;

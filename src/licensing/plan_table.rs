@@ -2,9 +2,9 @@
 //! operator's `plan set`. Validation reads the table on every call, so a change
 //! shows at each key's next validation.
 
-use super::plans::{PlanFeatures, PLANS};
 use crate::db::{begin_write, WriteQueue};
 use crate::error::AppError;
+use crate::licensing::plans::{PlanFeatures, PLANS};
 use sqlx::AnyPool;
 
 #[derive(Clone)]

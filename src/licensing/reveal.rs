@@ -2,9 +2,9 @@
 //! kept in the session, sealed (the session store never holds it in plain text) and
 //! bound to its user, for the one page view the redirect leads to.
 
-use super::CreatedLicenseKeyDto;
 use crate::accounts::authorization::User;
 use crate::error::AppError;
+use crate::licensing::CreatedLicenseKeyDto;
 use crate::secrets::Sealer;
 use tower_sessions::Session;
 

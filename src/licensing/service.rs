@@ -2,8 +2,6 @@
 //! validate them, and how they are stored. Both the JSON API and the page call
 //! these functions, so they can never disagree.
 
-use super::offline::OfflineSigner;
-use super::plans::{InstanceMetrics, PlanFeatures};
 use crate::accounts::authorization::Membership;
 use crate::audit_trail::{record, AuditEvent};
 use crate::clock;
@@ -11,6 +9,8 @@ use crate::config::{BillingLink, Settings};
 use crate::db::{begin_write, Page, WriteQueue};
 use crate::error::AppError;
 use crate::idempotency::IdempotencyStore;
+use crate::licensing::offline::OfflineSigner;
+use crate::licensing::plans::{InstanceMetrics, PlanFeatures};
 use crate::parse::stored_id;
 use crate::rate_limit::RateLimits;
 use crate::request_meta::RequestMeta;

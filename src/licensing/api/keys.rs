@@ -3,7 +3,7 @@
 use super::super::key::InstanceName;
 use super::super::service::{CreateRequest, LicensingService, DEFAULT_GRACE_HOURS};
 use super::super::{CreatedLicenseKeyDto, LicenseKeyDto};
-use crate::accounts::api_auth::ApiMember;
+use crate::accounts::api::extract::ApiMember;
 use crate::accounts::authorization::TokenCredential;
 use crate::accounts::service::AccountsService;
 use crate::clock;

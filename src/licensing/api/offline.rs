@@ -3,7 +3,7 @@
 use super::super::answer_signing::AnswerSigner;
 use super::super::service::LicensingService;
 use super::super::{IssuedOfflineLicenseDto, OfflineLicenseDto};
-use crate::accounts::api_auth::ApiMember;
+use crate::accounts::api::extract::ApiMember;
 use crate::error::AppError;
 use crate::parse::path_id;
 use crate::request_meta::RequestMeta;

@@ -2,7 +2,7 @@
 
 use super::super::service::LicensingService;
 use super::super::usage::{UsageDto, DEFAULT_DAYS, MAX_DAYS};
-use crate::accounts::api_auth::ApiMember;
+use crate::accounts::api::extract::ApiMember;
 use crate::error::AppError;
 use crate::parse::path_id;
 use crate::web::api_doc::{ErrorBody, OrganizationHeader};

@@ -1,10 +1,10 @@
 //! `/api/v1/account*` and the email links' endpoints (`/api/v1/auth/verify-email`,
 //! `/api/v1/auth/password-reset*`): parse, call the service, answer.
 
-use super::api_auth::ApiCaller;
-use super::domain::{Email, Password};
-use super::service::AccountsService;
-use super::AccountDto;
+use crate::accounts::api::extract::ApiCaller;
+use crate::accounts::domain::{Email, Password};
+use crate::accounts::service::AccountsService;
+use crate::accounts::AccountDto;
 use crate::error::AppError;
 use crate::request_meta::RequestMeta;
 use crate::web::api_doc::ErrorBody;

@@ -1,12 +1,12 @@
 //! The Activity page: the organization's audit log, newest first, a page at a time.
 
-use super::{AuditEventDto, AuditPageDto};
 use crate::accounts::context::AccountContext;
 use crate::accounts::domain::Role;
-use crate::accounts::gates::RequireOrganization;
+use crate::accounts::pages::gates::RequireOrganization;
 use crate::accounts::{OrganizationDto, SignedIn};
 #[cfg(feature = "ssr")]
 use crate::audit::service::AuditLog;
+use crate::audit::{AuditEventDto, AuditPageDto};
 use crate::components::LoadError;
 use crate::error::PageError;
 #[cfg(feature = "ssr")]

@@ -1,10 +1,10 @@
 //! The masked list of keys, each with its state and actions.
 
-use super::super::{KeyRow, KeyState, OfflineLicenseDto};
 use super::offline_panel::{OfflineLicenseList, OfflineLicensePanel, RevokeNotice};
 use super::*;
 use crate::browser;
 use crate::components::{FormError, LoadError};
+use crate::licensing::{KeyRow, KeyState, OfflineLicenseDto};
 use crate::settled::settled;
 
 /// The page of keys, with each key's actions.

@@ -2,8 +2,8 @@
 //! and what a page shows someone who may not act. See `components` for why pages
 //! wait with no `Suspense` around them.
 
-use super::context::{AccountContext, CreateOrganization};
-use super::{OrganizationDto, SignedIn};
+use crate::accounts::context::{AccountContext, CreateOrganization};
+use crate::accounts::{OrganizationDto, SignedIn};
 use crate::components::{FormError, LoadError};
 use crate::form_input::echoed;
 use leptos::prelude::*;

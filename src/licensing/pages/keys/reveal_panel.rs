@@ -1,9 +1,9 @@
 //! The one-time reveal of a new key: the full key, a copy button and the warning
 //! that it is shown once.
 
-use super::super::CreatedLicenseKeyDto;
 use super::*;
 use crate::browser;
+use crate::licensing::CreatedLicenseKeyDto;
 
 /// The one key to reveal: the newest that a create or a rotation returned, or
 /// the one a form posted without JavaScript left in the session.

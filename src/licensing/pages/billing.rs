@@ -4,7 +4,7 @@
 
 use crate::accounts::context::AccountContext;
 use crate::accounts::domain::Role;
-use crate::accounts::gates::{NotOwnerNotice, RequireOrganization};
+use crate::accounts::pages::gates::{NotOwnerNotice, RequireOrganization};
 use crate::accounts::{OrganizationDto, SignedIn};
 use crate::components::LoadError;
 use crate::error::PageError;

@@ -1,9 +1,9 @@
 //! A key's usage as SVG charts, drawn on the server with plotters' SVG backend:
 //! part of the page's HTML, readable without JavaScript.
 
-use super::plans::{InstanceMetrics, PlanFeatures};
-use super::service::date_of;
-use super::usage::{metric_title, UsageChart, UsageDayDto, METRICS};
+use crate::licensing::plans::{InstanceMetrics, PlanFeatures};
+use crate::licensing::service::date_of;
+use crate::licensing::usage::{metric_title, UsageChart, UsageDayDto, METRICS};
 use plotters::prelude::*;
 
 const WIDTH: u32 = 640;

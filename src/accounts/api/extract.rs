@@ -1,8 +1,8 @@
 //! Who calls the JSON API: a Bearer token only (never the session cookie), and the
 //! organization it acts on (`X-Organization`, else the default one).
 
-use super::authorization::{Membership, TokenCredential, TokenHolder};
-use super::service::AccountsService;
+use crate::accounts::authorization::{Membership, TokenCredential, TokenHolder};
+use crate::accounts::service::AccountsService;
 use crate::error::AppError;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;

@@ -2,21 +2,21 @@
 //! explanation for anyone who is not the owner. Server functions only parse input
 //! and call the licensing service.
 
-#[cfg(feature = "ssr")]
-use super::reveal::RevealSealer;
-use super::{
-    CreatedLicenseKeyDto, IssuedOfflineLicenseDto, KeyListPage, KeyState, OfflineLicenseDto,
-};
 use crate::accounts::context::AccountContext;
 use crate::accounts::domain::Role;
-use crate::accounts::gates::{NotOwnerNotice, RequireOrganization};
+use crate::accounts::pages::gates::{NotOwnerNotice, RequireOrganization};
 use crate::accounts::{OrganizationDto, SignedIn};
 use crate::browser;
 use crate::components::FormError;
 use crate::error::PageError;
 use crate::form_input::echoed;
 #[cfg(feature = "ssr")]
+use crate::licensing::reveal::RevealSealer;
+#[cfg(feature = "ssr")]
 use crate::licensing::service::LicensingService;
+use crate::licensing::{
+    CreatedLicenseKeyDto, IssuedOfflineLicenseDto, KeyListPage, KeyState, OfflineLicenseDto,
+};
 #[cfg(feature = "ssr")]
 use crate::web::context::service;
 use leptos::prelude::*;
@@ -34,8 +34,8 @@ use reveal_panel::Reveals;
 pub(crate) async fn create_license_key(
     instance_name: String,
 ) -> Result<CreatedLicenseKeyDto, PageError> {
-    use super::key::InstanceName;
     use crate::error::AppError;
+    use crate::licensing::key::InstanceName;
     use crate::request_meta::RequestMeta;
     let actor = crate::accounts::session::page_member().await?;
     let instance_name = InstanceName::parse(&instance_name).map_err(AppError::from)?;

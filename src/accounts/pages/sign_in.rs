@@ -1,7 +1,7 @@
 //! Sign-up, sign-in, the header's organization switcher and account menu.
 
-use super::context::{AccountContext, SignIn, SignOut, SignUp, SwitchOrganization};
-use super::SignedIn;
+use crate::accounts::context::{AccountContext, SignIn, SignOut, SignUp, SwitchOrganization};
+use crate::accounts::SignedIn;
 use crate::components::FormError;
 use crate::form_input::echoed;
 use crate::settled::settled;

@@ -4,8 +4,8 @@
 //! Each success redirects to the same page with a fixed flag, so the page says what
 //! happened with and without JavaScript.
 
-use super::context::AccountContext;
-use super::pages::NewPasswordField;
+use crate::accounts::context::AccountContext;
+use crate::accounts::pages::sign_in::NewPasswordField;
 #[cfg(feature = "ssr")]
 use crate::accounts::service::AccountsService;
 use crate::components::FormError;
@@ -38,7 +38,7 @@ pub(crate) async fn forgot_password(email: String) -> Result<(), PageError> {
 
 #[server(prefix = "/rpc", endpoint = "reset_password", output = crate::rpc::JsonText)]
 pub(crate) async fn reset_password(token: String, password: String) -> Result<(), PageError> {
-    use super::domain::Password;
+    use crate::accounts::domain::Password;
     use crate::error::AppError;
     let password = Password::parse(&password).map_err(AppError::from)?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;

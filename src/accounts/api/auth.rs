@@ -1,9 +1,9 @@
 //! `/api/v1/auth/*` and the caller's organizations: parse, call the service, answer.
 
-use super::api_auth::ApiCaller;
-use super::domain::{Email, OrganizationName, Password};
-use super::service::AccountsService;
-use super::{OrganizationDto, UserDto};
+use crate::accounts::api::extract::ApiCaller;
+use crate::accounts::domain::{Email, OrganizationName, Password};
+use crate::accounts::service::AccountsService;
+use crate::accounts::{OrganizationDto, UserDto};
 use crate::clock;
 use crate::error::AppError;
 use crate::request_meta::RequestMeta;

@@ -1,12 +1,12 @@
 //! The Account page: the signed-in person's email and password and the invitations
 //! waiting for them; the shell adds their own activity below.
 
-use super::account_security::AccountSecurity;
-use super::context::{AcceptInvitation, AccountContext, DeclineInvitation};
-use super::{MyInvitationDto, SignedIn};
-use crate::accounts::gates::RequireSignIn;
+use crate::accounts::context::{AcceptInvitation, AccountContext, DeclineInvitation};
+use crate::accounts::pages::account_security::AccountSecurity;
+use crate::accounts::pages::gates::RequireSignIn;
 #[cfg(feature = "ssr")]
 use crate::accounts::service::AccountsService;
+use crate::accounts::{MyInvitationDto, SignedIn};
 use crate::components::{FormError, LoadError};
 use crate::error::PageError;
 #[cfg(feature = "ssr")]
@@ -16,7 +16,7 @@ use leptos_meta::Title;
 
 #[server(prefix = "/rpc", endpoint = "my_invitations", output = crate::rpc::JsonText)]
 pub(crate) async fn my_invitations() -> Result<Vec<MyInvitationDto>, PageError> {
-    let page = super::session::page_user().await?;
+    let page = crate::accounts::session::page_user().await?;
     Ok(service::<AccountsService>()?
         .my_invitations(&page.user)
         .await?)

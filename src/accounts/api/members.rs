@@ -1,11 +1,11 @@
 //! `/api/v1/organizations/{id}/members` and `.../invitations`, and the caller's own
 //! invitations: parse, call the service, answer.
 
-use super::api_auth::ApiCaller;
-use super::domain::{Email, Role};
-use super::service::AccountsService;
-use super::{InvitationDto, MemberDto, MyInvitationDto, OrganizationDto};
+use crate::accounts::api::extract::ApiCaller;
 use crate::accounts::authorization::{Membership, TokenHolder};
+use crate::accounts::domain::{Email, Role};
+use crate::accounts::service::AccountsService;
+use crate::accounts::{InvitationDto, MemberDto, MyInvitationDto, OrganizationDto};
 use crate::error::AppError;
 use crate::parse::path_id;
 use crate::request_meta::RequestMeta;

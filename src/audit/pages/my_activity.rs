@@ -1,10 +1,10 @@
 //! The Account page's "Your activity": a person's own sign-ins and API tokens,
 //! which no organization sees.
 
-use super::pages::EventPages;
-use super::AuditPageDto;
+use crate::audit::pages::activity::EventPages;
 #[cfg(feature = "ssr")]
 use crate::audit::service::AuditLog;
+use crate::audit::AuditPageDto;
 use crate::error::PageError;
 #[cfg(feature = "ssr")]
 use crate::web::context::service;

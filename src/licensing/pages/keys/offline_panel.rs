@@ -1,9 +1,9 @@
 //! Offline licenses on the keys page: the list, the form and the one-time reveal.
 
-use super::super::{IssuedOfflineLicenseDto, OfflineLicenseDto};
 use super::*;
 use crate::browser;
 use crate::components::FormError;
+use crate::licensing::{IssuedOfflineLicenseDto, OfflineLicenseDto};
 
 /// A key's offline licenses that still work: they outlive a revocation.
 #[component]

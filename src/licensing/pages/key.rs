@@ -3,20 +3,20 @@
 //! so they read without JavaScript), the same numbers as a table and a CSV
 //! download, and the key's timeline.
 
-use super::pages::{short_date, status_badge};
-use super::usage::{metric_title, UsageChart, UsageDayDto, METRICS};
-use super::KeyActivity;
 use crate::accounts::context::AccountContext;
 use crate::accounts::domain::Role;
-use crate::accounts::gates::{NotOwnerNotice, RequireOrganization};
+use crate::accounts::pages::gates::{NotOwnerNotice, RequireOrganization};
 use crate::accounts::{OrganizationDto, SignedIn};
 #[cfg(feature = "ssr")]
 use crate::audit::service::AuditLog;
 use crate::audit::AuditEventDto;
 use crate::components::LoadError;
 use crate::error::PageError;
+use crate::licensing::pages::keys::{short_date, status_badge};
 #[cfg(feature = "ssr")]
 use crate::licensing::service::LicensingService;
+use crate::licensing::usage::{metric_title, UsageChart, UsageDayDto, METRICS};
+use crate::licensing::KeyActivity;
 #[cfg(feature = "ssr")]
 use crate::web::context::service;
 use leptos::prelude::*;
@@ -47,10 +47,14 @@ pub(crate) async fn key_overview(id: String) -> Result<KeyUsageOverview, PageErr
     let usage = service::<LicensingService>()?
         .key_usage(membership, key_id, PAGE_DAYS)
         .await?;
-    let today = super::service::day_of(now);
-    let charts =
-        super::charts::usage_charts(&usage.days, &usage.features, today - PAGE_DAYS + 1, today)
-            .map_err(AppError::Internal)?;
+    let today = crate::licensing::service::day_of(now);
+    let charts = crate::licensing::pages::charts::usage_charts(
+        &usage.days,
+        &usage.features,
+        today - PAGE_DAYS + 1,
+        today,
+    )
+    .map_err(AppError::Internal)?;
     Ok(KeyUsageOverview {
         key: usage.key.activity(now),
         plan: membership.to_dto().plan,

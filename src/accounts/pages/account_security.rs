@@ -3,11 +3,11 @@
 //! success redirects to `/account?notice=<what>`, so the page says what happened
 //! with and without JavaScript.
 
-use super::context::AccountContext;
-use super::pages::NewPasswordField;
-use super::AccountDto;
+use crate::accounts::context::AccountContext;
+use crate::accounts::pages::sign_in::NewPasswordField;
 #[cfg(feature = "ssr")]
 use crate::accounts::service::AccountsService;
+use crate::accounts::AccountDto;
 use crate::components::{FormError, LoadError};
 use crate::error::PageError;
 use crate::form_input::echoed;
@@ -19,13 +19,13 @@ use server_fn::ServerFn;
 
 #[server(prefix = "/rpc", endpoint = "my_account", output = crate::rpc::JsonText)]
 pub(crate) async fn my_account() -> Result<AccountDto, PageError> {
-    let page = super::session::page_user().await?;
+    let page = crate::accounts::session::page_user().await?;
     Ok(service::<AccountsService>()?.account(&page.user).await?)
 }
 
 #[server(prefix = "/rpc", endpoint = "resend_verification", output = crate::rpc::JsonText)]
 pub(crate) async fn resend_verification() -> Result<(), PageError> {
-    let page = super::session::page_user().await?;
+    let page = crate::accounts::session::page_user().await?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
     service::<AccountsService>()?
         .resend_verification(&page.user, &meta)
@@ -36,9 +36,9 @@ pub(crate) async fn resend_verification() -> Result<(), PageError> {
 
 #[server(prefix = "/rpc", endpoint = "change_email", output = crate::rpc::JsonText)]
 pub(crate) async fn change_email(email: String, password: String) -> Result<(), PageError> {
-    use super::domain::Email;
+    use crate::accounts::domain::Email;
     use crate::error::AppError;
-    let page = super::session::page_user().await?;
+    let page = crate::accounts::session::page_user().await?;
     let email = Email::parse(&email).map_err(AppError::from)?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
     service::<AccountsService>()?
@@ -53,9 +53,9 @@ pub(crate) async fn change_password(
     current_password: String,
     new_password: String,
 ) -> Result<(), PageError> {
-    use super::domain::Password;
+    use crate::accounts::domain::Password;
     use crate::error::AppError;
-    let page = super::session::page_user().await?;
+    let page = crate::accounts::session::page_user().await?;
     let new_password = Password::parse(&new_password).map_err(AppError::from)?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
     // This browser stays signed in; every other session ends.
@@ -75,12 +75,12 @@ pub(crate) async fn change_password(
 
 #[server(prefix = "/rpc", endpoint = "sign_out_everywhere", output = crate::rpc::JsonText)]
 pub(crate) async fn sign_out_everywhere() -> Result<(), PageError> {
-    let page = super::session::page_user().await?;
+    let page = crate::accounts::session::page_user().await?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
     service::<AccountsService>()?
         .sign_out_everywhere(&page.user, &meta)
         .await?;
-    super::session::sign_out(&page.session).await?;
+    crate::accounts::session::sign_out(&page.session).await?;
     leptos_axum::redirect("/sign-in");
     Ok(())
 }

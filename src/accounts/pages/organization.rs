@@ -1,12 +1,12 @@
 //! The Organization page: its members (everyone may look; members may leave), and
 //! for the owner, invitations, role changes, removals and ownership transfer.
 
-use super::context::{AccountContext, RemoveMember};
-use super::domain::Role;
-use super::{InvitationDto, MemberDto, OrganizationDto, SignedIn};
-use crate::accounts::gates::{CreateOrganizationForm, RequireOrganization};
+use crate::accounts::context::{AccountContext, RemoveMember};
+use crate::accounts::domain::Role;
+use crate::accounts::pages::gates::{CreateOrganizationForm, RequireOrganization};
 #[cfg(feature = "ssr")]
 use crate::accounts::service::AccountsService;
+use crate::accounts::{InvitationDto, MemberDto, OrganizationDto, SignedIn};
 use crate::components::{FormError, LoadError};
 use crate::error::PageError;
 use crate::form_input::echoed;
@@ -18,7 +18,7 @@ use server_fn::ServerFn;
 
 #[server(prefix = "/rpc", endpoint = "list_members", output = crate::rpc::JsonText)]
 pub(crate) async fn list_members() -> Result<Vec<MemberDto>, PageError> {
-    let actor = super::session::page_member().await?;
+    let actor = crate::accounts::session::page_member().await?;
     Ok(service::<AccountsService>()?
         .members(&actor.membership)
         .await?)
@@ -26,9 +26,9 @@ pub(crate) async fn list_members() -> Result<Vec<MemberDto>, PageError> {
 
 #[server(prefix = "/rpc", endpoint = "invite_member", output = crate::rpc::JsonText)]
 pub(crate) async fn invite_member(email: String, role: String) -> Result<InvitationDto, PageError> {
-    use super::domain::Email;
+    use crate::accounts::domain::Email;
     use crate::error::AppError;
-    let actor = super::session::page_member().await?;
+    let actor = crate::accounts::session::page_member().await?;
     let email = Email::parse(&email).map_err(AppError::from)?;
     let role = Role::parse_invitable(&role).map_err(AppError::from)?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
@@ -39,7 +39,7 @@ pub(crate) async fn invite_member(email: String, role: String) -> Result<Invitat
 
 #[server(prefix = "/rpc", endpoint = "list_invitations", output = crate::rpc::JsonText)]
 pub(crate) async fn list_invitations() -> Result<Vec<InvitationDto>, PageError> {
-    let actor = super::session::page_member().await?;
+    let actor = crate::accounts::session::page_member().await?;
     Ok(service::<AccountsService>()?
         .invitations(&actor.membership)
         .await?)
@@ -48,7 +48,7 @@ pub(crate) async fn list_invitations() -> Result<Vec<InvitationDto>, PageError> 
 #[server(prefix = "/rpc", endpoint = "withdraw_invitation", output = crate::rpc::JsonText)]
 pub(crate) async fn withdraw_invitation(id: String) -> Result<(), PageError> {
     use crate::error::AppError;
-    let actor = super::session::page_member().await?;
+    let actor = crate::accounts::session::page_member().await?;
     let id = crate::parse::path_id(&id, AppError::InvitationNotFound)?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
     Ok(service::<AccountsService>()?
@@ -62,7 +62,7 @@ pub(crate) async fn change_member_role(
     role: String,
 ) -> Result<MemberDto, PageError> {
     use crate::error::AppError;
-    let actor = super::session::page_member().await?;
+    let actor = crate::accounts::session::page_member().await?;
     let member = crate::parse::path_id(&user_id, AppError::MemberNotFound)?;
     let role = Role::parse(&role).map_err(AppError::from)?;
     let meta = crate::request_meta::RequestMeta::of_server_fn().await;
