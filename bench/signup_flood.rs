@@ -72,6 +72,7 @@ async fn main() {
             ..LicensingSettings::default()
         },
         mail: Default::default(),
+        stripe: Default::default(),
         leptos: leptos::config::LeptosOptions::builder()
             .output_name("storno-licensing")
             .site_addr(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))

@@ -56,6 +56,8 @@ export default defineConfig({
       // 403 has its own Rust tests. Offline licenses are signed with the test key.
       DEFAULT_PLAN: 'business',
       LICENSE_JWT_PRIVATE_KEY_FILE: path.join(root, 'tests', 'fixtures', 'offline-license-test-key.pem'),
+      // Owners upgrade through the operator's Stripe Payment Link (billing.spec.ts).
+      STRIPE_PAYMENT_LINKS: 'business=https://buy.stripe.com/test_e2e_business',
     },
   },
 });

@@ -7,7 +7,7 @@ use crate::accounts::pages::organization::OrganizationPage;
 use crate::accounts::pages::sign_in::{AccountBar, HomePage, SignInPage, SignUpPage};
 use crate::audit::pages::activity::ActivityPage;
 use crate::audit::pages::my_activity::my_activity_section;
-use crate::licensing::pages::billing::BillingPage;
+use crate::billing::pages::BillingPage;
 use crate::licensing::pages::key::KeyPage;
 use crate::licensing::pages::keys::LicenseKeysPage;
 use leptos::prelude::*;

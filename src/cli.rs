@@ -117,10 +117,14 @@ enum OrgCommand {
     Show {
         org_id: Uuid,
     },
-    /// Change the plan: community, freemium, starter, professional, business or free
+    /// Change the plan: community, freemium, starter, professional, business or free.
+    /// An organization with a Stripe subscription needs --override (its next event
+    /// would set the plan again)
     SetPlan {
         org_id: Uuid,
         plan: String,
+        #[arg(long = "override")]
+        override_subscription: bool,
     },
     /// Its keys answer 403 until it is activated again
     Deactivate {

@@ -7,6 +7,9 @@ use secrecy::{SecretSlice, SecretString};
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod stripe;
+pub use stripe::StripeSettings;
+
 pub(crate) const DEFAULT_DATABASE_URL: &str = "sqlite://data/storno-licensing.db";
 
 #[derive(Clone, Debug)]
@@ -38,6 +41,7 @@ pub struct Settings {
     pub rate_limits: RateLimitSettings,
     pub licensing: LicensingSettings,
     pub mail: MailSettings,
+    pub stripe: StripeSettings,
     pub leptos: LeptosOptions,
 }
 
@@ -195,6 +199,7 @@ impl Settings {
             },
             licensing: LicensingSettings::from_env()?,
             mail: MailSettings::from_env(),
+            stripe: StripeSettings::from_env()?,
             leptos,
         })
     }

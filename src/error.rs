@@ -121,6 +121,10 @@ mod server {
         MethodNotAllowed,
         #[error("This request did not come from this site")]
         CrossSiteRequest,
+        /// A Stripe webhook whose `Stripe-Signature` is missing, malformed, too old or
+        /// made under no configured secret.
+        #[error("The Stripe-Signature header is missing, malformed, too old or does not match")]
+        InvalidSignature,
         /// The database failed; the cause is logged, never shown to the client.
         #[error("database error")]
         Database(#[from] sqlx::Error),
@@ -167,7 +171,9 @@ mod server {
                     StatusCode::SERVICE_UNAVAILABLE
                 }
                 AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-                AppError::BadRequest(_) | AppError::InvalidToken => StatusCode::BAD_REQUEST,
+                AppError::BadRequest(_) | AppError::InvalidToken | AppError::InvalidSignature => {
+                    StatusCode::BAD_REQUEST
+                }
                 AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
                 AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -209,6 +215,7 @@ mod server {
                 AppError::RouteNotFound => "not_found",
                 AppError::MethodNotAllowed => "method_not_allowed",
                 AppError::CrossSiteRequest => "cross_site_request",
+                AppError::InvalidSignature => "invalid_signature",
                 AppError::Database(_) | AppError::Internal(_) => "internal_error",
             }
         }

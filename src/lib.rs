@@ -15,6 +15,7 @@ pub(crate) mod app;
 pub mod audit;
 #[cfg(feature = "ssr")]
 pub(crate) mod audit_trail;
+pub(crate) mod billing;
 pub(crate) mod browser;
 pub(crate) mod components;
 pub mod error;

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use syn::visit::Visit;
 
-const FEATURES: [&str; 4] = ["accounts", "audit", "licensing", "releases"];
+const FEATURES: [&str; 5] = ["accounts", "audit", "billing", "licensing", "releases"];
 
 /// A top-level module's layer: the higher, the further from the foundations.
 fn layer(top: &str) -> (u8, &'static str) {

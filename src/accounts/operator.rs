@@ -2,8 +2,11 @@
 //! commands): find organizations and users, change an organization's plan, state
 //! and dates. Not reachable over HTTP.
 
+use crate::audit_trail::{record, AuditEvent};
 use crate::clock;
 use crate::error::AppError;
+use crate::request_meta::RequestMeta;
+use serde_json::json;
 use sqlx::AnyPool;
 use uuid::Uuid;
 
@@ -132,14 +135,47 @@ impl OrganizationAdmin {
         .await?)
     }
 
-    /// Puts the organization on `plan`, a known plan's name (`licensing::plans::known_plan`).
+    /// Puts the organization on `plan`, a known plan's name (`licensing::plans::known_plan`),
+    /// recorded in its activity as the operator's. One with a Stripe subscription
+    /// needs `override_subscription`: Stripe's next event would set its plan again.
     pub(crate) async fn set_plan(
         &self,
         organization: Uuid,
         plan: &'static str,
+        override_subscription: bool,
     ) -> Result<(), AppError> {
-        self.update_organization("plan = $1", plan.to_string(), organization)
-            .await
+        let mut tx = self.pool.begin().await?;
+        let found: Option<(String, Option<String>)> =
+            sqlx::query_as("SELECT plan, stripe_subscription_id FROM organizations WHERE id = $1")
+                .bind(organization.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (before, subscription) = found.ok_or(AppError::OrganizationNotFound)?;
+        if subscription.is_some() && !override_subscription {
+            return Err(AppError::Validation(
+                "this organization's plan follows its Stripe subscription, whose next event \
+                 would set it again: pass --override to change it anyway"
+                    .into(),
+            ));
+        }
+        sqlx::query("UPDATE organizations SET plan = $1 WHERE id = $2")
+            .bind(plan)
+            .bind(organization.to_string())
+            .execute(&mut *tx)
+            .await?;
+        if before != plan {
+            let event = AuditEvent {
+                organization: Some(organization),
+                actor: None,
+                action: "organization.plan_changed",
+                target: Some(organization.to_string()),
+                details: Some(json!({"plan": plan, "from": before, "by": "operator"})),
+            };
+            record(&mut tx, event, &RequestMeta::default()).await?;
+        }
+        tx.commit().await?;
+        tracing::info!(organization_id = %organization, plan, "plan changed by an operator");
+        Ok(())
     }
 
     pub(crate) async fn set_active(

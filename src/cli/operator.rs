@@ -23,9 +23,13 @@ pub(super) async fn organization(command: OrgCommand) -> Result<(), Failure> {
             }
             return Ok(());
         }
-        OrgCommand::SetPlan { org_id, plan } => {
+        OrgCommand::SetPlan {
+            org_id,
+            plan,
+            override_subscription,
+        } => {
             let set = match crate::licensing::plans::known_plan(&plan) {
-                Ok(plan) => admin.set_plan(org_id, plan).await,
+                Ok(plan) => admin.set_plan(org_id, plan, override_subscription).await,
                 Err(error) => Err(error),
             };
             (set, org_id)

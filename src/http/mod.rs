@@ -9,6 +9,7 @@ pub mod state;
 use crate::accounts::service::sessions::SessionPolicy;
 use crate::accounts::service::{AccountsConfig, AccountsService};
 use crate::audit::service::AuditLog;
+use crate::billing::service::BillingService;
 use crate::config::{LicensingSettings, Settings};
 use crate::db::{sqlite_file, Db, Engine};
 use crate::form_input::FormInputs;
@@ -17,7 +18,7 @@ use crate::idempotency::IdempotencyStore;
 use crate::licensing::answer_signing::AnswerSigner;
 use crate::licensing::offline::OfflineSigner;
 use crate::licensing::plan_table::PlanTable;
-use crate::licensing::plans::PLANS;
+use crate::licensing::plans::{known_plan, PLANS};
 use crate::licensing::reveal::RevealSealer;
 use crate::licensing::service::{AnswerPolicy, LicensingService};
 use crate::mail::{Mail, Mailer};
@@ -66,10 +67,12 @@ impl Application {
         let mailer = Mailer::new(&settings.mail, default_mail_directory(&settings, &db))?;
         outbox.spawn_worker(crate::mail::TOPIC, Arc::new(mailer));
         let accounts = accounts_service(&settings, &db, &pepper, &limits, &outbox);
+        let billing = billing_service(&settings, &db, &outbox)?;
         spawn_outbox_sweeper(outbox);
         let state = AppState(Arc::new(AppStateInner {
             leptos_options: settings.leptos.clone(),
             accounts,
+            billing,
             licensing: LicensingService::new(
                 db.pool.clone(),
                 db.writes.clone(),
@@ -146,6 +149,25 @@ fn accounts_service(
     );
     accounts.spawn_sweeper();
     accounts
+}
+
+/// The billing service; a Stripe setting that names an unknown plan stops start-up.
+fn billing_service(
+    settings: &Settings,
+    db: &Db,
+    outbox: &Outbox,
+) -> Result<BillingService, String> {
+    let stripe = &settings.stripe;
+    let plans = stripe.payment_links.iter().map(|(plan, _)| plan);
+    for plan in plans.chain(stripe.price_plans.iter().map(|(_, plan)| plan)) {
+        known_plan(plan).map_err(|e| format!("STRIPE_PAYMENT_LINKS or STRIPE_PRICE_PLANS: {e}"))?;
+    }
+    Ok(BillingService::new(
+        db.pool.clone(),
+        db.writes.clone(),
+        Mail::new(outbox.clone(), settings.public_url.as_deref()),
+        Arc::new(stripe.clone()),
+    ))
 }
 
 /// Checks the plan settings and loads the offline licenses' signing key, if any:

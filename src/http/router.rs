@@ -39,6 +39,7 @@ fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
         use leptos::prelude::provide_context;
         provide_context(state.accounts.clone());
         provide_context(state.licensing.clone());
+        provide_context(state.billing.clone());
         provide_context(state.audit.clone());
         provide_context(state.plans.clone());
         provide_context(state.reveals.clone());
@@ -192,6 +193,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(offline::public_key_pem))
         .routes(routes!(crate::releases::api::latest))
+        .routes(routes!(crate::billing::api::stripe_webhook))
         .routes(routes!(crate::audit::api::list))
         .routes(routes!(crate::audit::api::account_activity))
         .routes(routes!(openapi::serve))

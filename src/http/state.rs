@@ -5,6 +5,7 @@
 
 use crate::accounts::service::AccountsService;
 use crate::audit::service::AuditLog;
+use crate::billing::service::BillingService;
 use crate::config::Settings;
 use crate::form_input::FormInputs;
 use crate::licensing::answer_signing::AnswerSigner;
@@ -24,6 +25,7 @@ pub struct AppState(pub(crate) Arc<AppStateInner>);
 pub struct AppStateInner {
     pub(crate) leptos_options: LeptosOptions,
     pub(crate) accounts: AccountsService,
+    pub(crate) billing: BillingService,
     pub(crate) licensing: LicensingService,
     pub(crate) audit: AuditLog,
     pub(crate) plans: PlanTable,
@@ -59,6 +61,7 @@ macro_rules! app_state_parts {
 app_state_parts!(
     leptos_options: LeptosOptions,
     accounts: AccountsService,
+    billing: BillingService,
     licensing: LicensingService,
     audit: AuditLog,
     plans: PlanTable,

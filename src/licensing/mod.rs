@@ -124,6 +124,9 @@ pub(crate) struct KeyListPage {
     pub(crate) offline_licenses: Vec<OfflineLicenseDto>,
     /// Whether this server signs offline licenses (the operator configured a key).
     pub(crate) offline_enabled: bool,
+    /// Whether the organization's plan includes self-hosting; when not, instances
+    /// using its keys are refused, and the page says so.
+    pub(crate) self_hosting: bool,
 }
 
 /// The `200` of `POST /api/v1/licensing/validate`.

@@ -295,6 +295,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
             ..Default::default()
         },
         licensing: Default::default(),
+        stripe: Default::default(),
         mail: MailSettings {
             directory: Some(directory.path().join("mail")),
             ..MailSettings::default()

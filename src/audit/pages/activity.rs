@@ -107,8 +107,8 @@ pub(crate) fn EventTable(events: Vec<AuditEventDto>) -> impl IntoView {
                         .map(|event| view! {
                             <tr>
                                 <td data-label="When"><time datetime=event.created_at.clone()>{event.created_at.replace('T', " ").replace("+00:00", " UTC")}</time></td>
-                                <td data-label="What">{describe(&event.action).to_string()}</td>
-                                <td data-label="Who">{event.actor_email.unwrap_or_else(|| "a self-hosted instance".into())}</td>
+                                <td data-label="What">{what(&event)}</td>
+                                <td data-label="Who">{who(&event)}</td>
                                 <td data-label="From">{event.ip.unwrap_or_default()}</td>
                             </tr>
                         })
@@ -118,6 +118,33 @@ pub(crate) fn EventTable(events: Vec<AuditEventDto>) -> impl IntoView {
         </div>
     }
     .into_any()
+}
+
+/// What happened; a plan change names its new plan.
+fn what(event: &AuditEventDto) -> String {
+    match detail(event, "plan") {
+        Some(plan) if event.action == "organization.plan_changed" => {
+            format!("Plan changed to {plan}")
+        }
+        _ => describe(&event.action).to_string(),
+    }
+}
+
+/// Who did it: a person, Stripe or the operator (a plan change), or else a
+/// self-hosted instance (a key's activation or new URL).
+fn who(event: &AuditEventDto) -> String {
+    if let Some(email) = &event.actor_email {
+        return email.clone();
+    }
+    match detail(event, "by") {
+        Some("stripe") => "Stripe".into(),
+        Some("operator") => "the operator".into(),
+        _ => "a self-hosted instance".into(),
+    }
+}
+
+fn detail<'e>(event: &'e AuditEventDto, name: &str) -> Option<&'e str> {
+    event.details.as_ref()?.get(name)?.as_str()
 }
 
 fn describe(action: &str) -> &str {

@@ -84,6 +84,7 @@ pub(crate) async fn list_license_keys(before: Option<String>) -> Result<KeyListP
         next_before: page.next_before,
         offline_licenses: offline.iter().map(|l| l.to_dto()).collect(),
         offline_enabled: licensing.offline_licenses_enabled(),
+        self_hosting: page.self_hosting,
     })
 }
 
@@ -210,6 +211,23 @@ pub(crate) fn LicenseKeysPage() -> impl IntoView {
     }
 }
 
+/// Said on the page, and again in the reveal panel, while the organization's plan
+/// lacks self-hosting: instances using its keys are refused until it includes it.
+#[component]
+fn SelfHostingNotice(keys: Resource<Result<KeyListPage, PageError>>) -> impl IntoView {
+    move || {
+        Suspend::new(async move {
+            let refused = keys.await.is_ok_and(|list| !list.self_hosting);
+            refused.then(|| view! {
+                <p class="notice warning" role="note" data-testid="self-hosting-notice">
+                    "This organization's plan does not include self-hosting: Storno instances using these keys are refused until it does. "
+                    <a href="/settings/billing">"See the plans and upgrade"</a>
+                </p>
+            })
+        })
+    }
+}
+
 #[component]
 fn KeyManager(organization: String, page: KeyPage) -> impl IntoView {
     let create = page.create;
@@ -228,7 +246,8 @@ fn KeyManager(organization: String, page: KeyPage) -> impl IntoView {
                 <button type="submit" class="primary" disabled=move || create.pending().get()>"Create license key"</button>
             </ActionForm>
         </section>
-        <Reveals create rotate=page.rotate stashed=page.stashed/>
+        <SelfHostingNotice keys=page.keys/>
+        <Reveals create rotate=page.rotate stashed=page.stashed keys=page.keys/>
         <KeyList page/>
     }
 }

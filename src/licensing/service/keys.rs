@@ -16,6 +16,8 @@ pub(crate) struct KeyPage {
     /// Whether the organization has offline licenses that still work (read with
     /// the keys; `false` when the page has none; `list_with_offline_licenses`).
     pub(crate) has_offline_licenses: bool,
+    /// Whether the organization's plan includes self-hosting (its keys validate).
+    pub(crate) self_hosting: bool,
 }
 
 /// A listed key with its organization's plan's features (JSON) and how many of its
@@ -49,13 +51,14 @@ impl LicensingService {
         .bind(page.fetch()) // $4
         .fetch_all(&self.pool)
         .await?;
-        let (overdue_after, has_offline_licenses) = match rows.first() {
-            Some(row) => (
-                self.overdue_after(&parse_plan_features(&row.plan_features)?),
-                row.unexpired_offline_licenses > 0,
-            ),
-            None => (0, false),
+        let features = match rows.first() {
+            Some(row) => parse_plan_features(&row.plan_features)?,
+            None => self.plan_features(actor).await?,
         };
+        let overdue_after = self.overdue_after(&features);
+        let has_offline_licenses = rows
+            .first()
+            .is_some_and(|row| row.unexpired_offline_licenses > 0);
         let keys = rows
             .into_iter()
             .map(|row| LicenseKeyRecord {
@@ -68,6 +71,7 @@ impl LicensingService {
             keys,
             next_before,
             has_offline_licenses,
+            self_hosting: features.self_hosting_license,
         })
     }
 

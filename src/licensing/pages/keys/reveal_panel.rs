@@ -12,6 +12,7 @@ pub(super) fn Reveals(
     create: ServerAction<CreateLicenseKey>,
     rotate: ServerAction<RotateLicenseKey>,
     stashed: Option<StashedKey>,
+    keys: Resource<Result<KeyListPage, PageError>>,
 ) -> impl IntoView {
     let revealed = RwSignal::new(None::<CreatedLicenseKeyDto>);
     Effect::new(move |_| {
@@ -33,14 +34,14 @@ pub(super) fn Reveals(
     });
     view! {
         <div aria-live="polite">
-            {move || revealed.get().map(|created| view! { <RevealPanel created on_close=close/> })}
+            {move || revealed.get().map(|created| view! { <RevealPanel created on_close=close keys/> })}
             {stashed.map(|stashed| move || Suspend::new(async move {
                 let created = stashed.await.ok().flatten();
                 move || {
                     created
                         .clone()
                         .filter(|_| revealed.get().is_none() && !stash_closed.get())
-                        .map(|created| view! { <RevealPanel created on_close=close/> })
+                        .map(|created| view! { <RevealPanel created on_close=close keys/> })
                 }
             }))}
         </div>
@@ -48,7 +49,11 @@ pub(super) fn Reveals(
 }
 
 #[component]
-pub(super) fn RevealPanel(created: CreatedLicenseKeyDto, on_close: Callback<()>) -> impl IntoView {
+pub(super) fn RevealPanel(
+    created: CreatedLicenseKeyDto,
+    on_close: Callback<()>,
+    keys: Resource<Result<KeyListPage, PageError>>,
+) -> impl IntoView {
     let copied = RwSignal::new(false);
     let copy_failed = RwSignal::new(false);
     let key = StoredValue::new(created.license_key.clone());
@@ -76,6 +81,7 @@ pub(super) fn RevealPanel(created: CreatedLicenseKeyDto, on_close: Callback<()>)
                 <strong>"Copy this key now: it is shown only once."</strong>
                 " We keep only a fingerprint of it, so nobody can display it again. If you lose it, create a new key."
             </p>
+            <SelfHostingNotice keys/>
             <div class="key-box">
                 <code class="license-key" data-testid="revealed-key">{created.license_key}</code>
                 <button type="button" class="primary" on:click=copy>

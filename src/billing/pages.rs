@@ -6,6 +6,8 @@ use crate::accounts::context::AccountContext;
 use crate::accounts::domain::Role;
 use crate::accounts::pages::gates::{NotOwnerNotice, RequireOrganization};
 use crate::accounts::{OrganizationDto, SignedIn};
+#[cfg(feature = "ssr")]
+use crate::billing::service::BillingService;
 use crate::components::LoadError;
 use crate::error::PageError;
 #[cfg(feature = "ssr")]
@@ -30,6 +32,26 @@ pub(crate) struct BillingSummary {
     /// The operator's words and link on how to upgrade (`BILLING_UPGRADE_TEXT`, `_URL`).
     pub(crate) upgrade_text: Option<String>,
     pub(crate) upgrade_url: Option<String>,
+    /// When the paid period or the trial ends (RFC 3339), if it does.
+    pub(crate) period_end: Option<String>,
+    pub(crate) trial_end: Option<String>,
+    /// Each plan with a Stripe Payment Link: the plan and the link, naming this
+    /// organization (`client_reference_id`) and its owner's email.
+    pub(crate) payment_links: Vec<(String, String)>,
+    /// The customer portal, once the organization has a subscription.
+    pub(crate) portal_url: Option<String>,
+}
+
+/// `link?client_reference_id=<organization>&prefilled_email=<email>`, as Stripe's
+/// Payment Links read them.
+#[cfg(feature = "ssr")]
+fn payment_link(link: &str, organization: uuid::Uuid, email: &str) -> String {
+    let query = form_urlencoded::Serializer::new(String::new())
+        .append_pair("client_reference_id", &organization.to_string())
+        .append_pair("prefilled_email", email)
+        .finish();
+    let separator = if link.contains('?') { '&' } else { '?' };
+    format!("{link}{separator}{query}")
 }
 
 #[server(prefix = "/rpc", endpoint = "billing_overview", output = crate::rpc::JsonText)]
@@ -40,8 +62,28 @@ pub(crate) async fn billing_overview() -> Result<BillingSummary, PageError> {
         .require_owner("Only the organization owner can see its billing")?;
     let plans = service::<PlanTable>()?.all().await?;
     let settings = service::<std::sync::Arc<crate::config::Settings>>()?;
+    let organization = actor.membership.organization_id();
+    let standing = service::<BillingService>()?.standing(organization).await?;
+    let stripe = &settings.stripe;
+    let payment_links = stripe
+        .payment_links
+        .iter()
+        .map(|(plan, link)| {
+            (
+                plan.clone(),
+                payment_link(link, organization, &actor.user.email),
+            )
+        })
+        .collect();
     let settings = &settings.licensing;
     Ok(BillingSummary {
+        period_end: standing.current_period_end.map(crate::clock::rfc3339),
+        trial_end: standing.trial_ends_at.map(crate::clock::rfc3339),
+        payment_links,
+        portal_url: stripe
+            .portal_url
+            .clone()
+            .filter(|_| standing.stripe_subscription_id.is_some()),
         current_plan: actor.membership.to_dto().plan,
         plans: plans
             .into_iter()
@@ -129,12 +171,50 @@ fn Overview(organization: String, overview: BillingSummary) -> impl IntoView {
                     " is on a plan without self-hosting: its license keys are refused (403) until it moves to a plan that includes it (Business)."
                 }}
             </p>
-            <h3>"How to upgrade"</h3>
-            <p>{overview.upgrade_text.unwrap_or_else(|| "Ask the operator of this licensing server to change your organization's plan.".into())}</p>
-            {overview.upgrade_url.map(|url| view! { <p><a class="button primary" href=url rel="noopener">"Upgrade"</a></p> })}
+            {overview.trial_end.clone().map(|end| view! { <p data-testid="trial-end">"The trial ends " <time datetime=end.clone()>{short_time(&end)}</time> "."</p> })}
+            {overview.period_end.clone().map(|end| view! { <p data-testid="period-end">"The paid period ends " <time datetime=end.clone()>{short_time(&end)}</time> "."</p> })}
+            <Upgrade overview=overview.clone() current=current.clone()/>
         </section>
         <PlanTable names rows current/>
     }
+}
+
+/// How to move to another plan: the Stripe Payment Links (each naming this
+/// organization), else the operator's words; and the customer portal once there is a
+/// subscription.
+#[component]
+fn Upgrade(overview: BillingSummary, current: String) -> impl IntoView {
+    let links: Vec<(String, String)> = overview
+        .payment_links
+        .into_iter()
+        .filter(|(plan, _)| *plan != current)
+        .collect();
+    let by_links = !links.is_empty();
+    view! {
+        <h3>"How to upgrade"</h3>
+        {(!by_links).then(|| view! {
+            <p>{overview.upgrade_text.clone().unwrap_or_else(|| "Ask the operator of this licensing server to change your organization's plan.".into())}</p>
+            {overview.upgrade_url.clone().map(|url| view! { <p><a class="button primary" href=url rel="noopener">"Upgrade"</a></p> })}
+        })}
+        {by_links.then(|| view! {
+            <p class="actions">
+                {links.into_iter().map(|(plan, link)| view! {
+                    <a class="button primary" href=link data-plan=plan.clone() rel="noopener">{format!("Upgrade to {plan}")}</a>
+                }).collect_view()}
+            </p>
+        })}
+        {overview.portal_url.map(|url| view! {
+            <p><a class="button secondary" href=url rel="noopener" data-testid="manage-subscription">"Manage subscription"</a></p>
+        })}
+    }
+}
+
+/// `2027-01-01T00:00:00+00:00` as `2027-01-01 00:00 UTC`.
+fn short_time(rfc3339: &str) -> String {
+    format!(
+        "{} UTC",
+        rfc3339.get(..16).unwrap_or(rfc3339).replace('T', " ")
+    )
 }
 
 #[component]

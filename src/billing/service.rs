@@ -1,0 +1,333 @@
+//! Following Stripe: each verified event is applied once, in order per subscription,
+//! inside one transaction with its audit record and, when the organization's keys
+//! start to work, the owner's email.
+
+use super::domain::{Change, StripeEvent, Subscription, SubscriptionStatus};
+use super::emails;
+use crate::audit_trail::{record, AuditEvent};
+use crate::clock;
+use crate::config::StripeSettings;
+use crate::db::{begin_write, WriteQueue};
+use crate::error::AppError;
+use crate::licensing::plans::{known_plan, PlanFeatures};
+use crate::mail::Mail;
+use crate::parse::stored_id;
+use crate::request_meta::RequestMeta;
+use serde_json::json;
+use sqlx::{AnyConnection, AnyPool};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// The plan an ended subscription leaves (upstream's).
+const ENDED_PLAN: &str = "free";
+
+#[derive(Clone)]
+pub(crate) struct BillingService {
+    pool: AnyPool,
+    writes: WriteQueue,
+    mail: Mail,
+    stripe: Arc<StripeSettings>,
+}
+
+/// An organization as a subscription event finds it.
+#[derive(sqlx::FromRow)]
+struct Followed {
+    id: String,
+    plan: String,
+    stripe_event_created: Option<i64>,
+}
+
+/// Where an organization stands with its plan.
+#[derive(sqlx::FromRow)]
+pub(crate) struct Standing {
+    pub(crate) current_period_end: Option<i64>,
+    pub(crate) trial_ends_at: Option<i64>,
+    /// Set once a checkout or subscription event named the organization.
+    pub(crate) stripe_subscription_id: Option<String>,
+}
+
+/// What one organization is put on.
+struct PlanChange<'a> {
+    plan: &'a str,
+    current_period_end: Option<i64>,
+    trial_ends_at: Option<i64>,
+}
+
+impl BillingService {
+    pub(crate) fn new(
+        pool: AnyPool,
+        writes: WriteQueue,
+        mail: Mail,
+        stripe: Arc<StripeSettings>,
+    ) -> Self {
+        BillingService {
+            pool,
+            writes,
+            mail,
+            stripe,
+        }
+    }
+
+    pub(crate) fn stripe(&self) -> &StripeSettings {
+        &self.stripe
+    }
+
+    /// The organization's period and trial ends, and whether it has a subscription.
+    pub(crate) async fn standing(&self, organization: Uuid) -> Result<Standing, AppError> {
+        sqlx::query_as(
+            "SELECT current_period_end, trial_ends_at, stripe_subscription_id FROM organizations WHERE id = $1",
+        )
+        .bind(organization.to_string())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(AppError::OrganizationNotFound)
+    }
+
+    /// Applies a verified event. A redelivered event, an event older than the last
+    /// one applied to its subscription, and an event for no known organization
+    /// change nothing (the last is logged).
+    pub(crate) async fn apply(
+        &self,
+        event: &StripeEvent,
+        meta: &RequestMeta,
+    ) -> Result<(), AppError> {
+        if event.change == Change::Ignored {
+            return Ok(());
+        }
+        let (_turn, mut tx) = begin_write(&self.pool, &self.writes).await?;
+        let first_delivery = sqlx::query(
+            "INSERT INTO stripe_events (id, type, received_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&event.id)
+        .bind(&event.kind)
+        .bind(clock::now())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !first_delivery {
+            return Ok(());
+        }
+        let known = match &event.change {
+            Change::CheckoutCompleted {
+                organization_id,
+                customer,
+                subscription,
+            } => remember_checkout(&mut tx, organization_id, customer, subscription).await?,
+            Change::SubscriptionChanged(subscription) => {
+                self.follow(&mut tx, event, subscription, false, meta)
+                    .await?
+            }
+            Change::SubscriptionDeleted(subscription) => {
+                self.follow(&mut tx, event, subscription, true, meta)
+                    .await?
+            }
+            Change::Ignored => true,
+        };
+        if !known {
+            // Not recorded as applied: a redelivery after the checkout may still apply.
+            tracing::warn!(event_id = %event.id, event_type = %event.kind, "Stripe event for no known organization");
+            return Ok(());
+        }
+        tx.commit().await?;
+        self.mail.wake();
+        Ok(())
+    }
+
+    /// A subscription event: the organization's plan, period and trial follow it.
+    async fn follow(
+        &self,
+        tx: &mut AnyConnection,
+        event: &StripeEvent,
+        subscription: &Subscription,
+        deleted: bool,
+        meta: &RequestMeta,
+    ) -> Result<bool, AppError> {
+        let Some(found) = followed(tx, subscription).await? else {
+            return Ok(false);
+        };
+        if found
+            .stripe_event_created
+            .is_some_and(|last| event.created < last)
+        {
+            return Ok(true);
+        }
+        let paying_plan = self.plan_of(subscription);
+        let status = if deleted {
+            &SubscriptionStatus::Ended
+        } else {
+            &subscription.status
+        };
+        let change = match (status, paying_plan) {
+            (SubscriptionStatus::Paying, Some(plan)) => Some(PlanChange {
+                plan,
+                current_period_end: subscription.current_period_end,
+                trial_ends_at: subscription.trial_end,
+            }),
+            (SubscriptionStatus::PastDue, _) => Some(PlanChange {
+                plan: &found.plan,
+                current_period_end: subscription.current_period_end,
+                trial_ends_at: subscription.trial_end,
+            }),
+            (SubscriptionStatus::Ended, _) => Some(PlanChange {
+                plan: ENDED_PLAN,
+                current_period_end: None,
+                trial_ends_at: None,
+            }),
+            _ => None,
+        };
+        remember_subscription(tx, &found.id, subscription, event.created).await?;
+        if let Some(change) = change {
+            self.put_on_plan(tx, &found, change, meta).await?;
+        }
+        Ok(true)
+    }
+
+    /// The plan the subscription's price names (its `plan` metadata, else
+    /// `STRIPE_PRICE_PLANS`), if it is a known one.
+    fn plan_of(&self, subscription: &Subscription) -> Option<&'static str> {
+        let named = subscription.price_plan.as_deref().or_else(|| {
+            subscription
+                .price_id
+                .as_deref()
+                .and_then(|price| self.stripe.plan_of_price(price))
+        });
+        let plan = named.and_then(|name| known_plan(name).ok());
+        if plan.is_none() {
+            tracing::warn!(subscription = %subscription.id, price = ?subscription.price_id, "Stripe price names no known plan: the plan is left as it is");
+        }
+        plan
+    }
+
+    /// Writes the plan; a new plan is recorded in the activity log, and when it is
+    /// the first to include self-hosting the owner is told that keys now work.
+    async fn put_on_plan(
+        &self,
+        tx: &mut AnyConnection,
+        organization: &Followed,
+        change: PlanChange<'_>,
+        meta: &RequestMeta,
+    ) -> Result<(), AppError> {
+        sqlx::query(
+            "UPDATE organizations SET plan = $1, current_period_end = $2, trial_ends_at = $3 \
+             WHERE id = $4",
+        )
+        .bind(change.plan)
+        .bind(change.current_period_end)
+        .bind(change.trial_ends_at)
+        .bind(&organization.id)
+        .execute(&mut *tx)
+        .await?;
+        if change.plan == organization.plan {
+            return Ok(());
+        }
+        let event = AuditEvent {
+            organization: Some(stored_id(&organization.id)?),
+            actor: None,
+            action: "organization.plan_changed",
+            target: Some(organization.id.clone()),
+            details: Some(json!({"plan": change.plan, "from": organization.plan, "by": "stripe"})),
+        };
+        record(tx, event, meta).await?;
+        let before = self_hosts(tx, &organization.plan).await?;
+        if !before && self_hosts(tx, change.plan).await? {
+            if let Some(owner) = verified_owner_email(tx, &organization.id).await? {
+                let email = emails::keys_now_work(&owner, change.plan, &self.mail.origin(meta));
+                self.mail.send(tx, &email).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `checkout.session.completed`: the organization its `client_reference_id` names
+/// remembers its customer and subscription. `false` when it names none.
+async fn remember_checkout(
+    tx: &mut AnyConnection,
+    organization_id: &Option<String>,
+    customer: &Option<String>,
+    subscription: &Option<String>,
+) -> Result<bool, AppError> {
+    let Some(organization) = organization_id
+        .as_deref()
+        .and_then(|id| Uuid::parse_str(id).ok())
+    else {
+        return Ok(false);
+    };
+    let updated = sqlx::query(
+        "UPDATE organizations SET stripe_customer_id = COALESCE($1, stripe_customer_id), \
+         stripe_subscription_id = COALESCE($2, stripe_subscription_id) WHERE id = $3",
+    )
+    .bind(customer.as_deref())
+    .bind(subscription.as_deref())
+    .bind(organization.to_string())
+    .execute(&mut *tx)
+    .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// The organization a subscription event is for: the one that remembers the
+/// subscription, else its customer, else the one its metadata names.
+async fn followed(
+    tx: &mut AnyConnection,
+    subscription: &Subscription,
+) -> Result<Option<Followed>, AppError> {
+    Ok(sqlx::query_as(
+        "SELECT id, plan, stripe_event_created FROM organizations \
+         WHERE stripe_subscription_id = $1 OR stripe_customer_id = $2 OR id = $3 \
+         ORDER BY CASE WHEN stripe_subscription_id = $1 THEN 0 \
+                       WHEN stripe_customer_id = $2 THEN 1 ELSE 2 END \
+         LIMIT 1",
+    )
+    .bind(&subscription.id) // $1
+    .bind(subscription.customer.as_deref()) // $2
+    .bind(subscription.organization_id.as_deref()) // $3
+    .fetch_optional(&mut *tx)
+    .await?)
+}
+
+async fn remember_subscription(
+    tx: &mut AnyConnection,
+    organization: &str,
+    subscription: &Subscription,
+    event_created: i64,
+) -> Result<(), AppError> {
+    sqlx::query(
+        "UPDATE organizations SET stripe_subscription_id = $1, \
+         stripe_customer_id = COALESCE($2, stripe_customer_id), stripe_event_created = $3 \
+         WHERE id = $4",
+    )
+    .bind(&subscription.id)
+    .bind(subscription.customer.as_deref())
+    .bind(event_created)
+    .bind(organization)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+async fn self_hosts(tx: &mut AnyConnection, plan: &str) -> Result<bool, AppError> {
+    let features: Option<String> = sqlx::query_scalar("SELECT features FROM plans WHERE name = $1")
+        .bind(plan)
+        .fetch_optional(&mut *tx)
+        .await?;
+    Ok(features
+        .and_then(|features| serde_json::from_str::<PlanFeatures>(&features).ok())
+        .is_some_and(|features| features.self_hosting_license))
+}
+
+/// The owner's address, if verified: what is addressed to an email is for its
+/// proven owner only.
+async fn verified_owner_email(
+    tx: &mut AnyConnection,
+    organization: &str,
+) -> Result<Option<String>, AppError> {
+    Ok(sqlx::query_scalar(
+        "SELECT u.email FROM memberships m JOIN users u ON u.id = m.user_id \
+         WHERE m.organization_id = $1 AND m.role = 'owner' AND u.email_verified_at IS NOT NULL",
+    )
+    .bind(organization)
+    .fetch_optional(&mut *tx)
+    .await?)
+}
