@@ -13,3 +13,12 @@ CREATE TABLE stripe_events (
     type TEXT NOT NULL,
     received_at BIGINT NOT NULL
 );
+
+-- A subscription event that came before the checkout naming its organization (Stripe
+-- does not deliver in order): the newest per subscription, applied when the checkout
+-- arrives.
+CREATE TABLE stripe_pending_events (
+    subscription_id TEXT PRIMARY KEY,
+    created BIGINT NOT NULL,
+    body TEXT NOT NULL
+);

@@ -59,6 +59,6 @@ pub(crate) async fn stripe_webhook(
         clock::now(),
     )?;
     let event = StripeEvent::parse(&body)?;
-    billing.apply(&event, &meta).await?;
+    billing.apply(&event, &body, &meta).await?;
     Ok(Json(WebhookReceived { received: true }))
 }

@@ -18,6 +18,9 @@ use sqlx::{AnyConnection, AnyPool};
 use std::sync::Arc;
 use uuid::Uuid;
 
+/// How long a subscription event waits for the checkout naming its organization.
+const PENDING_DAYS: i64 = 30;
+
 /// The plan an ended subscription leaves (upstream's).
 const ENDED_PLAN: &str = "free";
 
@@ -83,12 +86,14 @@ impl BillingService {
         .ok_or(AppError::OrganizationNotFound)
     }
 
-    /// Applies a verified event. A redelivered event, an event older than the last
-    /// one applied to its subscription, and an event for no known organization
-    /// change nothing (the last is logged).
+    /// Applies a verified event (`body`, its raw text). A redelivered event and an
+    /// event older than the last one applied to its subscription change nothing; a
+    /// subscription event for no known organization is logged and kept for the
+    /// checkout that names it (Stripe does not deliver in order).
     pub(crate) async fn apply(
         &self,
         event: &StripeEvent,
+        body: &[u8],
         meta: &RequestMeta,
     ) -> Result<(), AppError> {
         if event.change == Change::Ignored {
@@ -114,24 +119,57 @@ impl BillingService {
                 organization_id,
                 customer,
                 subscription,
-            } => remember_checkout(&mut tx, organization_id, customer, subscription).await?,
-            Change::SubscriptionChanged(subscription) => {
-                self.follow(&mut tx, event, subscription, false, meta)
-                    .await?
+            } => {
+                let known =
+                    remember_checkout(&mut tx, organization_id, customer, subscription).await?;
+                if let (true, Some(subscription)) = (known, subscription) {
+                    self.apply_pending(&mut tx, subscription, meta).await?;
+                }
+                known
             }
-            Change::SubscriptionDeleted(subscription) => {
-                self.follow(&mut tx, event, subscription, true, meta)
-                    .await?
+            Change::SubscriptionChanged(subscription)
+            | Change::SubscriptionDeleted(subscription) => {
+                let deleted = matches!(event.change, Change::SubscriptionDeleted(_));
+                let known = self
+                    .follow(&mut tx, event, subscription, deleted, meta)
+                    .await?;
+                if !known {
+                    keep_pending(&mut tx, event, subscription, body).await?;
+                }
+                known
             }
             Change::Ignored => true,
         };
         if !known {
-            // Not recorded as applied: a redelivery after the checkout may still apply.
             tracing::warn!(event_id = %event.id, event_type = %event.kind, "Stripe event for no known organization");
-            return Ok(());
         }
         tx.commit().await?;
         self.mail.wake();
+        Ok(())
+    }
+
+    /// The subscription event that came before this checkout, if one did.
+    async fn apply_pending(
+        &self,
+        tx: &mut AnyConnection,
+        subscription: &str,
+        meta: &RequestMeta,
+    ) -> Result<(), AppError> {
+        let body: Option<String> = sqlx::query_scalar(
+            "DELETE FROM stripe_pending_events WHERE subscription_id = $1 RETURNING body",
+        )
+        .bind(subscription)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(event) = body.and_then(|body| StripeEvent::parse(body.as_bytes()).ok()) else {
+            return Ok(());
+        };
+        if let Change::SubscriptionChanged(pending) | Change::SubscriptionDeleted(pending) =
+            &event.change
+        {
+            let deleted = matches!(event.change, Change::SubscriptionDeleted(_));
+            self.follow(tx, &event, pending, deleted, meta).await?;
+        }
         Ok(())
     }
 
@@ -239,6 +277,32 @@ impl BillingService {
         }
         Ok(())
     }
+}
+
+/// Keeps a subscription event for no known organization, the newest per
+/// subscription, for the checkout that will name it; those older than 30 days go.
+async fn keep_pending(
+    tx: &mut AnyConnection,
+    event: &StripeEvent,
+    subscription: &Subscription,
+    body: &[u8],
+) -> Result<(), AppError> {
+    sqlx::query(
+        "INSERT INTO stripe_pending_events (subscription_id, created, body) VALUES ($1, $2, $3) \
+         ON CONFLICT (subscription_id) DO UPDATE \
+         SET created = excluded.created, body = excluded.body \
+         WHERE stripe_pending_events.created <= excluded.created",
+    )
+    .bind(&subscription.id)
+    .bind(event.created)
+    .bind(String::from_utf8_lossy(body).into_owned())
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM stripe_pending_events WHERE created < $1")
+        .bind(event.created - PENDING_DAYS * 86_400)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
 }
 
 /// `checkout.session.completed`: the organization its `client_reference_id` names

@@ -341,3 +341,32 @@ async fn an_event_for_an_unknown_customer_is_a_logged_200_that_changes_nothing()
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn a_subscription_delivered_before_its_checkout_applies_when_the_checkout_arrives() {
+    let app = spawn_app_with_stripe(&[SECRET]).await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    let (_, key) = app.new_key(&owner.token, "erp").await;
+    let created = event(
+        "evt_created",
+        "customer.subscription.created",
+        now() - 5,
+        subscription("cus_1", "active", "business", now() + 86_400),
+    );
+    assert_eq!(deliver(&app, &created).await.status(), StatusCode::OK);
+    assert_eq!(
+        plan_at_validation(&app, &key).await.0,
+        StatusCode::FORBIDDEN,
+        "no organization named yet"
+    );
+    let checkout = event(
+        "evt_checkout",
+        "checkout.session.completed",
+        now(),
+        checkout(&owner.organization_id, "cus_1", "sub_1QxYz"),
+    );
+    assert_eq!(deliver(&app, &checkout).await.status(), StatusCode::OK);
+    let (status, body) = plan_at_validation(&app, &key).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["plan"], "business");
+}
