@@ -2,8 +2,12 @@
 //! organization, the portal once subscribed, the keys page's notice; and the CLI,
 //! which leaves a subscribed organization's plan to Stripe unless told otherwise.
 
-use crate::stripe::{spawn_app_with_stripe, subscribed, SECRET};
+use crate::helpers::*;
+use crate::stripe::{
+    checkout, deliver, event, spawn_app_with_stripe, subscribed, subscription, SECRET,
+};
 use reqwest::StatusCode;
+use serde_json::json;
 
 #[tokio::test]
 async fn the_billing_page_links_to_stripe_with_the_organization_and_the_portal_once_subscribed() {
@@ -89,4 +93,58 @@ async fn the_cli_asks_for_override_on_a_subscribed_organization_and_the_log_says
     let page = app.page_html(&cookie, "/activity").await;
     assert!(page.contains("Plan changed to starter"), "{page}");
     assert!(page.contains("the operator") && page.contains("Stripe"));
+}
+
+#[tokio::test]
+async fn a_price_without_plan_metadata_takes_its_mapped_plan_and_a_trial_shows_its_end() {
+    let app = spawn_app_with(|settings| {
+        settings.stripe.webhook_secrets = vec![SECRET.to_string().into()];
+        settings.stripe.price_plans = vec![("price_business_monthly".into(), "business".into())];
+    })
+    .await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    let (_, key) = app.new_key(&owner.token, "erp").await;
+    let now = storno_licensing::clock::now();
+    let paid = checkout(&owner.organization_id, "cus_1", "sub_1QxYz");
+    assert_eq!(
+        deliver(
+            &app,
+            &event("evt_checkout", "checkout.session.completed", now, paid)
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
+    let mut trial = subscription("cus_1", "trialing", "unused", now + 14 * 86_400);
+    trial["items"]["data"][0]["price"]["metadata"] = json!({});
+    trial["trial_end"] = json!(now + 14 * 86_400);
+    let created = event("evt_trial", "customer.subscription.created", now + 1, trial);
+    assert_eq!(deliver(&app, &created).await.status(), StatusCode::OK);
+    let answer: serde_json::Value = app
+        .validate(json!({"licenseKey": key}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["plan"], "business", "{answer}");
+    let cookie = app.session_cookie(&owner).await;
+    assert!(app
+        .page_html(&cookie, "/settings/billing")
+        .await
+        .contains("The trial ends"));
+}
+
+#[tokio::test]
+async fn a_stripe_setting_that_names_an_unknown_plan_stops_start_up() {
+    let app = spawn_app().await;
+    let (code, stderr) = app
+        .serve_refusing_to_start(&[("STRIPE_PAYMENT_LINKS", "gold=https://buy.stripe.com/x")])
+        .await;
+    assert_ne!(code, Some(0));
+    assert!(stderr.contains("STRIPE_PAYMENT_LINKS"), "{stderr}");
+    let (code, stderr) = app
+        .serve_refusing_to_start(&[("STRIPE_PRICE_PLANS", "price_1")])
+        .await;
+    assert_ne!(code, Some(0));
+    assert!(stderr.contains("name=value"), "{stderr}");
 }
