@@ -99,10 +99,16 @@ pub(crate) async fn plan_at_validation(app: &TestApp, key: &str) -> (StatusCode,
     (response.status(), response.json().await.unwrap())
 }
 
-/// Ana's organization on `community`, a key, and a checkout and subscription for it.
-pub(crate) async fn subscribed(app: &TestApp) -> (Owner, String) {
+/// Ana, the owner of an organization on `community`, and a key of it.
+async fn owner_with_key(app: &TestApp) -> (Owner, String) {
     let owner = app.register("ana@acme.test", "Acme").await;
     let (_, key) = app.new_key(&owner.token, "erp").await;
+    (owner, key)
+}
+
+/// Ana's organization on `community`, a key, and a checkout and subscription for it.
+pub(crate) async fn subscribed(app: &TestApp) -> (Owner, String) {
+    let (owner, key) = owner_with_key(app).await;
     let org = owner.organization_id.clone();
     let body = event(
         "evt_checkout",
@@ -125,8 +131,7 @@ pub(crate) async fn subscribed(app: &TestApp) -> (Owner, String) {
 #[tokio::test]
 async fn a_checkout_then_its_subscription_makes_validate_answer_business_and_the_owner_is_told() {
     let app = spawn_app_with_stripe(&[SECRET]).await;
-    let owner = app.register("ana@acme.test", "Acme").await;
-    let (_, key) = app.new_key(&owner.token, "erp").await;
+    let (owner, key) = owner_with_key(&app).await;
     let (status, body) = plan_at_validation(&app, &key).await;
     assert_eq!(
         (status, body["code"].as_str()),
@@ -242,8 +247,7 @@ async fn past_due_keeps_the_plan_and_deleted_ends_it_at_the_next_validation() {
 #[tokio::test]
 async fn bad_signatures_and_old_timestamps_are_400_and_change_nothing() {
     let app = spawn_app_with_stripe(&[SECRET]).await;
-    let owner = app.register("ana@acme.test", "Acme").await;
-    let (_, key) = app.new_key(&owner.token, "erp").await;
+    let (owner, key) = owner_with_key(&app).await;
     let body = event(
         "evt_checkout",
         "checkout.session.completed",
@@ -316,8 +320,7 @@ async fn a_secret_rotated_in_is_accepted_beside_the_old_and_the_old_is_refused_o
 #[tokio::test]
 async fn an_event_for_an_unknown_customer_is_a_logged_200_that_changes_nothing() {
     let app = spawn_app_with_stripe(&[SECRET]).await;
-    let owner = app.register("ana@acme.test", "Acme").await;
-    let (_, key) = app.new_key(&owner.token, "erp").await;
+    let (_, key) = owner_with_key(&app).await;
     let stranger = event(
         "evt_stranger",
         "customer.subscription.created",
@@ -345,8 +348,7 @@ async fn an_event_for_an_unknown_customer_is_a_logged_200_that_changes_nothing()
 #[tokio::test]
 async fn a_subscription_delivered_before_its_checkout_applies_when_the_checkout_arrives() {
     let app = spawn_app_with_stripe(&[SECRET]).await;
-    let owner = app.register("ana@acme.test", "Acme").await;
-    let (_, key) = app.new_key(&owner.token, "erp").await;
+    let (owner, key) = owner_with_key(&app).await;
     let created = event(
         "evt_created",
         "customer.subscription.created",
