@@ -148,3 +148,27 @@ async fn a_stripe_setting_that_names_an_unknown_plan_stops_start_up() {
     assert_ne!(code, Some(0));
     assert!(stderr.contains("name=value"), "{stderr}");
 }
+
+#[tokio::test]
+async fn without_javascript_the_reveal_panel_repeats_that_the_plan_does_not_self_host() {
+    let app = spawn_app_with_stripe(&[SECRET]).await;
+    let owner = app.register("ana@acme.test", "Acme").await;
+    let cookie = app.session_cookie(&owner).await;
+    let posted = app
+        .api
+        .post(app.url("/rpc/create_license_key"))
+        .header("Origin", &app.address)
+        .header("Accept", "text/html")
+        .header("Cookie", &cookie)
+        .form(&[("instance_name", "Plain")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.headers()["location"], "/keys?reveal=1");
+    let page = app.page_html(&cookie, "/keys?reveal=1").await;
+    let panel = page
+        .split("data-testid=\"reveal-panel\"")
+        .nth(1)
+        .expect("the panel shows the new key");
+    assert!(panel.contains("self-hosting-notice"), "{page}");
+}

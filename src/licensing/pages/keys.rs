@@ -218,13 +218,18 @@ fn SelfHostingNotice(keys: Resource<Result<KeyListPage, PageError>>) -> impl Int
     move || {
         Suspend::new(async move {
             let refused = keys.await.is_ok_and(|list| !list.self_hosting);
-            refused.then(|| view! {
-                <p class="notice warning" role="note" data-testid="self-hosting-notice">
-                    "This organization's plan does not include self-hosting: Storno instances using these keys are refused until it does. "
-                    <a href="/settings/billing">"See the plans and upgrade"</a>
-                </p>
-            })
+            refused.then(|| view! { <SelfHostingWarning/> })
         })
+    }
+}
+
+#[component]
+fn SelfHostingWarning() -> impl IntoView {
+    view! {
+        <p class="notice warning" role="note" data-testid="self-hosting-notice">
+            "This organization's plan does not include self-hosting: Storno instances using these keys are refused until it does. "
+            <a href="/settings/billing">"See the plans and upgrade"</a>
+        </p>
     }
 }
 

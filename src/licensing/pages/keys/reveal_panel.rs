@@ -32,16 +32,25 @@ pub(super) fn Reveals(
         create.clear();
         rotate.clear();
     });
+    // The list's latest answer, read as it stands: a panel appears only after the
+    // page has its list (a create in the browser, or the no-JavaScript view below,
+    // which waits for it).
+    let refused = Signal::derive(move || {
+        keys.get()
+            .and_then(Result::ok)
+            .is_some_and(|list| !list.self_hosting)
+    });
     view! {
         <div aria-live="polite">
-            {move || revealed.get().map(|created| view! { <RevealPanel created on_close=close keys/> })}
+            {move || revealed.get().map(|created| view! { <RevealPanel created on_close=close refused/> })}
             {stashed.map(|stashed| move || Suspend::new(async move {
                 let created = stashed.await.ok().flatten();
+                let refused = Signal::stored(keys.await.is_ok_and(|list| !list.self_hosting));
                 move || {
                     created
                         .clone()
                         .filter(|_| revealed.get().is_none() && !stash_closed.get())
-                        .map(|created| view! { <RevealPanel created on_close=close keys/> })
+                        .map(|created| view! { <RevealPanel created on_close=close refused/> })
                 }
             }))}
         </div>
@@ -52,7 +61,8 @@ pub(super) fn Reveals(
 pub(super) fn RevealPanel(
     created: CreatedLicenseKeyDto,
     on_close: Callback<()>,
-    keys: Resource<Result<KeyListPage, PageError>>,
+    /// Whether the organization's plan lacks self-hosting (said again here).
+    refused: Signal<bool>,
 ) -> impl IntoView {
     let copied = RwSignal::new(false);
     let copy_failed = RwSignal::new(false);
@@ -81,7 +91,7 @@ pub(super) fn RevealPanel(
                 <strong>"Copy this key now: it is shown only once."</strong>
                 " We keep only a fingerprint of it, so nobody can display it again. If you lose it, create a new key."
             </p>
-            <SelfHostingNotice keys/>
+            {move || refused.get().then(|| view! { <SelfHostingWarning/> })}
             <div class="key-box">
                 <code class="license-key" data-testid="revealed-key">{created.license_key}</code>
                 <button type="button" class="primary" on:click=copy>
