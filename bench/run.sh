@@ -145,9 +145,10 @@ start_servers() { # engine
   KEY="$(curl -sf -X POST $REAL/api/v1/licensing/keys -H 'Content-Type: application/json' \
     -H "Authorization: Bearer $TOKEN" -d '{"instanceName":"Bench"}' |
     node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).licenseKey))')"
+  # The session's cookie (sign-in also sets the browser's device cookie).
   COOKIE="$(curl -s -o /dev/null -D - -X POST $REAL/rpc/sign_in -H "Origin: $REAL" \
     --data 'email=bench%40example.test&password=benchmark+password' |
-    sed -nE 's/^set-cookie: ([^;]+);.*/\1/Ip' | head -n 1)"
+    sed -nE 's/^set-cookie: ((__Host-)?storno_session=[^;]+);.*/\1/Ip' | head -n 1)"
 }
 
 stop_servers() {
