@@ -35,6 +35,23 @@ impl AuditEvent {
         }
     }
 
+    /// An organization moved from plan `from` to `plan` by `by` (`stripe`, `operator`),
+    /// as the Activity page reads it.
+    pub(crate) fn plan_changed(
+        organization: Uuid,
+        plan: &str,
+        from: &str,
+        by: &'static str,
+    ) -> Self {
+        AuditEvent {
+            organization: Some(organization),
+            actor: None,
+            action: "organization.plan_changed",
+            target: Some(organization.to_string()),
+            details: Some(serde_json::json!({"plan": plan, "from": from, "by": by})),
+        }
+    }
+
     pub(crate) fn with_details(self, details: serde_json::Value) -> Self {
         AuditEvent {
             details: Some(details),

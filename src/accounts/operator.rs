@@ -6,7 +6,6 @@ use crate::audit_trail::{record, AuditEvent};
 use crate::clock;
 use crate::error::AppError;
 use crate::request_meta::RequestMeta;
-use serde_json::json;
 use sqlx::AnyPool;
 use uuid::Uuid;
 
@@ -164,13 +163,7 @@ impl OrganizationAdmin {
             .execute(&mut *tx)
             .await?;
         if before != plan {
-            let event = AuditEvent {
-                organization: Some(organization),
-                actor: None,
-                action: "organization.plan_changed",
-                target: Some(organization.to_string()),
-                details: Some(json!({"plan": plan, "from": before, "by": "operator"})),
-            };
+            let event = AuditEvent::plan_changed(organization, plan, &before, "operator");
             record(&mut tx, event, &RequestMeta::default()).await?;
         }
         tx.commit().await?;

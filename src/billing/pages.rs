@@ -42,18 +42,6 @@ pub(crate) struct BillingSummary {
     pub(crate) portal_url: Option<String>,
 }
 
-/// `link?client_reference_id=<organization>&prefilled_email=<email>`, as Stripe's
-/// Payment Links read them.
-#[cfg(feature = "ssr")]
-fn payment_link(link: &str, organization: uuid::Uuid, email: &str) -> String {
-    let query = form_urlencoded::Serializer::new(String::new())
-        .append_pair("client_reference_id", &organization.to_string())
-        .append_pair("prefilled_email", email)
-        .finish();
-    let separator = if link.contains('?') { '&' } else { '?' };
-    format!("{link}{separator}{query}")
-}
-
 #[server(prefix = "/rpc", endpoint = "billing_overview", output = crate::rpc::JsonText)]
 pub(crate) async fn billing_overview() -> Result<BillingSummary, PageError> {
     let actor = crate::accounts::session::page_member().await?;
@@ -63,27 +51,15 @@ pub(crate) async fn billing_overview() -> Result<BillingSummary, PageError> {
     let plans = service::<PlanTable>()?.all().await?;
     let settings = service::<std::sync::Arc<crate::config::Settings>>()?;
     let organization = actor.membership.organization_id();
-    let standing = service::<BillingService>()?.standing(organization).await?;
-    let stripe = &settings.stripe;
-    let payment_links = stripe
-        .payment_links
-        .iter()
-        .map(|(plan, link)| {
-            (
-                plan.clone(),
-                payment_link(link, organization, &actor.user.email),
-            )
-        })
-        .collect();
+    let billing = service::<BillingService>()?;
+    let standing = billing.standing(organization).await?;
+    let payment_links = billing.payment_links(organization, &actor.user.email);
     let settings = &settings.licensing;
     Ok(BillingSummary {
         period_end: standing.current_period_end.map(crate::clock::rfc3339),
         trial_end: standing.trial_ends_at.map(crate::clock::rfc3339),
         payment_links,
-        portal_url: stripe
-            .portal_url
-            .clone()
-            .filter(|_| standing.stripe_subscription_id.is_some()),
+        portal_url: billing.portal_url(&standing),
         current_plan: actor.membership.to_dto().plan,
         plans: plans
             .into_iter()

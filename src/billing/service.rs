@@ -9,14 +9,19 @@ use crate::clock;
 use crate::config::StripeSettings;
 use crate::db::{begin_write, WriteQueue};
 use crate::error::AppError;
-use crate::licensing::plans::{known_plan, PlanFeatures};
+use crate::licensing::plans::known_plan;
 use crate::mail::Mail;
 use crate::parse::stored_id;
 use crate::request_meta::RequestMeta;
-use serde_json::json;
 use sqlx::{AnyConnection, AnyPool};
 use std::sync::Arc;
 use uuid::Uuid;
+
+mod store;
+use store::{
+    first_to_self_host, followed, keep_pending, remember_checkout, remember_subscription,
+    verified_owner_email,
+};
 
 /// How long a subscription event waits for the checkout naming its organization.
 const PENDING_DAYS: i64 = 30;
@@ -73,6 +78,29 @@ impl BillingService {
 
     pub(crate) fn stripe(&self) -> &StripeSettings {
         &self.stripe
+    }
+
+    /// Each plan with a Payment Link, and its link naming `organization` and its
+    /// owner's `email` (`client_reference_id`, `prefilled_email`, as Stripe reads them).
+    pub(crate) fn payment_links(&self, organization: Uuid, email: &str) -> Vec<(String, String)> {
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("client_reference_id", &organization.to_string())
+            .append_pair("prefilled_email", email)
+            .finish();
+        self.stripe
+            .payment_links
+            .iter()
+            .map(|(plan, link)| {
+                let separator = if link.contains('?') { '&' } else { '?' };
+                (plan.clone(), format!("{link}{separator}{query}"))
+            })
+            .collect()
+    }
+
+    /// The customer portal, for an organization with a subscription.
+    pub(crate) fn portal_url(&self, standing: &Standing) -> Option<String> {
+        standing.stripe_subscription_id.as_ref()?;
+        self.stripe.portal_url.clone()
     }
 
     /// The organization's period and trial ends, and whether it has a subscription.
@@ -260,16 +288,10 @@ impl BillingService {
         if change.plan == organization.plan {
             return Ok(());
         }
-        let event = AuditEvent {
-            organization: Some(stored_id(&organization.id)?),
-            actor: None,
-            action: "organization.plan_changed",
-            target: Some(organization.id.clone()),
-            details: Some(json!({"plan": change.plan, "from": organization.plan, "by": "stripe"})),
-        };
+        let id = stored_id(&organization.id)?;
+        let event = AuditEvent::plan_changed(id, change.plan, &organization.plan, "stripe");
         record(tx, event, meta).await?;
-        let before = self_hosts(tx, &organization.plan).await?;
-        if !before && self_hosts(tx, change.plan).await? {
+        if first_to_self_host(tx, &organization.plan, change.plan).await? {
             if let Some(owner) = verified_owner_email(tx, &organization.id).await? {
                 let email = emails::keys_now_work(&owner, change.plan, &self.mail.origin(meta));
                 self.mail.send(tx, &email).await?;
@@ -277,121 +299,4 @@ impl BillingService {
         }
         Ok(())
     }
-}
-
-/// Keeps a subscription event for no known organization, the newest per
-/// subscription, for the checkout that will name it; those older than 30 days go.
-async fn keep_pending(
-    tx: &mut AnyConnection,
-    event: &StripeEvent,
-    subscription: &Subscription,
-    body: &[u8],
-) -> Result<(), AppError> {
-    sqlx::query(
-        "INSERT INTO stripe_pending_events (subscription_id, created, body) VALUES ($1, $2, $3) \
-         ON CONFLICT (subscription_id) DO UPDATE \
-         SET created = excluded.created, body = excluded.body \
-         WHERE stripe_pending_events.created <= excluded.created",
-    )
-    .bind(&subscription.id)
-    .bind(event.created)
-    .bind(String::from_utf8_lossy(body).into_owned())
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("DELETE FROM stripe_pending_events WHERE created < $1")
-        .bind(event.created - PENDING_DAYS * 86_400)
-        .execute(&mut *tx)
-        .await?;
-    Ok(())
-}
-
-/// `checkout.session.completed`: the organization its `client_reference_id` names
-/// remembers its customer and subscription. `false` when it names none.
-async fn remember_checkout(
-    tx: &mut AnyConnection,
-    organization_id: &Option<String>,
-    customer: &Option<String>,
-    subscription: &Option<String>,
-) -> Result<bool, AppError> {
-    let Some(organization) = organization_id
-        .as_deref()
-        .and_then(|id| Uuid::parse_str(id).ok())
-    else {
-        return Ok(false);
-    };
-    let updated = sqlx::query(
-        "UPDATE organizations SET stripe_customer_id = COALESCE($1, stripe_customer_id), \
-         stripe_subscription_id = COALESCE($2, stripe_subscription_id) WHERE id = $3",
-    )
-    .bind(customer.as_deref())
-    .bind(subscription.as_deref())
-    .bind(organization.to_string())
-    .execute(&mut *tx)
-    .await?;
-    Ok(updated.rows_affected() == 1)
-}
-
-/// The organization a subscription event is for: the one that remembers the
-/// subscription, else its customer, else the one its metadata names.
-async fn followed(
-    tx: &mut AnyConnection,
-    subscription: &Subscription,
-) -> Result<Option<Followed>, AppError> {
-    Ok(sqlx::query_as(
-        "SELECT id, plan, stripe_event_created FROM organizations \
-         WHERE stripe_subscription_id = $1 OR stripe_customer_id = $2 OR id = $3 \
-         ORDER BY CASE WHEN stripe_subscription_id = $1 THEN 0 \
-                       WHEN stripe_customer_id = $2 THEN 1 ELSE 2 END \
-         LIMIT 1",
-    )
-    .bind(&subscription.id) // $1
-    .bind(subscription.customer.as_deref()) // $2
-    .bind(subscription.organization_id.as_deref()) // $3
-    .fetch_optional(&mut *tx)
-    .await?)
-}
-
-async fn remember_subscription(
-    tx: &mut AnyConnection,
-    organization: &str,
-    subscription: &Subscription,
-    event_created: i64,
-) -> Result<(), AppError> {
-    sqlx::query(
-        "UPDATE organizations SET stripe_subscription_id = $1, \
-         stripe_customer_id = COALESCE($2, stripe_customer_id), stripe_event_created = $3 \
-         WHERE id = $4",
-    )
-    .bind(&subscription.id)
-    .bind(subscription.customer.as_deref())
-    .bind(event_created)
-    .bind(organization)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
-}
-
-async fn self_hosts(tx: &mut AnyConnection, plan: &str) -> Result<bool, AppError> {
-    let features: Option<String> = sqlx::query_scalar("SELECT features FROM plans WHERE name = $1")
-        .bind(plan)
-        .fetch_optional(&mut *tx)
-        .await?;
-    Ok(features
-        .and_then(|features| serde_json::from_str::<PlanFeatures>(&features).ok())
-        .is_some_and(|features| features.self_hosting_license))
-}
-
-/// The owner's address, if verified: what is addressed to an email is for its
-/// proven owner only.
-async fn verified_owner_email(
-    tx: &mut AnyConnection,
-    organization: &str,
-) -> Result<Option<String>, AppError> {
-    Ok(sqlx::query_scalar(
-        "SELECT u.email FROM memberships m JOIN users u ON u.id = m.user_id \
-         WHERE m.organization_id = $1 AND m.role = 'owner' AND u.email_verified_at IS NOT NULL",
-    )
-    .bind(organization)
-    .fetch_optional(&mut *tx)
-    .await?)
 }
